@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+/**
+ * The CDK app: `npx cdk synth` (embedded default config) or
+ * `npx cdk synth -c config=path/to.json`.
+ */
+import { App } from 'aws-cdk-lib';
+import { addDasklabStacks } from '../lib/app';
+import { ConfigError, loadConfig, resolveConfigPath } from '../lib/config';
+
+function main(): void {
+  const app = new App();
+  const configPath = resolveConfigPath(app.node.tryGetContext('config'), process.cwd());
+  let config;
+  try {
+    config = loadConfig(configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      // Nothing has been built: report every problem and stop.
+      process.stderr.write(`dasklab: invalid config\n${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  addDasklabStacks(app, config);
+  app.synth();
+}
+
+main();

@@ -1,0 +1,8 @@
+/** Unit tests: offline, no root, no network. */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests/unit'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: false }] },
+  testTimeout: 60000,
+};

@@ -1,0 +1,8 @@
+/** Twin tests: boot synthesized machines in systemd-nspawn containers (root only). */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/tests/twin'],
+  testMatch: ['**/*.twin.test.ts'],
+  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
+  testTimeout: 20 * 60 * 1000,
+};

@@ -1,0 +1,102 @@
+import { Duration, Fn, Tags } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { BootstrapParameters, MachineRole, renderBootstrap } from './bootstrap-user-data';
+import { BootstrapWaitCondition } from './bootstrap-wait-condition';
+import { MachineLaunchTemplate } from './machine-launch-template';
+import { tagMachine } from './tags';
+
+/** Properties of {@link DaskMachine}. */
+export interface DaskMachineProps {
+  /** The shared launch template of the instance type's architecture. */
+  readonly launchTemplate: MachineLaunchTemplate;
+  /** EC2 instance type, as `family.size`. */
+  readonly instanceType: string;
+  /** Subnet to launch in. */
+  readonly subnet: ec2.ISubnet;
+  /** Security groups of the machine. */
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
+  /** The machine's role. */
+  readonly role: MachineRole;
+  /** What the bootstrap installs. */
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl'>;
+  /**
+   * How long the deploy waits for the bootstrap to verify itself.
+   * @default Duration.minutes(30)
+   */
+  readonly readyTimeout?: Duration;
+  /**
+   * The SSH key pair.
+   * @default - an ED25519 key pair of its own; the private key is kept in SSM Parameter Store
+   */
+  readonly keyPair?: ec2.IKeyPair;
+  /**
+   * Student id, in a lab.
+   * @default - none
+   */
+  readonly student?: string;
+  /** The instance's `Name` tag. */
+  readonly name: string;
+}
+
+/**
+ * One Ubuntu machine whose bootstrap installs Python, a venv with numpy and
+ * dask, and verifies them before the deploy completes.
+ *
+ * The instance is an L1 resource launched from a shared launch template: the
+ * AMI is resolved by EC2 at launch, so nothing in the instance's definition
+ * changes when Canonical publishes a new image.
+ */
+export class DaskMachine extends Construct {
+  public readonly instance: ec2.CfnInstance;
+  public readonly keyPair: ec2.IKeyPair;
+  public readonly ready: BootstrapWaitCondition;
+  /** Set when the machine generated its own key pair. */
+  public readonly privateKeyParameterName?: string;
+
+  constructor(scope: Construct, id: string, props: DaskMachineProps) {
+    super(scope, id);
+    if (props.keyPair) {
+      this.keyPair = props.keyPair;
+    } else {
+      const generated = new ec2.KeyPair(this, 'KeyPair', { type: ec2.KeyPairType.ED25519 });
+      this.keyPair = generated;
+      this.privateKeyParameterName = generated.privateKey.parameterName;
+    }
+
+    this.ready = new BootstrapWaitCondition(this, 'Ready', {
+      timeout: props.readyTimeout ?? Duration.minutes(30),
+    });
+
+    const userData = renderBootstrap({ ...props.bootstrap, role: props.role, signalUrl: this.ready.signalUrl });
+    this.instance = new ec2.CfnInstance(this, 'Instance', {
+      launchTemplate: props.launchTemplate.specification,
+      instanceType: props.instanceType,
+      subnetId: props.subnet.subnetId,
+      securityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
+      keyName: this.keyPair.keyPairName,
+      userData: Fn.base64(userData),
+      propagateTagsToVolumeOnCreation: true,
+    });
+    this.ready.waitFor(this.instance);
+
+    Tags.of(this).add('Name', props.name);
+    tagMachine(this, props.role, props.student);
+  }
+
+  public get instanceId(): string {
+    return this.instance.ref;
+  }
+
+  public get publicIp(): string {
+    return this.instance.attrPublicIp;
+  }
+
+  public get publicDnsName(): string {
+    return this.instance.attrPublicDnsName;
+  }
+
+  public get privateIp(): string {
+    return this.instance.attrPrivateIp;
+  }
+}

@@ -1,0 +1,105 @@
+import { Duration } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { BootstrapParameters, MachineRole } from './bootstrap-user-data';
+import { DaskMachine } from './dask-machine';
+import { MachineInstanceRole } from './instance-role';
+import { MachineLaunchTemplate } from './machine-launch-template';
+import { MachineSecurityGroup } from './machine-security-group';
+import { DasklabNetwork } from './network';
+import { UbuntuArchitecture } from './ubuntu-image';
+
+/** Properties of {@link MachineFleet}. */
+export interface MachineFleetProps {
+  /** Root volume size of every machine, in GiB. */
+  readonly diskGiB: number;
+  /**
+   * Ubuntu release.
+   * @default '24.04'
+   */
+  readonly ubuntuRelease?: string;
+  /**
+   * CIDRs that may reach SSH.
+   * @default - none
+   */
+  readonly sshCidrs?: readonly string[];
+  /** What every machine's bootstrap installs. */
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl'>;
+  /** How long the deploy waits for each machine's bootstrap. */
+  readonly readyTimeout: Duration;
+  /**
+   * Key pair for every machine.
+   * @default - each machine generates its own
+   */
+  readonly keyPair?: ec2.IKeyPair;
+}
+
+/** What differs between the machines of a fleet. */
+export interface FleetMachineOptions {
+  readonly role: MachineRole;
+  readonly instanceType: string;
+  readonly architecture: UbuntuArchitecture;
+  /** The instance's `Name` tag. */
+  readonly name: string;
+  /** @default - none */
+  readonly student?: string;
+  /** @default - the fleet's security group only */
+  readonly extraSecurityGroups?: readonly ec2.ISecurityGroup[];
+}
+
+/**
+ * The machines of one stack and everything they share: one network, one
+ * security group, one role and one launch template per CPU architecture.
+ * Adding a machine adds only what is its own (instance, key pair, wait
+ * condition), which keeps large labs small.
+ */
+export class MachineFleet extends Construct {
+  public readonly network: DasklabNetwork;
+  public readonly securityGroup: ec2.SecurityGroup;
+  public readonly instanceRole: MachineInstanceRole;
+  private readonly launchTemplates = new Map<UbuntuArchitecture, MachineLaunchTemplate>();
+  private machineCount = 0;
+
+  constructor(scope: Construct, id: string, private readonly props: MachineFleetProps) {
+    super(scope, id);
+    this.network = new DasklabNetwork(this, 'Network');
+    this.securityGroup = new MachineSecurityGroup(this, 'Access', {
+      vpc: this.network.vpc,
+      sshCidrs: props.sshCidrs,
+    }).securityGroup;
+    this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
+  }
+
+  /** The shared launch template for an architecture, made on first use. */
+  public launchTemplateFor(architecture: UbuntuArchitecture): MachineLaunchTemplate {
+    let template = this.launchTemplates.get(architecture);
+    if (!template) {
+      const id = architecture === 'amd64' ? 'LaunchTemplate' : `LaunchTemplate${architecture}`;
+      template = new MachineLaunchTemplate(this, id, {
+        architecture,
+        diskGiB: this.props.diskGiB,
+        role: this.instanceRole.role,
+        ubuntuRelease: this.props.ubuntuRelease,
+      });
+      this.launchTemplates.set(architecture, template);
+    }
+    return template;
+  }
+
+  /** Adds a machine under `scope` with construct id `id`. */
+  public addMachine(scope: Construct, id: string, options: FleetMachineOptions): DaskMachine {
+    const subnet = this.network.subnetFor(this.machineCount++);
+    return new DaskMachine(scope, id, {
+      launchTemplate: this.launchTemplateFor(options.architecture),
+      instanceType: options.instanceType,
+      subnet,
+      securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
+      role: options.role,
+      bootstrap: this.props.bootstrap,
+      readyTimeout: this.props.readyTimeout,
+      keyPair: this.props.keyPair,
+      student: options.student,
+      name: options.name,
+    });
+  }
+}

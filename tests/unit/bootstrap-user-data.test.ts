@@ -1,0 +1,118 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  BootstrapParameters,
+  USER_DATA_LIMIT_BYTES,
+  renderBootstrap,
+  renderParameters,
+  shellQuote,
+  userDataSize,
+} from '../../lib/bootstrap-user-data';
+
+const PARAMS: BootstrapParameters = {
+  app: 'dasklab',
+  role: 'standalone',
+  pythonVersion: '3.12',
+  packages: ['numpy', 'dask[complete]'],
+  venv: '/opt/dask/venv',
+  signalUrl: 'https://example.invalid/handle?sig=a&b=c',
+};
+
+/** Runs bash on a script and returns what it prints. */
+function bash(script: string): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-')), 'script.sh');
+  fs.writeFileSync(file, script);
+  return execFileSync('bash', [file], { encoding: 'utf8' });
+}
+
+describe('shellQuote', () => {
+  test.each(["plain", "it's", 'a b', '$(touch /tmp/x)', '`id`', 'dask[complete]>=2024.1; python_version>"3"'])(
+    'bash reads %s back literally',
+    (value) => {
+      // GIVEN a value quoted for bash
+      // WHEN bash echoes it
+      // THEN it is unchanged
+      expect(bash(`printf '%s' ${shellQuote(value)}`)).toBe(value);
+    },
+  );
+});
+
+describe('renderParameters', () => {
+  test('renders a delimited block that bash evaluates to the parameters', () => {
+    // GIVEN parameters with an index and several packages
+    const block = renderParameters({ ...PARAMS, indexUrl: 'https://pypi.example/simple' });
+    // WHEN bash evaluates the block
+    const out = bash(
+      `${block}\nprintf '%s|' "$DASKLAB_PYTHON_VERSION" "\${DASKLAB_PIP_PACKAGES[@]}" "$DASKLAB_PIP_INDEX_URL" "$DASKLAB_SIGNAL_URL" "$DASKLAB_USER"`,
+    );
+    // THEN every value arrives intact
+    expect(block.split('\n')[0]).toBe('# >>> dasklab parameters');
+    expect(block.split('\n').at(-1)).toBe('# <<< dasklab parameters');
+    expect(out).toBe('3.12|numpy|dask[complete]|https://pypi.example/simple|https://example.invalid/handle?sig=a&b=c|ubuntu|');
+  });
+});
+
+describe('renderBootstrap', () => {
+  test('fills in the parameters and the unit, leaving no marker', () => {
+    // WHEN the bootstrap is rendered
+    const script = renderBootstrap(PARAMS);
+    // THEN it starts with a shebang, holds the parameters and the unit, and no marker remains
+    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(script).toContain("DASKLAB_PIP_PACKAGES=('numpy' 'dask[complete]')");
+    expect(script).toContain('ExecStart=/usr/local/lib/dasklab/bootstrap.sh run');
+    expect(script).not.toMatch(/# @@[A-Z_]+@@/);
+  });
+
+  test('the rendered script is valid bash and shellcheck-clean', () => {
+    // GIVEN the rendered script on disk
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
+    const file = path.join(dir, 'user-data.sh');
+    fs.writeFileSync(file, renderBootstrap(PARAMS));
+    // WHEN bash parses it and shellcheck reads it
+    // THEN neither complains (execFileSync throws on a non-zero exit)
+    execFileSync('bash', ['-n', file]);
+    execFileSync('shellcheck', [file]);
+  });
+
+  test('an unknown command is refused with its usage', () => {
+    // GIVEN the rendered script
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
+    const file = path.join(dir, 'user-data.sh');
+    fs.writeFileSync(file, renderBootstrap(PARAMS));
+    // WHEN it is run with a bad argument
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync('bash', [file, 'explode'], { encoding: 'utf8', stdio: 'pipe' });
+    } catch (error) {
+      const e = error as { status: number; stderr: string };
+      status = e.status;
+      stderr = e.stderr;
+    }
+    // THEN it exits 2 and says what it accepts, having touched nothing
+    expect(status).toBe(2);
+    expect(stderr).toContain('usage:');
+    expect(stderr).toContain('[install|run]');
+  });
+});
+
+describe('user data size', () => {
+  test('the default machine stays well under EC2s 16 KB limit, counting the signal URL at its longest', () => {
+    // GIVEN the default parameters, with the signal URL a token as at synth time
+    const script = renderBootstrap({ ...PARAMS, signalUrl: '${Token[TOKEN.123]}' });
+    // WHEN it is sized
+    const size = userDataSize(script);
+    // THEN it fits with room for a long package list
+    expect(size).toBeLessThan(USER_DATA_LIMIT_BYTES - 2048);
+  });
+
+  test('a package list that would exceed the limit is refused at synth with the reason', () => {
+    // GIVEN 400 long package specs
+    const packages = Array.from({ length: 400 }, (_, i) => `some-rather-long-package-name-${i}>=1.0`);
+    // WHEN the bootstrap is rendered
+    // THEN it throws, naming the limit and what to shorten
+    expect(() => renderBootstrap({ ...PARAMS, packages })).toThrow(/at most 16384.*python\.packages/s);
+  });
+});

@@ -1,0 +1,332 @@
+#!/bin/bash
+# dasklab bootstrap: makes an Ubuntu machine ready for Python and Dask.
+#
+# Run by cloud-init as user-data, it installs itself as dasklab-bootstrap.service
+# and starts it; the service runs on every boot, so a bootstrap cut short by a
+# reboot finishes on the next one. Each phase skips work that is already done:
+# running it again on a ready machine changes nothing and succeeds.
+#
+# Result: /var/lib/dasklab/ready.json. Log: /var/log/dasklab/bootstrap.log.
+# The outcome is reported to CloudFormation through a wait-condition handle.
+set -Eeuo pipefail
+
+# The renderer replaces the next line with the machine's parameters.
+# @@PARAMETERS@@
+
+readonly LOG_DIR=/var/log/dasklab
+readonly LOG_FILE="$LOG_DIR/bootstrap.log"
+readonly STATE_DIR=/var/lib/dasklab
+readonly READY_FILE="$STATE_DIR/ready.json"
+readonly PACKAGES_STAMP="$STATE_DIR/pip-packages.stamp"
+readonly INSTALL_DIR=/usr/local/lib/dasklab
+readonly INSTALL_PATH="$INSTALL_DIR/bootstrap.sh"
+readonly UNIT_DIR=/etc/systemd/system
+readonly PROFILE_SCRIPT=/etc/profile.d/dasklab-venv.sh
+readonly IMDS=http://169.254.169.254
+readonly PYTHON="python${DASKLAB_PYTHON_VERSION}"
+
+export DEBIAN_FRONTEND=noninteractive
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+
+CURRENT_PHASE=start
+PHASE_TIMES=()
+LOG_PID=
+VERSIONS_JSON='{}'
+STARTED_AT=$(date -u +%FT%TZ)
+SECONDS=0
+
+log() {
+  printf '%s [%s] %s\n' "$(date -u +%FT%TZ)" "$CURRENT_PHASE" "$*" >&2
+}
+
+# retry ATTEMPTS FIRST_DELAY COMMAND...: runs COMMAND until it succeeds, doubling
+# the delay between attempts (at most 60 s); returns the last failure.
+retry() {
+  local attempts=$1 delay=$2 attempt=1 status
+  shift 2
+  while true; do
+    if "$@"; then return 0; else status=$?; fi
+    if ((attempt >= attempts)); then
+      log "giving up after $attempt attempts (exit $status): $*"
+      return "$status"
+    fi
+    log "attempt $attempt of $attempts failed (exit $status), retrying in ${delay}s: $*"
+    sleep "$delay"
+    attempt=$((attempt + 1))
+    delay=$((delay * 2 > 60 ? 60 : delay * 2))
+  done
+}
+
+# run_phase NAME FUNCTION: runs one phase and records how long it took.
+run_phase() {
+  local name=$1 started=$SECONDS
+  CURRENT_PHASE=$name
+  log "phase started"
+  "$2"
+  PHASE_TIMES+=("$name=$((SECONDS - started))")
+  log "phase done in $((SECONDS - started))s"
+}
+
+imds_get() {
+  local token
+  token=$(curl -fsS --max-time 5 -X PUT "$IMDS/latest/api/token" \
+    -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
+  curl -fsS --max-time 5 -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/$1"
+}
+
+instance_id() {
+  retry 5 2 imds_get meta-data/instance-id || hostname
+}
+
+as_user() {
+  runuser -u "$DASKLAB_USER" -- "$@"
+}
+
+# --- installation as a service ------------------------------------------------
+
+install_service() {
+  install -d -m 0755 "$INSTALL_DIR" "$LOG_DIR" "$STATE_DIR"
+  install -m 0700 "$0" "$INSTALL_PATH"
+  cat >"$UNIT_DIR/dasklab-bootstrap.service" <<'UNIT'
+# @@BOOTSTRAP_UNIT@@
+UNIT
+  systemctl daemon-reload
+  systemctl enable dasklab-bootstrap.service
+  # Queued, not awaited: the unit is ordered after cloud-final, which runs us.
+  systemctl start --no-block dasklab-bootstrap.service
+  log "installed dasklab-bootstrap.service; it continues in the background"
+}
+
+# --- phases -------------------------------------------------------------------
+
+apt_get() {
+  apt-get -q -y -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 \
+    -o Dpkg::Options::=--force-confold "$@"
+}
+
+apt_packages() {
+  printf '%s\n' "$PYTHON" "${PYTHON}-venv" python3-pip
+}
+
+apt_packages_installed() {
+  local package
+  for package in $(apt_packages); do
+    dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || return 1
+  done
+}
+
+phase_apt() {
+  if apt_packages_installed; then
+    log "already installed: $(apt_packages | xargs)"
+    return 0
+  fi
+  # A reboot in the middle of an install leaves dpkg half-configured.
+  dpkg --configure -a
+  retry 6 5 apt_get update
+  # shellcheck disable=SC2046 # one word per package name
+  retry 6 5 apt_get install --no-install-recommends $(apt_packages)
+}
+
+venv_healthy() {
+  [[ -x "$DASKLAB_VENV/bin/python" ]] &&
+    "$DASKLAB_VENV/bin/python" -c 'import sys; sys.exit(sys.version_info[:2] != tuple(map(int, sys.argv[1].split("."))))' \
+      "$DASKLAB_PYTHON_VERSION" &&
+    "$DASKLAB_VENV/bin/python" -m pip --version >/dev/null
+}
+
+phase_venv() {
+  if venv_healthy; then
+    log "venv $DASKLAB_VENV is in place"
+    return 0
+  fi
+  log "creating venv $DASKLAB_VENV"
+  rm -rf "$DASKLAB_VENV"
+  install -d -m 0755 "$(dirname "$DASKLAB_VENV")"
+  install -d -m 0755 -o "$DASKLAB_USER" -g "$DASKLAB_USER" "$DASKLAB_VENV"
+  as_user "$PYTHON" -m venv "$DASKLAB_VENV"
+  rm -f "$PACKAGES_STAMP"
+}
+
+# What the venv should hold; when it matches the stamp, pip has nothing to do.
+packages_fingerprint() {
+  printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" | sha256sum | cut -d' ' -f1
+}
+
+pip_install() {
+  local args=(install --prefer-binary --progress-bar off)
+  [[ -n "$DASKLAB_PIP_INDEX_URL" ]] && args+=(--index-url "$DASKLAB_PIP_INDEX_URL")
+  as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}" "${DASKLAB_PIP_PACKAGES[@]}"
+}
+
+phase_pip() {
+  local fingerprint
+  fingerprint=$(packages_fingerprint)
+  if [[ -f "$PACKAGES_STAMP" && "$(cat "$PACKAGES_STAMP")" == "$fingerprint" ]]; then
+    log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
+    return 0
+  fi
+  retry 5 5 pip_install
+  echo "$fingerprint" >"$PACKAGES_STAMP"
+}
+
+phase_profile() {
+  cat >"$PROFILE_SCRIPT.new" <<PROFILE
+# dasklab: login shells start with the Dask venv active.
+if [ -z "\${VIRTUAL_ENV:-}" ] && [ -r $DASKLAB_VENV/bin/activate ]; then
+  . $DASKLAB_VENV/bin/activate
+fi
+PROFILE
+  if cmp -s "$PROFILE_SCRIPT.new" "$PROFILE_SCRIPT"; then
+    rm -f "$PROFILE_SCRIPT.new"
+  else
+    mv "$PROFILE_SCRIPT.new" "$PROFILE_SCRIPT"
+  fi
+}
+
+# Imports numpy and dask and runs a small dask computation in the venv.
+verify_venv() {
+  as_user "$DASKLAB_VENV/bin/python" - <<'PY'
+import json
+import platform
+
+import dask
+import dask.array as da
+import numpy
+
+total = da.ones((400, 400), chunks=100).sum().compute()
+assert total == 160000, f"dask computed {total}, expected 160000"
+versions = {"python": platform.python_version(), "numpy": numpy.__version__, "dask": dask.__version__}
+try:
+    import distributed
+    versions["distributed"] = distributed.__version__
+except ImportError:
+    pass
+print(json.dumps(versions))
+PY
+}
+
+# Does what a student does: python3 -V, then a venv of their own.
+verify_student_venv() {
+  local version scratch
+  version=$(as_user python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+  if [[ "$version" != "$DASKLAB_PYTHON_VERSION" ]]; then
+    log "python3 is $version, expected $DASKLAB_PYTHON_VERSION"
+    return 1
+  fi
+  scratch=$(as_user mktemp -d)
+  as_user python3 -m venv "$scratch/my-env"
+  as_user "$scratch/my-env/bin/python" -m pip --version >/dev/null
+  rm -rf "$scratch"
+}
+
+phase_verify() {
+  verify_venv >"$STATE_DIR/versions.json"
+  VERSIONS_JSON=$(<"$STATE_DIR/versions.json")
+  log "venv versions: $VERSIONS_JSON"
+  verify_student_venv
+  log "python3 -m venv works for $DASKLAB_USER"
+}
+
+# --- result -------------------------------------------------------------------
+
+# write_ready_json STATUS [FAILED_PHASE]
+write_ready_json() {
+  local tmp
+  tmp=$(mktemp "$STATE_DIR/ready.XXXXXX")
+  python3 - "$1" "${2:-}" "$STARTED_AT" "$SECONDS" "$VERSIONS_JSON" "$DASKLAB_ROLE" \
+    "${PHASE_TIMES[@]}" >"$tmp" <<'PY'
+import datetime
+import json
+import sys
+
+status, failed_phase, started_at, total, versions, role, *phases = sys.argv[1:]
+result = {
+    "status": status,
+    "role": role,
+    "startedAt": started_at,
+    "finishedAt": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    "totalSeconds": int(total),
+    "phases": {name: {"seconds": int(seconds)} for name, seconds in (p.split("=", 1) for p in phases)},
+    "versions": json.loads(versions),
+}
+if failed_phase:
+    result["failedPhase"] = failed_phase
+print(json.dumps(result, indent=2))
+PY
+  chmod 0644 "$tmp"
+  mv "$tmp" "$READY_FILE"
+}
+
+# signal_cloudformation SUCCESS|FAILURE REASON: reports to the wait condition.
+signal_cloudformation() {
+  local body
+  if [[ -z "$DASKLAB_SIGNAL_URL" ]]; then
+    log "no wait-condition handle; not signalling"
+    return 0
+  fi
+  body=$(python3 -c 'import json, sys; print(json.dumps({"Status": sys.argv[1], "Reason": sys.argv[2][-3000:], "UniqueId": sys.argv[3], "Data": sys.argv[4]}))' \
+    "$1" "$2" "$(instance_id)" "$VERSIONS_JSON")
+  if curl -fsS --max-time 30 --retry 5 --retry-all-errors --retry-delay 2 \
+    -X PUT -H 'Content-Type:' --data-binary "$body" "$DASKLAB_SIGNAL_URL" >/dev/null; then
+    log "signalled $1 to CloudFormation"
+  else
+    # Expected on later boots, once the handle's URL has expired.
+    log "could not signal $1 to CloudFormation"
+  fi
+}
+
+# Tees everything the script prints to the log file (and to the journal).
+start_logging() {
+  install -d -m 0755 "$LOG_DIR" "$STATE_DIR"
+  exec > >(tee -a "$LOG_FILE") 2>&1
+  LOG_PID=$!
+}
+
+# Lets tee write all it holds, so the log's tail is complete.
+flush_log() {
+  if [[ -n "$LOG_PID" ]]; then
+    exec >>"$LOG_FILE" 2>&1
+    wait "$LOG_PID" || true
+    LOG_PID=
+  fi
+}
+
+on_failure() {
+  local status=$1 command=$2
+  # Inside a command substitution: let the caller's own failure report it.
+  if [[ "$BASHPID" != "$$" ]]; then exit "$status"; fi
+  trap - ERR
+  set +e
+  log "FAILED (exit $status): $command"
+  flush_log
+  write_ready_json failed "$CURRENT_PHASE"
+  signal_cloudformation FAILURE "phase $CURRENT_PHASE failed: $(tail -n 15 "$LOG_FILE")"
+  exit "$status"
+}
+
+run_bootstrap() {
+  log "dasklab bootstrap ($DASKLAB_APP, role $DASKLAB_ROLE) on $(hostname)"
+  run_phase apt phase_apt
+  run_phase venv phase_venv
+  run_phase pip phase_pip
+  run_phase profile phase_profile
+  run_phase verify phase_verify
+  CURRENT_PHASE=complete
+  write_ready_json ready
+  log "ready in ${SECONDS}s"
+  signal_cloudformation SUCCESS "ready in ${SECONDS}s: $VERSIONS_JSON"
+}
+
+main() {
+  local command=${1:-install}
+  if [[ "$command" != install && "$command" != run ]]; then
+    echo "usage: $0 [install|run]" >&2
+    exit 2
+  fi
+  start_logging
+  trap 'on_failure $? "$BASH_COMMAND"' ERR
+  if [[ "$command" == install ]]; then install_service; else run_bootstrap; fi
+  flush_log
+}
+
+main "$@"
