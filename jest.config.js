@@ -3,6 +3,6 @@ module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/tests/unit'],
   testMatch: ['**/*.test.ts'],
-  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: false }] },
+  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }] },
   testTimeout: 60000,
 };

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { DasklabConfig } from './config';
+import { DasklabConfig } from './config/schema';
 import { MachineStack } from './machine-stack';
 
 /** Stack names of the app, per the names contract. */

@@ -1,0 +1,350 @@
+/**
+ * The dasklab config schema: the one definition of what `dasklab.config.json`
+ * may contain, its defaults, and the text of every rejection.
+ *
+ * Conventions, so that the formatter in `errors.ts` can print
+ * "<field>: <value> is not accepted; <message>" for every problem:
+ * - every schema and check carries its own `error` message, phrased as what is
+ *   accepted ("expected ..."), so zod's generic messages never reach the user;
+ * - objects are strict: an unknown field is an error (usually a typo), never
+ *   silently ignored;
+ * - nothing is coerced: "30" is not 30, "True" is not true, names are not
+ *   lower-cased, spaces are not trimmed;
+ * - sections with defaults use `prefault({})` so that an absent section is
+ *   parsed as `{}` and gets each field's default (zod 4's `default()` would
+ *   return the default object as-is, without the inner defaults).
+ */
+import { z } from 'zod';
+import { cidrProblem, parseCidr } from './cidr';
+import { instanceTypeProblem } from './instance-types';
+import { normalizeProjectName, parseRequirement, requirementProblem } from './requirement';
+import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
+
+/**
+ * Ubuntu releases dasklab supports, with the facts the rest of the app needs:
+ * the codename (apt sources, AMI names) and the Python versions its own archive
+ * offers (dasklab installs Python from apt, not from a PPA or source build).
+ */
+export const UBUNTU_RELEASES = {
+  '24.04': { codename: 'noble', pythonVersions: ['3.12'] },
+} as const satisfies Record<string, { codename: string; pythonVersions: readonly string[] }>;
+
+/** A supported Ubuntu release, e.g. `"24.04"`. */
+export type UbuntuRelease = keyof typeof UBUNTU_RELEASES;
+
+/** The supported Ubuntu releases, in the order of {@link UBUNTU_RELEASES}. */
+export const UBUNTU_RELEASE_NAMES = Object.keys(UBUNTU_RELEASES) as [UbuntuRelease, ...UbuntuRelease[]];
+
+/** Default packages installed into the venv: what a dasklab machine promises. */
+export const DEFAULT_PACKAGES: readonly string[] = ['numpy', 'dask[complete]'];
+
+/** Directories under which the venv may not live: temporary or kernel-provided file systems. */
+export const FORBIDDEN_VENV_ROOTS: readonly string[] = ['/tmp', '/proc', '/sys', '/dev', '/run'];
+
+/** `name`: 2..24 chars, lower case, digits, single hyphens; starts with a letter. */
+const NAME_PATTERN = /^(?!.*--)[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+
+/** `python.version`: "3.N". */
+const PYTHON_VERSION_PATTERN = /^3\.(0|[1-9][0-9]*)$/;
+
+/** A hint for editors only (the real check is `instanceTypeProblem`). */
+const INSTANCE_TYPE_HINT = { pattern: '^[a-z][a-z0-9-]*\\.[a-z0-9-]+$' };
+
+/** Longest venv path: keeps the venv scripts' "#!<venv>/bin/python" lines short. */
+const MAX_VENV_LENGTH = 128;
+
+// ---------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------
+
+/**
+ * A string validated by a pure function returning a reason or null. `typeError`
+ * is the message for a non-string value. `redact` keeps the value out of the
+ * error output when it returns true (for private keys).
+ */
+function checkedString(typeError: string, check: (s: string) => string | null, redact?: (s: string) => boolean) {
+  return z.string({ error: typeError }).superRefine((s, ctx) => {
+    const problem = check(s);
+    if (problem !== null) {
+      ctx.addIssue({ code: 'custom', message: problem, input: s, params: { redact: redact?.(s) ?? false } });
+    }
+  });
+}
+
+/** An integer in [min, max]; one message for every way of missing it. */
+function intRange(min: number, max: number, why = '') {
+  const error = `expected an integer from ${min} to ${max}${why}`;
+  return z.int({ error }).min(min, { error }).max(max, { error });
+}
+
+/** A boolean; JSON true/false only (no "true" strings). */
+function bool() {
+  return z.boolean({ error: 'expected true or false (without quotes)' });
+}
+
+/**
+ * A strict object: unknown fields are rejected. The message for a non-object
+ * value lists the fields; unknown fields are reported per field by the formatter.
+ */
+function section<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
+  const fields = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}: an object with the fields ${fields}` : undefined),
+  });
+}
+
+/** A list of CIDR blocks with no block listed twice (compared in canonical form). */
+function cidrList(purpose: string) {
+  const element = checkedString('expected a CIDR string such as "203.0.113.0/24"', cidrProblem);
+  return z
+    .array(element, { error: `expected a list of CIDR strings (${purpose})` })
+    .superRefine((cidrs, ctx) => {
+      const seen = new Map<string, number>();
+      cidrs.forEach((cidr, i) => {
+        if (cidrProblem(cidr) !== null) return; // reported by the element check
+        const key = parseCidr(cidr).canonical;
+        const first = seen.get(key);
+        if (first === undefined) {
+          seen.set(key, i);
+        } else {
+          ctx.addIssue({ code: 'custom', path: [i], input: cidr, message: `expected each CIDR once; this one repeats entry [${first}]` });
+        }
+      });
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Field checks that are not a single pattern
+// ---------------------------------------------------------------------------
+
+/** Why `url` is not a usable package index URL, or null. */
+function indexUrlProblem(url: string): string | null {
+  const expected = 'expected the http(s) URL of a PEP 503 simple index, e.g. "https://pypi.example.org/simple/", or null for PyPI';
+  if (/[\s'"`$\\<>{}|^]/.test(url)) {
+    return `${expected}; it contains a space, quote or shell character`;
+  }
+  if (url.length > 2048) {
+    return `${expected}; it is longer than 2048 characters`;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return expected;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    return `${expected}; "${parsed.protocol}" URLs are not supported`;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // Everything in the config ends up in EC2 user data, readable by anyone who
+    // can describe the instance.
+    return `${expected}; without credentials in it (the URL is visible in the instance user data)`;
+  }
+  return null;
+}
+
+/** Why `venv` is not a safe location for the virtual environment, or null. */
+function venvProblem(venv: string): string | null {
+  const expected = 'expected an absolute path of letters, digits, ".", "_", "-" and "/", e.g. "/opt/dask/venv"';
+  if (!/^\/[A-Za-z0-9._/-]+$/.test(venv)) {
+    return expected;
+  }
+  if (venv.length > MAX_VENV_LENGTH) {
+    return `${expected}, at most ${MAX_VENV_LENGTH} characters`;
+  }
+  const segments = venv.slice(1).split('/');
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) {
+    return `${expected}, written plainly: no "..", ".", "//" or trailing "/"`;
+  }
+  if (segments.some((s) => s.startsWith('-'))) {
+    return `${expected}; no path component may start with "-" (it would read as a command option)`;
+  }
+  const root = FORBIDDEN_VENV_ROOTS.find((r) => venv === r || venv.startsWith(`${r}/`));
+  if (root !== undefined) {
+    return `${expected}, not under ${FORBIDDEN_VENV_ROOTS.join(', ')} (${root} is temporary or not a real disk)`;
+  }
+  return null;
+}
+
+/** Requirement list: each a valid requirement, no project named twice. */
+function packageList() {
+  const element = checkedString('expected a pip requirement string such as "numpy" or "dask[complete]>=2024.1"', requirementProblem);
+  const error = 'expected a list of 1 to 100 pip requirements, e.g. ["numpy", "dask[complete]"]';
+  return z
+    .array(element, { error })
+    .min(1, { error })
+    .max(100, { error })
+    .superRefine((specs, ctx) => {
+      const seen = new Map<string, number>();
+      specs.forEach((spec, i) => {
+        if (requirementProblem(spec) !== null) return; // reported by the element check
+        const project = normalizeProjectName(parseRequirement(spec).name);
+        const first = seen.get(project);
+        if (first === undefined) {
+          seen.set(project, i);
+        } else {
+          ctx.addIssue({
+            code: 'custom',
+            path: [i],
+            input: spec,
+            message: `expected each project once; "${project}" is already entry [${first}] (combine extras and versions in one entry)`,
+          });
+        }
+      });
+    });
+}
+
+/**
+ * True if the packages provide dask.distributed, which the cluster's
+ * `dask-scheduler`/`dask-worker` services run.
+ */
+function providesDistributed(specs: readonly string[]): boolean {
+  return specs.some((spec) => {
+    if (requirementProblem(spec) !== null) return false;
+    const req = parseRequirement(spec);
+    const name = normalizeProjectName(req.name);
+    const extras = req.extras.map(normalizeProjectName);
+    return name === 'distributed' || (name === 'dask' && (extras.includes('complete') || extras.includes('distributed')));
+  });
+}
+
+// ---------------------------------------------------------------------------
+// The schema
+// ---------------------------------------------------------------------------
+
+const AccessSchema = section('the access settings', {
+  sshCidrs: cidrList('who may reach SSH port 22')
+    .default([])
+    .describe('IPv4/IPv6 CIDR blocks allowed to reach SSH (port 22), e.g. ["203.0.113.7/32"]. Empty: no SSH ingress; use SSM Session Manager.'),
+  dashboardCidrs: cidrList('who may reach the Dask dashboard, port 8787')
+    .default([])
+    .describe('IPv4/IPv6 CIDR blocks allowed to reach the Dask dashboard (port 8787). Empty: reach it through an SSH or SSM tunnel only.'),
+  publicKey: checkedString('expected an OpenSSH public key line ("ssh-ed25519 AAAA... comment") or null', publicKeyProblem, looksLikePrivateKey)
+    .nullable()
+    .default(null)
+    .describe('Your OpenSSH public key ("ssh-ed25519 AAAA... comment" or "ssh-rsa ..." of at least 2048 bits), installed for the ubuntu user instead of a generated EC2 key pair. Never a private key. null: dasklab generates key pairs.'),
+});
+
+const MachineSchema = section('the machine settings', {
+  instanceType: checkedString('expected an EC2 instance type string such as "t3.medium"', instanceTypeProblem)
+    .meta(INSTANCE_TYPE_HINT)
+    .default('t3.medium')
+    .describe('EC2 instance type of the standalone machine, <family>.<size>, e.g. "t3.medium", "m7g.xlarge". Arm64 (Graviton) types get the arm64 Ubuntu image.'),
+  diskGiB: intRange(8, 16384)
+    .default(30)
+    .describe('Size of the root volume (gp3) in GiB, 8 to 16384.'),
+  ubuntu: z
+    .enum(UBUNTU_RELEASE_NAMES, { error: `expected one of the supported Ubuntu releases: ${UBUNTU_RELEASE_NAMES.map((r) => `"${r}"`).join(', ')}` })
+    .default('24.04')
+    .describe('Ubuntu LTS release of the machine image (Canonical\'s public AMI).'),
+  readyTimeoutMinutes: intRange(5, 720, ' (CloudFormation waits at most 12 hours)')
+    .default(30)
+    .describe('How long `cdk deploy` waits, in minutes, for each machine\'s bootstrap to verify itself before failing the deploy. 5 to 720.'),
+});
+
+const PythonSchema = section('the Python settings', {
+  version: z
+    .string({ error: 'expected a Python version string "3.N", e.g. "3.12" (in quotes: the number 3.10 would read as 3.1)' })
+    .regex(PYTHON_VERSION_PATTERN, { error: 'expected a Python version of the form "3.N", e.g. "3.12"' })
+    .default('3.12')
+    .describe('Python version, "3.N". Installed from the Ubuntu release\'s own archive, so it must be one that release offers (24.04: 3.12).'),
+  packages: packageList()
+    .default([...DEFAULT_PACKAGES])
+    .describe('pip requirements installed into the venv (1 to 100), e.g. ["numpy", "dask[complete]>=2024.1", "pandas==2.2.*"]. A cluster needs "dask[complete]", "dask[distributed]" or "distributed".'),
+  indexUrl: checkedString('expected an http(s) URL string or null', indexUrlProblem)
+    .nullable()
+    .default(null)
+    .describe('URL of a PEP 503 simple package index to install from instead of PyPI, e.g. "https://pypi.example.org/simple/". null: PyPI.'),
+  venv: checkedString('expected an absolute path string such as "/opt/dask/venv"', venvProblem)
+    .meta({ pattern: '^/[A-Za-z0-9._/-]+$' }) // a hint for editors; venvProblem is the real check
+    .default('/opt/dask/venv')
+    .describe('Absolute path of the virtual environment with the packages; the ubuntu user\'s shell activates it. Not under /tmp, /proc, /sys, /dev or /run.'),
+});
+
+const ClusterSchema = section('the cluster settings', {
+  workers: intRange(1, 100)
+    .default(2)
+    .describe('Number of Dask worker machines, 1 to 100.'),
+  schedulerInstanceType: checkedString('expected an EC2 instance type string such as "t3.medium"', instanceTypeProblem)
+    .meta(INSTANCE_TYPE_HINT)
+    .default('t3.medium')
+    .describe('EC2 instance type of the Dask scheduler machine, e.g. "t3.medium".'),
+  workerInstanceType: checkedString('expected an EC2 instance type string such as "t3.large"', instanceTypeProblem)
+    .meta(INSTANCE_TYPE_HINT)
+    .default('t3.large')
+    .describe('EC2 instance type of each Dask worker machine, e.g. "t3.large" or "c7g.2xlarge".'),
+  spot: bool()
+    .default(false)
+    .describe('Run the workers as EC2 Spot instances (cheaper, may be interrupted).'),
+  tls: bool()
+    .default(true)
+    .describe('Encrypt and authenticate scheduler/worker/client traffic with TLS (Dask "tls://" addresses).'),
+});
+
+/**
+ * The dasklab config schema. Parse with `ConfigSchema.safeParse(json)`, or use
+ * `validateConfig`/`loadConfig`, which turn the issues into readable messages.
+ */
+export const ConfigSchema = z
+  .strictObject(
+    {
+      $schema: z
+        .string({ error: 'expected a string: the path or URL of the JSON schema, for editors' })
+        .optional()
+        .describe('JSON schema for editor completion, e.g. "./dasklab.schema.json". Ignored by dasklab.'),
+      name: z
+        .string({ error: 'expected a name string such as "dasklab"' })
+        .regex(NAME_PATTERN, {
+          error: 'expected 2 to 24 characters: lower-case letters, digits and single hyphens, starting with a letter and ending with a letter or digit (it prefixes stack names and tags)',
+        })
+        .default('dasklab')
+        .describe('Prefix of the stack names (<name>-Machine, <name>-Cluster) and value of the dasklab:app tag. 2 to 24 of a-z, 0-9 and single "-", starting with a letter.'),
+      access: AccessSchema.prefault({}).describe('Who may reach the machines, and with which SSH key.'),
+      machine: MachineSchema.prefault({}).describe('The EC2 machine: instance type, disk, Ubuntu release, readiness timeout.'),
+      python: PythonSchema.prefault({}).describe('Python on the machines: version, packages installed into a venv, package index.'),
+      cluster: ClusterSchema.optional().describe('Present: deploy a Dask cluster (one scheduler and `workers` workers) instead of one standalone machine. Absent: no cluster.'),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the fields $schema, name, access, machine, python, cluster' : undefined) },
+  )
+  .superRefine(
+    (config, ctx) => {
+      // Cross-field checks. They run even when other fields have problems (see
+      // `when`) so that every problem is reported at once; hence the guards,
+      // since a field that failed its own check may be missing or mistyped here.
+      const ubuntu = config.machine?.ubuntu;
+      const version = config.python?.version;
+      if (typeof ubuntu === 'string' && Object.hasOwn(UBUNTU_RELEASES, ubuntu) && typeof version === 'string' && PYTHON_VERSION_PATTERN.test(version)) {
+        const offered: readonly string[] = UBUNTU_RELEASES[ubuntu].pythonVersions;
+        if (!offered.includes(version)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['python', 'version'],
+            input: version,
+            message: `expected a Python version that Ubuntu ${ubuntu} offers: ${offered.map((v) => `"${v}"`).join(', ')}`,
+          });
+        }
+      }
+      const packages = config.python?.packages;
+      if (config.cluster !== undefined && Array.isArray(packages) && packages.every((p) => typeof p === 'string' && requirementProblem(p) === null)) {
+        if (!providesDistributed(packages)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['python', 'packages'],
+            input: packages,
+            message: 'expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" when cluster is set (the scheduler and workers run dask.distributed)',
+          });
+        }
+      }
+    },
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
+  )
+  .describe('dasklab configuration');
+
+/** A validated config with every default filled in: what the constructs get. */
+export type DasklabConfig = z.output<typeof ConfigSchema>;
+
+/** What a user may write in dasklab.config.json: every field with a default is optional. */
+export type DasklabConfigInput = z.input<typeof ConfigSchema>;
+
+/** The validated `cluster` section (present only when a cluster is wanted). */
+export type ClusterConfig = NonNullable<DasklabConfig['cluster']>;

@@ -1,0 +1,52 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { addDasklabStacks } from '../../lib/app';
+import { ConfigSchema, DasklabConfig, DasklabConfigInput } from '../../lib/config/schema';
+
+/** A validated config from partial input, defaults filled in as the loader does. */
+export function configOf(input: DasklabConfigInput = {}): DasklabConfig {
+  return ConfigSchema.parse(input);
+}
+
+/** Synthesizes the app for a config and returns its stacks by name. */
+export function synthApp(input: DasklabConfigInput = {}): Map<string, Stack> {
+  const app = new App();
+  addDasklabStacks(app, configOf(input));
+  return new Map(app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, s]));
+}
+
+/** The template of one stack of the app. */
+export function templateOf(stackName: string, input: DasklabConfigInput = {}): Template {
+  const stack = synthApp(input).get(stackName);
+  if (!stack) {
+    throw new Error(`no stack ${stackName}; have ${[...synthApp(input).keys()].join(', ')}`);
+  }
+  return Template.fromStack(stack);
+}
+
+/** The only resource of a type, with its logical id. */
+export function onlyResource(template: Template, type: string): { id: string; resource: any } {
+  const resources = Object.entries(template.findResources(type));
+  if (resources.length !== 1) {
+    throw new Error(`expected one ${type}, found ${resources.length}`);
+  }
+  const [id, resource] = resources[0];
+  return { id, resource };
+}
+
+/** Every ingress rule in a template, inline or standalone, as {cidr, from, to}. */
+export function ingressRules(template: Template): Array<{ cidr?: string; from?: number; to?: number; source?: unknown }> {
+  const rules: Array<any> = [];
+  for (const sg of Object.values(template.findResources('AWS::EC2::SecurityGroup'))) {
+    rules.push(...((sg as any).Properties.SecurityGroupIngress ?? []));
+  }
+  for (const rule of Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))) {
+    rules.push((rule as any).Properties);
+  }
+  return rules.map((r) => ({
+    cidr: r.CidrIp ?? r.CidrIpv6,
+    from: r.FromPort,
+    to: r.ToPort,
+    source: r.SourceSecurityGroupId,
+  }));
+}
