@@ -1,10 +1,16 @@
 import { App } from 'aws-cdk-lib';
 import { DasklabConfig } from './config/schema';
+import { ClusterStack } from './cluster-stack';
 import { MachineStack } from './machine-stack';
 
 /** Stack names of the app, per the names contract. */
 export function machineStackName(config: DasklabConfig): string {
   return `${config.name}-Machine`;
+}
+
+/** `<name>-Cluster`. */
+export function clusterStackName(config: DasklabConfig): string {
+  return `${config.name}-Cluster`;
 }
 
 /**
@@ -13,5 +19,9 @@ export function machineStackName(config: DasklabConfig): string {
  * synth needs no AWS credentials and makes no lookups.
  */
 export function addDasklabStacks(app: App, config: DasklabConfig): void {
-  new MachineStack(app, machineStackName(config), { config });
+  if (config.cluster) {
+    new ClusterStack(app, clusterStackName(config), { config });
+  } else {
+    new MachineStack(app, machineStackName(config), { config });
+  }
 }

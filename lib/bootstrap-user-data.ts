@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Token } from 'aws-cdk-lib';
+import { DASK_PORTS } from './dask-ports';
 
 /** Where the scripts and unit files that run on the machines live. */
 export const USERDATA_DIR = path.join(__dirname, '..', 'userdata');
@@ -16,6 +17,19 @@ export const SIGNAL_URL_ALLOWANCE = 1024;
 
 /** The machine's part in the app, as in the `dasklab:role` tag. */
 export type MachineRole = 'standalone' | 'scheduler' | 'worker' | 'student';
+
+/** How a scheduler or worker machine runs Dask. */
+export interface DaskServiceParameters {
+  /** The scheduler's private IP address, known before any machine exists. */
+  readonly schedulerHost: string;
+  /** The worker's name in the cluster, e.g. `worker-1`; unused on the scheduler. */
+  readonly name: string;
+  /**
+   * On the scheduler: the names of the workers it waits for before it reports ready.
+   * @default - none
+   */
+  readonly expectedWorkers?: readonly string[];
+}
 
 /** Everything the bootstrap needs to know about its machine. */
 export interface BootstrapParameters {
@@ -40,6 +54,17 @@ export interface BootstrapParameters {
    */
   readonly signalUrl?: string;
   /**
+   * How long CloudFormation waits for the machine, in seconds; the scheduler
+   * stops waiting for workers in time to report which are missing.
+   * @default 1800
+   */
+  readonly readyTimeoutSeconds?: number;
+  /**
+   * Dask service of a scheduler or worker.
+   * @default - no Dask service (standalone and student machines)
+   */
+  readonly dask?: DaskServiceParameters;
+  /**
    * The login user that owns the venv.
    * @default 'ubuntu'
    */
@@ -59,6 +84,7 @@ function assignment(name: string, value: string | readonly string[]): string {
 
 /** The parameter block, delimited so tools (and people) can find it. */
 export function renderParameters(params: BootstrapParameters): string {
+  const dask = params.dask;
   const lines = [
     assignment('DASKLAB_APP', params.app),
     assignment('DASKLAB_ROLE', params.role),
@@ -68,12 +94,66 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_VENV', params.venv),
     assignment('DASKLAB_SIGNAL_URL', params.signalUrl ?? ''),
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
+    assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
+    assignment('DASKLAB_DASK_UNIT', daskUnitName(params) ?? ''),
+    assignment('DASKLAB_SCHEDULER_ADDRESS', dask ? schedulerAddress(dask.schedulerHost) : ''),
+    assignment('DASKLAB_DASK_WORKERS', dask?.expectedWorkers ?? []),
   ];
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
 }
 
+/** The Dask scheduler's address for workers and clients. */
+export function schedulerAddress(host: string): string {
+  return `tcp://${host}:${DASK_PORTS.scheduler}`;
+}
+
+function daskUnitName(params: BootstrapParameters): string | undefined {
+  if (!params.dask) return undefined;
+  if (params.role === 'scheduler') return 'dask-scheduler';
+  if (params.role === 'worker') return 'dask-worker';
+  throw new Error(`a ${params.role} machine runs no Dask service`);
+}
+
+/** The systemd unit of the role's Dask service, with its settings filled in. */
+export function renderDaskUnit(params: BootstrapParameters): string {
+  const unit = daskUnitName(params);
+  if (!unit || !params.dask) return '';
+  const values: Record<string, string> = {
+    USER: params.user ?? 'ubuntu',
+    VENV: params.venv,
+    NAME: params.dask.name,
+    SCHEDULER_ADDRESS: schedulerAddress(params.dask.schedulerHost),
+    SCHEDULER_PORT: String(DASK_PORTS.scheduler),
+    DASHBOARD_PORT: String(DASK_PORTS.dashboard),
+    WORKER_PORT: String(DASK_PORTS.worker),
+    NANNY_PORT: String(DASK_PORTS.nanny),
+  };
+  return readUserdataFile(`${unit}.service`).replace(/@([A-Z_]+)@/g, (match, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`userdata/${unit}.service: unknown placeholder ${match}`);
+    return value;
+  });
+}
+
 function readUserdataFile(name: string): string {
   return fs.readFileSync(path.join(USERDATA_DIR, name), 'utf8');
+}
+
+/**
+ * Drops the script's comment-only lines and blank lines, which would spend
+ * EC2's 16 KB of user data on text the machine does not need; the commented
+ * source stays in the repository. Keeps the shebang, markers and shellcheck
+ * directives.
+ */
+export function stripComments(script: string): string {
+  const [shebang, ...rest] = script.split('\n');
+  const kept = rest.filter((line) => {
+    const trimmed = line.trim();
+    if (trimmed === '') return false;
+    if (!trimmed.startsWith('#')) return true;
+    return trimmed.startsWith('# @@') || trimmed.startsWith('# shellcheck');
+  });
+  return [shebang, ...kept].join('\n') + '\n';
 }
 
 function replaceMarker(script: string, marker: string, content: string): string {
@@ -90,9 +170,10 @@ function replaceMarker(script: string, marker: string, content: string): string 
  * user data. The result may contain tokens (the signal URL).
  */
 export function renderBootstrap(params: BootstrapParameters): string {
-  let script = readUserdataFile('bootstrap.sh');
+  let script = stripComments(readUserdataFile('bootstrap.sh'));
   script = replaceMarker(script, 'PARAMETERS', renderParameters(params));
   script = replaceMarker(script, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
+  script = replaceMarker(script, 'DASK_UNIT', renderDaskUnit(params));
   const size = userDataSize(script);
   if (size > USER_DATA_LIMIT_BYTES) {
     throw new Error(

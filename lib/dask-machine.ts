@@ -19,7 +19,7 @@ export interface DaskMachineProps {
   /** The machine's role. */
   readonly role: MachineRole;
   /** What the bootstrap installs. */
-  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl'>;
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds'>;
   /**
    * How long the deploy waits for the bootstrap to verify itself.
    * @default Duration.minutes(30)
@@ -37,6 +37,11 @@ export interface DaskMachineProps {
   readonly student?: string;
   /** The instance's `Name` tag. */
   readonly name: string;
+  /**
+   * A fixed private IP address, which others can know before the machine exists.
+   * @default - one assigned by EC2
+   */
+  readonly privateIpAddress?: string;
 }
 
 /**
@@ -68,13 +73,19 @@ export class DaskMachine extends Construct {
       timeout: props.readyTimeout ?? Duration.minutes(30),
     });
 
-    const userData = renderBootstrap({ ...props.bootstrap, role: props.role, signalUrl: this.ready.signalUrl });
+    const userData = renderBootstrap({
+      ...props.bootstrap,
+      role: props.role,
+      signalUrl: this.ready.signalUrl,
+      readyTimeoutSeconds: (props.readyTimeout ?? Duration.minutes(30)).toSeconds(),
+    });
     this.instance = new ec2.CfnInstance(this, 'Instance', {
       launchTemplate: props.launchTemplate.specification,
       instanceType: props.instanceType,
       subnetId: props.subnet.subnetId,
       securityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
       keyName: this.keyPair.keyPairName,
+      privateIpAddress: props.privateIpAddress,
       userData: Fn.base64(userData),
       propagateTagsToVolumeOnCreation: true,
     });

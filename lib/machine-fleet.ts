@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { BootstrapParameters, MachineRole } from './bootstrap-user-data';
+import { BootstrapParameters, DaskServiceParameters, MachineRole } from './bootstrap-user-data';
 import { DaskMachine } from './dask-machine';
 import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
@@ -24,7 +24,7 @@ export interface MachineFleetProps {
    */
   readonly sshCidrs?: readonly string[];
   /** What every machine's bootstrap installs. */
-  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl'>;
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask'>;
   /** How long the deploy waits for each machine's bootstrap. */
   readonly readyTimeout: Duration;
   /**
@@ -45,6 +45,15 @@ export interface FleetMachineOptions {
   readonly student?: string;
   /** @default - the fleet's security group only */
   readonly extraSecurityGroups?: readonly ec2.ISecurityGroup[];
+  /**
+   * Which public subnet (modulo their number) the machine goes to.
+   * @default - the next one, round robin in the order machines are added
+   */
+  readonly subnetIndex?: number;
+  /** @default - one assigned by EC2 */
+  readonly privateIpAddress?: string;
+  /** @default - no Dask service */
+  readonly dask?: DaskServiceParameters;
 }
 
 /**
@@ -88,14 +97,16 @@ export class MachineFleet extends Construct {
 
   /** Adds a machine under `scope` with construct id `id`. */
   public addMachine(scope: Construct, id: string, options: FleetMachineOptions): DaskMachine {
-    const subnet = this.network.subnetFor(this.machineCount++);
+    const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
+    this.machineCount++;
     return new DaskMachine(scope, id, {
       launchTemplate: this.launchTemplateFor(options.architecture),
       instanceType: options.instanceType,
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
       role: options.role,
-      bootstrap: this.props.bootstrap,
+      bootstrap: { ...this.props.bootstrap, dask: options.dask },
+      privateIpAddress: options.privateIpAddress,
       readyTimeout: this.props.readyTimeout,
       keyPair: this.props.keyPair,
       student: options.student,

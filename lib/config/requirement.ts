@@ -104,10 +104,18 @@ function parse(spec: string): Requirement | string {
   if (spec !== spec.trim()) {
     return 'expected no leading or trailing spaces';
   }
+  // Quotes are only valid inside a marker. (A URL cannot contain one either.)
+  const beforeMarker = spec.includes(';') ? spec.slice(0, spec.indexOf(';')) : spec;
+  if (/['"]/.test(beforeMarker)) {
+    return quoteReason();
+  }
   if (spec.startsWith('-')) {
     return 'expected a requirement, not a pip option (use python.indexUrl to choose a package index)';
   }
 
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+    return 'expected "name @ URL" for a requirement from a URL, e.g. "pkg @ https://host/pkg-1.0-py3-none-any.whl" (VCS URLs such as git+https:// are not supported)';
+  }
   const nameMatch = NAME.exec(spec);
   if (nameMatch === null) {
     return `expected the requirement to start with a project name (letters, digits, ".", "_" or "-", starting and ending with a letter or digit), ${EXAMPLES}`;
@@ -166,9 +174,6 @@ function parse(spec: string): Requirement | string {
     }
     marker = markerResult.marker;
   }
-  if (/['"]/.test(versionPart)) {
-    return quoteReason();
-  }
   if (versionPart.startsWith('(') && versionPart.endsWith(')')) {
     versionPart = versionPart.slice(1, -1).trim(); // PEP 508 allows "name (>=1.0)"
   }
@@ -201,7 +206,7 @@ function forbiddenCharacter(spec: string): string | null {
 
 /** The reason given for quotes outside a marker. */
 function quoteReason(): string {
-  return 'it contains a quote, which pip accepts only around values in a "; marker" (quotes copied from a shell command line do not belong in the JSON string)';
+  return `it contains a quote; expected quotes only around values in a "; marker" (shell quoting does not belong in the JSON string), ${EXAMPLES}`;
 }
 
 /** Checks one version specifier such as ">=2024.1" or "==2.2.*". */
@@ -281,10 +286,15 @@ function checkUrl(url: string): string | null {
   if (/['"<>{}|^]/.test(url)) {
     return `${expected}; the URL contains a character that must be percent-encoded`;
   }
+  let parsed: URL;
   try {
-    new URL(url);
+    parsed = new URL(url);
   } catch {
     return `${expected}; ${JSON.stringify(url)} is not a valid URL`;
+  }
+  if (parsed.username !== '' || parsed.password !== '') {
+    // The packages end up in EC2 user data, readable by anyone who can describe the instance.
+    return `${expected}, without credentials in it (it is visible in the instance user data)`;
   }
   return null;
 }

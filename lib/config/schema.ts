@@ -325,7 +325,8 @@ export const ConfigSchema = z
         }
       }
       const packages = config.python?.packages;
-      if (config.cluster !== undefined && Array.isArray(packages) && packages.every((p) => typeof p === 'string' && requirementProblem(p) === null)) {
+      const cluster: unknown = config.cluster;
+      if (typeof cluster === 'object' && cluster !== null && Array.isArray(packages) && packages.every((p) => typeof p === 'string' && requirementProblem(p) === null)) {
         if (!providesDistributed(packages)) {
           ctx.addIssue({
             code: 'custom',

@@ -1,0 +1,121 @@
+import { Aws, CfnOutput, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { schedulerAddress } from './bootstrap-user-data';
+import { ClusterSecurityGroups } from './cluster-security-groups';
+import { DasklabConfig } from './config/schema';
+import { DASK_PORTS } from './dask-ports';
+import { DaskMachine } from './dask-machine';
+import { MachineFleet } from './machine-fleet';
+import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
+import { tagApp } from './tags';
+
+/** Properties of {@link ClusterStack}. */
+export interface ClusterStackProps extends StackProps {
+  /** The validated config, with a `cluster` section. */
+  readonly config: DasklabConfig;
+}
+
+/** The scheduler's host number in the first subnet (AWS reserves .0 to .3). */
+const SCHEDULER_HOST_NUMBER = 10;
+
+/** The address `host` of an IPv4 CIDR, e.g. ('10.40.0.0/20', 10) → '10.40.0.10'. */
+export function hostInCidr(cidr: string, host: number): string {
+  const [address, bits] = cidr.split('/');
+  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  if (host < 4 || host >= size - 1) {
+    throw new Error(`host ${host} is reserved or outside ${cidr}`);
+  }
+  const ip = base + host;
+  return [24, 16, 8, 0].map((shift) => Math.floor(ip / 2 ** shift) % 256).join('.');
+}
+
+/** `worker-1`, `worker-2`, ...: stable names the scheduler can wait for. */
+export function workerNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `worker-${i + 1}`);
+}
+
+/**
+ * `<name>-Cluster`: a Dask scheduler and `cluster.workers` workers.
+ *
+ * Workers find the scheduler at a private IP fixed at synth time, so no worker
+ * depends on the scheduler's creation: CloudFormation creates every machine at
+ * once. A worker that boots first keeps restarting until the scheduler
+ * answers. The scheduler's readiness signal waits until every worker has
+ * joined and run a task.
+ */
+export class ClusterStack extends Stack {
+  public readonly scheduler: DaskMachine;
+  public readonly workers: DaskMachine[];
+  public readonly fleet: MachineFleet;
+
+  constructor(scope: Construct, id: string, props: ClusterStackProps) {
+    const { config } = props;
+    const cluster = config.cluster;
+    if (!cluster) throw new Error('ClusterStack needs a config with a cluster section');
+    super(scope, id, {
+      description: `dasklab ${config.name}: a Dask cluster of 1 scheduler and ${cluster.workers} workers`,
+      ...props,
+    });
+    tagApp(this, config.name);
+    this.fleet = new MachineFleet(this, 'Fleet', fleetPropsOf(this, config));
+    const groups = new ClusterSecurityGroups(this, 'ClusterAccess', {
+      vpc: this.fleet.network.vpc,
+      dashboardCidrs: config.access.dashboardCidrs,
+    });
+
+    const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);
+    const names = workerNames(cluster.workers);
+    this.scheduler = this.fleet.addMachine(this, 'Scheduler', {
+      role: 'scheduler',
+      instanceType: cluster.schedulerInstanceType,
+      architecture: ubuntuArchitectureOf(cluster.schedulerInstanceType),
+      name: `${config.name}-scheduler`,
+      subnetIndex: 0,
+      privateIpAddress: schedulerHost,
+      extraSecurityGroups: [groups.member, groups.scheduler],
+      dask: { schedulerHost, name: 'scheduler', expectedWorkers: names },
+    });
+    this.workers = names.map((name, i) =>
+      this.fleet.addMachine(this, `Worker${i + 1}`, {
+        role: 'worker',
+        instanceType: cluster.workerInstanceType,
+        architecture: ubuntuArchitectureOf(cluster.workerInstanceType),
+        name: `${config.name}-${name}`,
+        subnetIndex: i + 1,
+        extraSecurityGroups: [groups.member, groups.worker],
+        dask: { schedulerHost, name },
+      }),
+    );
+
+    addConnectionOutputs(this, this.scheduler, {
+      keyFile: `${config.name}-scheduler.pem`,
+      directSsh: config.access.sshCidrs.length > 0,
+      prefix: 'Scheduler',
+    });
+    const address = schedulerAddress(schedulerHost);
+    new CfnOutput(this, 'SchedulerAddress', {
+      description: 'The Dask scheduler, reachable from the cluster’s machines',
+      value: address,
+    });
+    new CfnOutput(this, 'DashboardTunnelCommand', {
+      description: `Forwards the dashboard to http://localhost:${DASK_PORTS.dashboard} through Session Manager`,
+      value: Fn.join('', [
+        `aws ssm start-session --region ${Aws.REGION} --target `,
+        this.scheduler.instanceId,
+        ' --document-name AWS-StartPortForwardingSession',
+        ` --parameters portNumber=${DASK_PORTS.dashboard},localPortNumber=${DASK_PORTS.dashboard}`,
+      ]),
+    });
+    new CfnOutput(this, 'ClientSnippet', {
+      description: 'Python on the scheduler (its login shell has the venv): connect and compute',
+      value:
+        `from dask.distributed import Client; import dask.array as da; ` +
+        `client = Client("${address}"); print(da.random.random((20000, 20000)).mean().compute())`,
+    });
+    new CfnOutput(this, 'WorkerInstanceIds', {
+      description: 'The workers, in order worker-1, worker-2, ...',
+      value: Fn.join(',', this.workers.map((w) => w.instanceId)),
+    });
+  }
+}

@@ -1,0 +1,612 @@
+/**
+ * Unit tests of the config contract (lib/config): defaults, one test per class
+ * of rejected value (each asserting the message names the field and what is
+ * accepted), loading from files, and drift of the committed JSON schema.
+ */
+import { generateKeyPairSync } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  architectureOf,
+  ConfigError,
+  DasklabConfig,
+  loadConfig,
+  parseCidr,
+  parseInstanceType,
+  parseRequirement,
+  renderJsonSchema,
+  requirementProblem,
+  resolveConfigPath,
+  validateConfig,
+} from '../../lib/config';
+
+const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** The ConfigError thrown for `input`; fails the test if none is thrown. */
+function configErrorOf(input: unknown): ConfigError {
+  try {
+    validateConfig(input);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(input)}`);
+}
+
+/**
+ * The single problem line for `field`, asserting that it is the only problem,
+ * that it names the field and that it contains every fragment.
+ */
+function expectOneProblem(input: unknown, field: string, ...fragments: string[]): string {
+  const { problems } = configErrorOf(input);
+  expect(problems).toHaveLength(1);
+  const [line] = problems;
+  expect(line.startsWith(`${field}: `)).toBe(true);
+  for (const fragment of fragments) {
+    expect(line).toContain(fragment);
+  }
+  return line;
+}
+
+/** SSH wire-format string: uint32 length, then the bytes. */
+function sshString(data: Buffer | string): Buffer {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(bytes.length);
+  return Buffer.concat([length, bytes]);
+}
+
+/** SSH mpint: a leading zero byte when the high bit is set, so the number stays positive. */
+function mpint(data: Buffer): Buffer {
+  return data[0] & 0x80 ? Buffer.concat([Buffer.from([0]), data]) : data;
+}
+
+/** A fresh ed25519 public key as one OpenSSH line. */
+function ed25519Line(comment = 'alice@laptop'): string {
+  const jwk = generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' });
+  const blob = Buffer.concat([sshString('ssh-ed25519'), sshString(Buffer.from(jwk.x!, 'base64url'))]);
+  return `ssh-ed25519 ${blob.toString('base64')} ${comment}`;
+}
+
+/** A fresh RSA public key of `bits` bits as one OpenSSH line. */
+function rsaLine(bits: number): string {
+  const jwk = generateKeyPairSync('rsa', { modulusLength: bits }).publicKey.export({ format: 'jwk' });
+  const e = mpint(Buffer.from(jwk.e!, 'base64url'));
+  const n = mpint(Buffer.from(jwk.n!, 'base64url'));
+  const blob = Buffer.concat([sshString('ssh-rsa'), sshString(e), sshString(n)]);
+  return `ssh-rsa ${blob.toString('base64')} bob@desk`;
+}
+
+/** A scratch directory, removed after each test. */
+let scratch: string;
+beforeEach(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-config-'));
+});
+afterEach(() => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Writes `text` to a scratch file and returns its path. */
+function scratchFile(name: string, text: string): string {
+  const file = path.join(scratch, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+const DEFAULTS: DasklabConfig = {
+  name: 'dasklab',
+  access: { sshCidrs: [], dashboardCidrs: [], publicKey: null },
+  machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30 },
+  python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, venv: '/opt/dask/venv' },
+};
+
+describe('defaults', () => {
+  test('every default is filled in from a config holding only a name', () => {
+    // GIVEN a config with only a name
+    // WHEN it is validated
+    const config = validateConfig({ name: 'class-a' });
+    // THEN every section has its defaults and there is no cluster
+    expect(config).toEqual({ ...DEFAULTS, name: 'class-a' });
+    expect(config.cluster).toBeUndefined();
+  });
+
+  test('an empty object gets the default name too', () => {
+    // GIVEN an empty config WHEN validated THEN it is the embedded default
+    expect(validateConfig({})).toEqual(DEFAULTS);
+  });
+
+  test('a partly written section keeps the fields it has and gets the rest', () => {
+    // GIVEN a machine section with only the disk size
+    // WHEN validated
+    const config = validateConfig({ machine: { diskGiB: 100 } });
+    // THEN the other machine fields are defaulted
+    expect(config.machine).toEqual({ ...DEFAULTS.machine, diskGiB: 100 });
+  });
+
+  test('an empty cluster section means a cluster with default settings', () => {
+    // GIVEN "cluster": {} WHEN validated THEN the cluster defaults are filled in
+    expect(validateConfig({ cluster: {} }).cluster).toEqual({
+      workers: 2,
+      schedulerInstanceType: 't3.medium',
+      workerInstanceType: 't3.large',
+      spot: false,
+      tls: true,
+    });
+  });
+
+  test('the committed dasklab.config.json is the embedded default', () => {
+    // GIVEN the config file at the repository root
+    // WHEN it is loaded
+    const config = loadConfig(path.join(REPO_ROOT, 'dasklab.config.json'));
+    // THEN it equals the defaults (plus its $schema pointer)
+    expect(config).toEqual({ ...DEFAULTS, $schema: './dasklab.schema.json' });
+  });
+});
+
+describe('unknown fields', () => {
+  test('an unknown top-level field is rejected, with the accepted fields and a suggestion', () => {
+    // GIVEN a misspelled top-level field WHEN validated
+    // THEN the message names it, suggests the right one and lists the accepted ones
+    expectOneProblem({ nmae: 'x' }, 'nmae', '"x" is not accepted', 'unknown field', 'did you mean "name"?', '$schema, name, access, machine, python, cluster');
+  });
+
+  test('an unknown nested field is rejected with its full path', () => {
+    // GIVEN "diskGB" instead of "diskGiB" WHEN validated
+    // THEN the message names machine.diskGB and lists machine's fields
+    expectOneProblem({ machine: { diskGB: 40 } }, 'machine.diskGB', '40 is not accepted', 'did you mean "diskGiB"?', 'instanceType, diskGiB, ubuntu, readyTimeoutMinutes');
+  });
+
+  test('each unknown field is its own problem', () => {
+    // GIVEN two unknown fields in the cluster section WHEN validated THEN two lines
+    const { problems } = configErrorOf({ cluster: { nodes: 3, gpu: true } });
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^cluster\.nodes: 3 is not accepted; unknown field/);
+    expect(problems[1]).toMatch(/^cluster\.gpu: true is not accepted; unknown field/);
+  });
+
+  test('a section that is not an object lists the fields it should have', () => {
+    // GIVEN "access": "anyone" WHEN validated THEN the accepted shape is named
+    expectOneProblem({ access: 'anyone' }, 'access', '"anyone" is not accepted', 'an object with the fields sshCidrs, dashboardCidrs, publicKey');
+  });
+
+  test('a config that is not an object is rejected at the top level', () => {
+    // GIVEN a JSON array WHEN validated THEN the problem is the top level itself
+    expectOneProblem([], '(top level)', 'expected a JSON object');
+  });
+});
+
+describe('access CIDRs', () => {
+  test('a malformed CIDR is rejected with examples of accepted ones', () => {
+    // GIVEN text that is no CIDR WHEN validated THEN the message shows the accepted forms
+    expectOneProblem({ access: { sshCidrs: ['my office'] } }, 'access.sshCidrs[0]', '"my office" is not accepted', 'expected an IPv4 or IPv6 CIDR such as "203.0.113.0/24"');
+    expectOneProblem({ access: { sshCidrs: ['256.1.1.1/32'] } }, 'access.sshCidrs[0]', 'expected an IPv4 or IPv6 CIDR');
+  });
+
+  test('an address without a prefix length is rejected, suggesting /32', () => {
+    // GIVEN a bare IPv4 address WHEN validated THEN the /32 form is suggested
+    expectOneProblem({ access: { dashboardCidrs: ['198.51.100.7'] } }, 'access.dashboardCidrs[0]', '"198.51.100.7/32"');
+  });
+
+  test('an IPv4 prefix longer than 32 is rejected', () => {
+    // GIVEN "/33" WHEN validated THEN the accepted range is named
+    expectOneProblem({ access: { sshCidrs: ['10.0.0.0/33'] } }, 'access.sshCidrs[0]', '"10.0.0.0/33" is not accepted', 'prefix length from 0 to 32');
+  });
+
+  test('a CIDR with host bits set is rejected, suggesting the network address', () => {
+    // GIVEN 10.1.2.3/8 WHEN validated THEN 10.0.0.0/8 and 10.1.2.3/32 are suggested
+    expectOneProblem({ access: { sshCidrs: ['10.1.2.3/8'] } }, 'access.sshCidrs[0]', 'host bits zero', '"10.0.0.0/8"', '"10.1.2.3/32"');
+    // AND the same holds for IPv6
+    expectOneProblem({ access: { sshCidrs: ['2001:db8::1/32'] } }, 'access.sshCidrs[0]', '"2001:db8::/32"');
+  });
+
+  test('valid IPv6 CIDRs are accepted, in any valid spelling', () => {
+    // GIVEN IPv6 CIDRs, compressed, upper case, full and with an embedded IPv4 address
+    const cidrs = ['2001:db8::/32', '2001:DB8:0:1::/64', 'fe80:0:0:0:0:0:0:0/10', '::/0', '::ffff:192.0.2.0/120', '2001:db8::7/128'];
+    // WHEN validated THEN they are accepted unchanged (no silent rewriting)
+    expect(validateConfig({ access: { sshCidrs: cidrs } }).access.sshCidrs).toEqual(cidrs);
+    // AND their canonical form follows RFC 5952
+    expect(parseCidr('2001:DB8:0:1::/64').canonical).toBe('2001:db8:0:1::/64');
+  });
+
+  test('a malformed IPv6 CIDR is rejected', () => {
+    // GIVEN two "::" and a too-long prefix WHEN validated THEN both are rejected
+    expectOneProblem({ access: { sshCidrs: ['2001::db8::/32'] } }, 'access.sshCidrs[0]', 'expected an IPv4 or IPv6 CIDR');
+    expectOneProblem({ access: { sshCidrs: ['2001:db8::/129'] } }, 'access.sshCidrs[0]', 'prefix length from 0 to 128');
+  });
+
+  test('the same CIDR listed twice is rejected, also in another spelling', () => {
+    // GIVEN one block written twice WHEN validated THEN the second names the first
+    expectOneProblem({ access: { sshCidrs: ['2001:db8::/32', '2001:DB8:0::/32'] } }, 'access.sshCidrs[1]', 'expected each CIDR once', 'entry [0]');
+  });
+});
+
+describe('access.publicKey', () => {
+  test('valid ed25519 and RSA (>= 2048 bit) keys are accepted', () => {
+    // GIVEN freshly generated keys WHEN validated THEN they are accepted as written
+    const ed = ed25519Line();
+    expect(validateConfig({ access: { publicKey: ed } }).access.publicKey).toBe(ed);
+    expect(validateConfig({ access: { publicKey: rsaLine(2048) } }).access.publicKey).toMatch(/^ssh-rsa /);
+  });
+
+  test('text that is not a public key line is rejected with the expected form', () => {
+    // GIVEN a random string WHEN validated THEN the OpenSSH line format is named
+    expectOneProblem({ access: { publicKey: 'hello' } }, 'access.publicKey', '"hello" is not accepted', '"ssh-ed25519 AAAA... [comment]"');
+  });
+
+  test('a key whose data is not base64 is rejected', () => {
+    // GIVEN a key line cut in the middle of its base64 data WHEN validated THEN base64 is named
+    const cut = ed25519Line().slice(0, 41);
+    expectOneProblem({ access: { publicKey: cut } }, 'access.publicKey', 'not valid base64');
+  });
+
+  test('a key whose embedded type differs from its prefix is rejected', () => {
+    // GIVEN ed25519 key data labelled ssh-rsa WHEN validated THEN the mismatch is named
+    const relabelled = ed25519Line().replace(/^ssh-ed25519/, 'ssh-rsa');
+    expectOneProblem({ access: { publicKey: relabelled } }, 'access.publicKey', '"ssh-ed25519" key but the line starts with "ssh-rsa"');
+  });
+
+  test('key types EC2 cannot import are rejected', () => {
+    // GIVEN an ECDSA key line WHEN validated THEN only ed25519 and rsa are offered
+    expectOneProblem({ access: { publicKey: 'ecdsa-sha2-nistp256 AAAAE2VjZHNh x' } }, 'access.publicKey', 'only ssh-ed25519 and ssh-rsa');
+  });
+
+  test('an RSA key shorter than 2048 bits is rejected', () => {
+    // GIVEN a 1024-bit RSA key WHEN validated THEN the minimum and its size are named
+    expectOneProblem({ access: { publicKey: rsaLine(1024) } }, 'access.publicKey', 'at least 2048 bits', 'has 1024');
+  });
+
+  test('a private key is rejected with a warning, and is not echoed', () => {
+    // GIVEN a private key pasted into the config
+    const privateKey = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    // WHEN validated
+    const line = expectOneProblem({ access: { publicKey: privateKey } }, 'access.publicKey', 'PRIVATE key', 'Never put a private key in config');
+    // THEN no part of the key appears in the message
+    const body = privateKey.split('\n')[1];
+    expect(line).not.toContain(body.slice(0, 16));
+    expect(line).toContain('(not shown)');
+  });
+});
+
+describe('instance types', () => {
+  test('known instance types are accepted, with their architecture', () => {
+    // GIVEN x86 and Graviton types WHEN parsed THEN family, size and architecture are right
+    expect(parseInstanceType('m7i-flex.2xlarge')).toEqual({ family: 'm7i-flex', size: '2xlarge', architecture: 'x86_64' });
+    expect(architectureOf('c7g.metal')).toBe('arm64');
+    expect(architectureOf('t4g.nano')).toBe('arm64');
+    expect(architectureOf('m8g.metal-24xl')).toBe('arm64');
+    expect(architectureOf('g4dn.xlarge')).toBe('x86_64');
+    expect(validateConfig({ cluster: { schedulerInstanceType: 'm7g.large', workerInstanceType: 'r7a.48xlarge' } }).cluster?.workerInstanceType).toBe('r7a.48xlarge');
+  });
+
+  test('a value that is not <family>.<size> is rejected', () => {
+    // GIVEN "t3medium" and "T3.medium" WHEN validated THEN the form is explained
+    expectOneProblem({ machine: { instanceType: 't3medium' } }, 'machine.instanceType', '"t3medium" is not accepted', '<family>.<size>', '"t3.medium"');
+    expectOneProblem({ machine: { instanceType: 'T3.medium' } }, 'machine.instanceType', '<family>.<size> in lower case');
+  });
+
+  test('an unknown family is rejected, listing families of its class', () => {
+    // GIVEN a family that does not exist WHEN validated THEN known m families are listed
+    expectOneProblem({ machine: { instanceType: 'm99.large' } }, 'machine.instanceType', '"m99" is not one', 'm5', 'm7i-flex');
+  });
+
+  test('a size the family does not come in is rejected, listing its sizes', () => {
+    // GIVEN t3.metal and m7g.nano WHEN validated THEN each family's sizes are listed
+    expectOneProblem({ machine: { instanceType: 't3.metal' } }, 'machine.instanceType', 'expected a size that t3 comes in: nano, micro');
+    expectOneProblem({ cluster: { workerInstanceType: 'm7g.nano' } }, 'cluster.workerInstanceType', 'expected a size that m7g comes in: medium');
+    // AND parseInstanceType throws the same reason
+    expect(() => parseInstanceType('t3.metal')).toThrow(/"t3.metal" is not an instance type dasklab accepts; expected a size that t3 comes in/);
+  });
+});
+
+describe('machine numbers', () => {
+  test('a disk size out of range is rejected with the range', () => {
+    // GIVEN 5 GiB and 20000 GiB WHEN validated THEN the range 8..16384 is named
+    expect(expectOneProblem({ machine: { diskGiB: 5 } }, 'machine.diskGiB')).toBe('machine.diskGiB: 5 is not accepted; expected an integer from 8 to 16384');
+    expectOneProblem({ machine: { diskGiB: 20000 } }, 'machine.diskGiB', 'expected an integer from 8 to 16384');
+  });
+
+  test('a disk size that is not an integer is rejected, and strings are not coerced', () => {
+    // GIVEN 30.5 and "30" WHEN validated THEN both are rejected with the same message
+    expectOneProblem({ machine: { diskGiB: 30.5 } }, 'machine.diskGiB', '30.5 is not accepted', 'expected an integer from 8 to 16384');
+    expectOneProblem({ machine: { diskGiB: '30' } }, 'machine.diskGiB', '"30" is not accepted', 'expected an integer');
+  });
+
+  test('a ready timeout out of range is rejected', () => {
+    // GIVEN 1 minute WHEN validated THEN 5..720 is named
+    expectOneProblem({ machine: { readyTimeoutMinutes: 1 } }, 'machine.readyTimeoutMinutes', 'expected an integer from 5 to 720');
+  });
+
+  test('an unsupported Ubuntu release is rejected, listing the supported ones', () => {
+    // GIVEN 22.04 WHEN validated THEN "24.04" is offered
+    expectOneProblem({ machine: { ubuntu: '22.04' } }, 'machine.ubuntu', '"22.04" is not accepted', '"24.04"');
+  });
+});
+
+describe('python.version', () => {
+  test.each([['3'], ['2.7'], ['3.12.1'], ['python3.12'], ['3.012']])('%s is not of the form 3.N', (version) => {
+    // GIVEN a version that is not "3.N" WHEN validated THEN the form is named
+    expectOneProblem({ python: { version } }, 'python.version', `${JSON.stringify(version)} is not accepted`, 'of the form "3.N"');
+  });
+
+  test('a number instead of a string is rejected, explaining why quotes matter', () => {
+    // GIVEN 3.12 as a JSON number WHEN validated THEN the message asks for a string
+    expectOneProblem({ python: { version: 3.12 } }, 'python.version', '3.12 is not accepted', 'string "3.N"');
+  });
+
+  test('a version the Ubuntu release does not offer is rejected, naming what it offers', () => {
+    // GIVEN Python 3.11 on Ubuntu 24.04 WHEN validated THEN 24.04's versions are named
+    expectOneProblem({ python: { version: '3.11' } }, 'python.version', '"3.11" is not accepted', 'Ubuntu 24.04 offers: "3.12"');
+  });
+});
+
+describe('python.packages', () => {
+  test('requirements pip accepts are accepted', () => {
+    // GIVEN a variety of valid requirement specs
+    const packages = [
+      'numpy',
+      'dask[complete]>=2024.1,<2026',
+      'pandas==2.2.*',
+      'scipy (~=1.13)',
+      'zarr!=2.18.0',
+      'pyarrow; platform_machine == "x86_64"',
+      'bokeh>=3.1 ; python_version >= \'3.10\'',
+      'My_Pkg.Two[extra-one, extra2]===1.0-custom',
+      'mypkg @ https://example.org/mypkg-1.0-py3-none-any.whl?x=1&y=2',
+      'torch==2.3.0+cpu',
+      'cython>=3.0.0rc1',
+    ];
+    // WHEN validated THEN they are all accepted unchanged
+    expect(validateConfig({ python: { packages } }).python.packages).toEqual(packages);
+    // AND the parts are recognised
+    expect(parseRequirement('dask[complete]>=2024.1,<2026')).toEqual({ name: 'dask', extras: ['complete'], specifiers: ['>=2024.1', '<2026'], url: null, marker: null });
+  });
+
+  test.each([
+    ['numpy\nrm -rf /', 'line break'],
+    ['numpy`id`', 'backtick'],
+    ['numpy$(id)', '"$"'],
+    ['"numpy"', 'quote'],
+    ["numpy=='1.0'", 'quote'],
+    ['numpy\\', 'backslash'],
+    ['numpy=1.26', 'use "==" instead of "="'],
+    ['numpy>=1.0.*', 'only == and != can'],
+    ['numpy~=1', 'at least two release numbers'],
+    ['numpy>=banana', 'not a PEP 440 version'],
+    ['-r requirements.txt', 'not a pip option'],
+    ['./local/pkg', 'start with a project name'],
+    ['dask[complete', 'closed with "]"'],
+    ['dask[com plete]', 'extras to be names'],
+    ['pkg @ file:///tmp/x.whl', 'http:// or https:// URL'],
+    ['pkg @ https://user:pw@host/pkg.whl', 'without credentials'],
+    ['git+https://github.com/dask/dask', 'expected "name @ URL"'],
+    ['pkg;', 'the marker is empty'],
+    ['pkg; python_version', 'the marker compares nothing'],
+    ['pkg; os.system("x") && true', 'does not belong in a marker'],
+    [' numpy', 'no leading or trailing spaces'],
+    ['', 'empty string'],
+  ])('%j is rejected (%s)', (spec, reason) => {
+    // GIVEN a spec pip would reject or that is unsafe in a script
+    // WHEN validated THEN the field, the reason and the accepted form are named
+    expectOneProblem({ python: { packages: ['numpy', spec] } }, 'python.packages[1]', reason, 'expected');
+    expect(requirementProblem(spec)).toContain(reason);
+  });
+
+  test('an empty package list is rejected', () => {
+    // GIVEN no packages WHEN validated THEN 1 to 100 is named
+    expectOneProblem({ python: { packages: [] } }, 'python.packages', '[] is not accepted', 'expected a list of 1 to 100 pip requirements');
+  });
+
+  test('more than 100 packages are rejected', () => {
+    // GIVEN 101 distinct packages WHEN validated THEN the limit is named
+    const packages = Array.from({ length: 101 }, (_, i) => `pkg${i}`);
+    expectOneProblem({ python: { packages } }, 'python.packages', 'expected a list of 1 to 100');
+  });
+
+  test('a project listed twice is rejected, also in another spelling', () => {
+    // GIVEN Dask twice (different case and extras) WHEN validated THEN the first entry is named
+    expectOneProblem({ python: { packages: ['dask[complete]', 'numpy', 'Dask>=2024.1'] } }, 'python.packages[2]', 'expected each project once', '"dask" is already entry [0]');
+    expectOneProblem({ python: { packages: ['typing_extensions', 'typing-extensions'] } }, 'python.packages[1]', 'entry [0]');
+  });
+
+  test('a cluster needs dask.distributed among the packages', () => {
+    // GIVEN a cluster and packages without distributed WHEN validated THEN the options are named
+    expectOneProblem({ python: { packages: ['numpy', 'dask'] }, cluster: {} }, 'python.packages', '"dask[complete]", "dask[distributed]" or "distributed"');
+    // AND any of those is enough
+    expect(validateConfig({ python: { packages: ['dask[distributed]'] }, cluster: {} }).cluster).toBeDefined();
+    expect(validateConfig({ python: { packages: ['distributed==2024.12.1'] }, cluster: {} }).cluster).toBeDefined();
+  });
+
+  test('a package that is not a string is rejected', () => {
+    // GIVEN a number in the list WHEN validated THEN a requirement string is asked for
+    expectOneProblem({ python: { packages: ['numpy', 2] } }, 'python.packages[1]', '2 is not accepted', 'expected a pip requirement string');
+  });
+});
+
+describe('python.indexUrl', () => {
+  test('http(s) index URLs and null are accepted', () => {
+    // GIVEN an https and an http index WHEN validated THEN they are kept
+    expect(validateConfig({ python: { indexUrl: 'https://pypi.example.org/simple/' } }).python.indexUrl).toBe('https://pypi.example.org/simple/');
+    expect(validateConfig({ python: { indexUrl: 'http://10.0.0.5:8080/simple' } }).python.indexUrl).toBe('http://10.0.0.5:8080/simple');
+    expect(validateConfig({ python: { indexUrl: null } }).python.indexUrl).toBeNull();
+  });
+
+  test.each([
+    ['not a url', 'contains a space'],
+    ['pypi.example.org/simple', 'expected the http(s) URL of a PEP 503 simple index'],
+    ['ftp://pypi.example.org/simple', '"ftp:" URLs are not supported'],
+    ['https://user:secret@pypi.example.org/simple', 'without credentials'],
+  ])('%j is rejected', (indexUrl, reason) => {
+    // GIVEN a bad index URL WHEN validated THEN the field and what is accepted are named
+    expectOneProblem({ python: { indexUrl } }, 'python.indexUrl', reason, 'PEP 503');
+  });
+});
+
+describe('python.venv', () => {
+  test.each([
+    ['opt/venv', 'expected an absolute path'],
+    ['/', 'expected an absolute path'],
+    ['/opt/../etc/venv', 'no ".."'],
+    ['/opt/venv/', 'trailing "/"'],
+    ['/opt/my venv', 'expected an absolute path'],
+    ['/opt/$HOME', 'expected an absolute path'],
+    ['/tmp/venv', 'not under /tmp'],
+    ['/run', 'not under /tmp'],
+    ['/dev/shm/venv', '/dev is temporary'],
+    ['/opt/-rf', 'start with "-"'],
+  ])('%j is rejected', (venv, reason) => {
+    // GIVEN an unsafe venv path WHEN validated THEN the field and the accepted form are named
+    expectOneProblem({ python: { venv } }, 'python.venv', `${JSON.stringify(venv)} is not accepted`, reason);
+  });
+
+  test('a plain absolute path is accepted', () => {
+    // GIVEN /srv/dask/venv-3.12 WHEN validated THEN it is kept
+    expect(validateConfig({ python: { venv: '/srv/dask/venv-3.12' } }).python.venv).toBe('/srv/dask/venv-3.12');
+  });
+});
+
+describe('name', () => {
+  test.each([['Dasklab'], ['a'], ['my--lab'], ['-lab'], ['lab-'], ['1lab'], ['x'.repeat(25)], ['lab_1']])('%j is rejected', (name) => {
+    // GIVEN a name unusable as a stack-name prefix WHEN validated THEN the rules are named
+    expectOneProblem({ name }, 'name', `${JSON.stringify(name)} is not accepted`, 'lower-case letters, digits and single hyphens');
+  });
+
+  test('a name that is not a string is rejected', () => {
+    // GIVEN a number WHEN validated THEN a string is asked for
+    expectOneProblem({ name: 7 }, 'name', '7 is not accepted', 'expected a name string');
+  });
+
+  test('names of 2 and 24 characters are accepted', () => {
+    // GIVEN the shortest and longest names WHEN validated THEN they are kept
+    expect(validateConfig({ name: 'ab' }).name).toBe('ab');
+    expect(validateConfig({ name: `a${'-b'.repeat(11)}c` }).name).toHaveLength(24);
+  });
+});
+
+describe('cluster', () => {
+  test.each([[0], [101], [2.5]])('workers = %j is rejected', (workers) => {
+    // GIVEN a worker count outside 1..100 WHEN validated THEN the range is named
+    expectOneProblem({ cluster: { workers } }, 'cluster.workers', `${workers} is not accepted`, 'expected an integer from 1 to 100');
+  });
+
+  test('booleans must be JSON booleans', () => {
+    // GIVEN "true" as a string WHEN validated THEN it is not coerced
+    expectOneProblem({ cluster: { spot: 'true' } }, 'cluster.spot', '"true" is not accepted', 'expected true or false');
+  });
+});
+
+describe('several problems', () => {
+  test('every problem is reported at once, one line each, in the message', () => {
+    // GIVEN a config with five problems in four sections
+    const input = {
+      name: 'Bad',
+      access: { sshCidrs: ['10.0.0.1/8'] },
+      machine: { diskGiB: 5, instanceType: 't3.metal' },
+      python: { version: '3.11' },
+    };
+    // WHEN validated
+    const error = configErrorOf(input);
+    // THEN each problem is one line naming its field
+    expect(error.problems.map((p) => p.split(':')[0]).sort()).toEqual(
+      ['access.sshCidrs[0]', 'machine.diskGiB', 'machine.instanceType', 'name', 'python.version'],
+    );
+    // AND the message holds a heading with the count and every line
+    expect(error.message.split('\n')[0]).toBe('Invalid dasklab config (5 problems):');
+    for (const problem of error.problems) {
+      expect(error.message).toContain(`\n  ${problem}`);
+    }
+  });
+
+  test('a long bad value is shortened in the message', () => {
+    // GIVEN a 200-character name WHEN validated THEN the value shown is cut to about 60 characters
+    const line = expectOneProblem({ name: 'a'.repeat(200) }, 'name');
+    expect(line).toMatch(/^name: "a{56}\.\.\. is not accepted; /);
+  });
+});
+
+describe('loading files', () => {
+  test('a valid file is loaded with defaults filled in', () => {
+    // GIVEN a config file with a cluster WHEN loaded THEN it is validated and defaulted
+    const file = scratchFile('ok.json', JSON.stringify({ name: 'lab', cluster: { workers: 4 } }));
+    expect(loadConfig(file).cluster?.workers).toBe(4);
+  });
+
+  test('a missing file is an error naming the path', () => {
+    // GIVEN a path with no file WHEN loaded THEN the error names it and how to choose another
+    const file = path.join(scratch, 'nope.json');
+    expect(() => loadConfig(file)).toThrow(ConfigError);
+    expect(() => loadConfig(file)).toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}[\\s\\S]*file not found[\\s\\S]*-c config=FILE`));
+  });
+
+  test('invalid JSON is an error naming the path, line and column', () => {
+    // GIVEN a trailing comma on line 3 WHEN loaded THEN line 4 column 1 (where "}" is unexpected) is named
+    const trailingComma = scratchFile('comma.json', '{\n  "name": "lab",\n  "machine": {},\n}\n');
+    expect(() => loadConfig(trailingComma)).toThrow(/comma\.json:\n {2}invalid JSON at line 4, column 1: /);
+    // AND an unexpected token, which V8 reports without a position, is placed too
+    const bareWord = scratchFile('bare.json', '{\n  "name": lab\n}\n');
+    expect(() => loadConfig(bareWord)).toThrow(/bare\.json:\n {2}invalid JSON at line 2, column 11: Unexpected token 'l'/);
+    // AND an empty file is placed at its end
+    expect(() => loadConfig(scratchFile('empty.json', ''))).toThrow(/invalid JSON at line 1, column 1: Unexpected end of JSON input/);
+  });
+
+  test('an invalid file lists its problems under its path', () => {
+    // GIVEN a file with a bad field WHEN loaded THEN the heading names the file
+    const file = scratchFile('bad.json', JSON.stringify({ machine: { diskGiB: 1 } }));
+    expect(() => loadConfig(file)).toThrow(`Invalid dasklab config ${file} (1 problem):\n  machine.diskGiB: 1 is not accepted; expected an integer from 8 to 16384`);
+  });
+
+  test('a byte order mark at the start of the file is ignored', () => {
+    // GIVEN a file saved with a UTF-8 BOM WHEN loaded THEN it parses
+    expect(loadConfig(scratchFile('bom.json', '\ufeff{"name": "lab"}')).name).toBe('lab');
+  });
+});
+
+describe('resolveConfigPath', () => {
+  test('without -c config the default file at the repository root is used', () => {
+    // GIVEN no context value WHEN resolved THEN it is <repo>/dasklab.config.json, whatever the cwd
+    expect(resolveConfigPath(undefined, '/somewhere/else')).toBe(path.join(REPO_ROOT, 'dasklab.config.json'));
+  });
+
+  test('-c config=FILE is resolved against the working directory', () => {
+    // GIVEN relative and absolute values WHEN resolved THEN relative ones are under cwd
+    expect(resolveConfigPath('configs/class.json', '/work/x')).toBe('/work/x/configs/class.json');
+    expect(resolveConfigPath('/etc/dasklab.json', '/work/x')).toBe('/etc/dasklab.json');
+  });
+
+  test('an empty or non-string value is rejected', () => {
+    // GIVEN -c config= with nothing, or a number from cdk.json WHEN resolved THEN it is an error
+    expect(() => resolveConfigPath('', '/w')).toThrow(/expected the path of a JSON config file/);
+    expect(() => resolveConfigPath(3, '/w')).toThrow(ConfigError);
+  });
+});
+
+describe('JSON schema', () => {
+  test('the committed dasklab.schema.json matches the zod schema', () => {
+    // GIVEN the committed schema file WHEN compared with a fresh rendering THEN they are equal
+    const committed = fs.readFileSync(path.join(REPO_ROOT, 'dasklab.schema.json'), 'utf8');
+    const fresh = renderJsonSchema();
+    if (committed !== fresh) {
+      throw new Error('dasklab.schema.json is out of date with lib/config/schema.ts: run `npm run schema` and commit the result');
+    }
+  });
+
+  test('fields with defaults are optional and every field is described', () => {
+    // GIVEN the rendered schema
+    const schema = JSON.parse(renderJsonSchema());
+    // THEN nothing is required (every field has a default or is optional)
+    expect(schema.required).toBeUndefined();
+    expect(schema.properties.machine.required).toBeUndefined();
+    // AND every property of every section has a description (editor tooltips)
+    const undescribed: string[] = [];
+    const walk = (node: { properties?: Record<string, { description?: string; properties?: unknown }> }, at: string) => {
+      for (const [key, child] of Object.entries(node.properties ?? {})) {
+        if (!child.description) undescribed.push(`${at}${key}`);
+        walk(child as typeof node, `${at}${key}.`);
+      }
+    };
+    walk(schema, '');
+    expect(undescribed).toEqual([]);
+    // AND unknown fields are refused there too
+    expect(schema.additionalProperties).toBe(false);
+  });
+});
