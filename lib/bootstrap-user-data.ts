@@ -60,6 +60,12 @@ export interface BootstrapParameters {
    */
   readonly readyTimeoutSeconds?: number;
   /**
+   * Endpoint for the machine's own AWS API calls (tagging itself), e.g. a VPC
+   * interface endpoint.
+   * @default - AWS's public regional endpoints
+   */
+  readonly awsEndpointUrl?: string;
+  /**
    * Dask service of a scheduler or worker.
    * @default - no Dask service (standalone and student machines)
    */
@@ -94,6 +100,7 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_VENV', params.venv),
     assignment('DASKLAB_SIGNAL_URL', params.signalUrl ?? ''),
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
+    assignment('DASKLAB_AWS_ENDPOINT_URL', params.awsEndpointUrl ?? ''),
     assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
     assignment('DASKLAB_DASK_UNIT', daskUnitName(params) ?? ''),
     assignment('DASKLAB_SCHEDULER_ADDRESS', dask ? schedulerAddress(dask.schedulerHost) : ''),

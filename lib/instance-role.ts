@@ -1,10 +1,12 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { TAG_BOOTSTRAP } from './tags';
 
 /**
- * The role all machines of a stack share: what Session Manager needs, and
- * nothing else. One role and one instance profile per stack, whatever the
- * number of machines.
+ * The role all machines of a stack share: what Session Manager needs, and the
+ * right to set one tag, its bootstrap status, on the machine itself and on no
+ * other. One role and one instance profile per stack, whatever the number of
+ * machines.
  */
 export class MachineInstanceRole extends Construct {
   public readonly role: iam.Role;
@@ -13,8 +15,20 @@ export class MachineInstanceRole extends Construct {
     super(scope, id);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'dasklab machines: Session Manager access',
+      description: 'dasklab machines: Session Manager access; each machine tags itself with its bootstrap status',
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagOwnBootstrapStatus',
+        actions: ['ec2:CreateTags'],
+        resources: ['arn:aws:ec2:*:*:instance/*'],
+        conditions: {
+          // The instance named by the request is the one the credentials belong to.
+          StringEquals: { 'aws:ARN': '${ec2:SourceInstanceARN}' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_BOOTSTRAP] },
+        },
+      }),
+    );
   }
 }

@@ -22,3 +22,6 @@ export function tagMachine(scope: IConstruct, role: MachineRole, student?: strin
     Tags.of(scope).add(TAG_STUDENT, student);
   }
 }
+
+/** Set by each machine on itself: `bootstrapping`, `ready` or `failed:<phase>`. */
+export const TAG_BOOTSTRAP = 'dasklab:bootstrap';

@@ -78,6 +78,33 @@ instance_id() {
   retry 5 2 imds_get meta-data/instance-id || hostname
 }
 
+# tag_self VALUE: sets this instance's dasklab:bootstrap tag, which the CLI
+# reads. The instance role may set only that tag, only on this instance. Best
+# effort: a machine that cannot tag itself is still a working machine.
+tag_self() {
+  local region instance
+  if ! region=$(imds_get meta-data/placement/region) || ! instance=$(imds_get meta-data/instance-id); then
+    log "cannot read instance metadata; not tagging"
+    return 0
+  fi
+  if AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$instance" "$1" <<'PY'; then
+import sys
+
+import boto3
+from botocore.config import Config
+
+region, instance, value = sys.argv[1:]
+config = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
+boto3.client("ec2", region_name=region, config=config).create_tags(
+    Resources=[instance], Tags=[{"Key": "dasklab:bootstrap", "Value": value}]
+)
+PY
+    log "tagged dasklab:bootstrap=$1"
+  else
+    log "could not tag dasklab:bootstrap=$1"
+  fi
+}
+
 as_user() {
   runuser -u "$DASKLAB_USER" -- "$@"
 }
@@ -104,8 +131,9 @@ apt_get() {
     -o Dpkg::Options::=--force-confold "$@"
 }
 
+# python3-boto3 lets the machine tag itself with its bootstrap status.
 apt_packages() {
-  printf '%s\n' "$PYTHON" "${PYTHON}-venv" python3-pip
+  printf '%s\n' "$PYTHON" "${PYTHON}-venv" python3-pip python3-boto3
 }
 
 apt_packages_installed() {
@@ -383,6 +411,7 @@ on_failure() {
   log "FAILED (exit $status): $command"
   flush_log
   write_ready_json failed "$CURRENT_PHASE"
+  if apt_packages_installed; then tag_self "failed:$CURRENT_PHASE"; fi
   signal_cloudformation FAILURE "phase $CURRENT_PHASE failed: $(tail -n 15 "$LOG_FILE")"
   exit "$status"
 }
@@ -390,6 +419,7 @@ on_failure() {
 run_bootstrap() {
   log "dasklab bootstrap ($DASKLAB_APP, role $DASKLAB_ROLE) on $(hostname)"
   run_phase apt phase_apt
+  tag_self bootstrapping
   run_phase venv phase_venv
   run_phase pip phase_pip
   run_phase profile phase_profile
@@ -398,6 +428,7 @@ run_bootstrap() {
   if [[ "$DASKLAB_ROLE" == scheduler ]]; then run_phase cluster phase_cluster; fi
   CURRENT_PHASE=complete
   write_ready_json ready
+  tag_self ready
   log "ready in ${SECONDS}s"
   signal_cloudformation SUCCESS "ready in ${SECONDS}s: $VERSIONS_JSON"
 }

@@ -245,3 +245,25 @@ describe('no world-open ingress and no secret in the template', () => {
     expect(text).not.toMatch(/PRIVATE KEY/);
   });
 });
+
+describe('instance role', () => {
+  test('may set only its own dasklab:bootstrap tag', () => {
+    // WHEN
+    const template = templateOf(STACK);
+    // THEN the only inline permission is CreateTags, limited to the calling instance and that one key
+    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toHaveLength(1);
+    expect((policies[0] as any).Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'TagOwnBootstrapStatus',
+        Effect: 'Allow',
+        Action: 'ec2:CreateTags',
+        Resource: 'arn:aws:ec2:*:*:instance/*',
+        Condition: {
+          StringEquals: { 'aws:ARN': '${ec2:SourceInstanceARN}' },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap'] },
+        },
+      },
+    ]);
+  });
+});

@@ -1,0 +1,175 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { hostInCidr, workerNames } from '../../lib/cluster-stack';
+import { ingressRules, templateOf } from './support';
+
+const STACK = 'dasklab-Cluster';
+const CLUSTER = { cluster: { workers: 3 } };
+
+/** Logical ids each resource depends on: DependsOn, Ref and Fn::GetAtt. */
+function dependencyGraph(template: Template): Map<string, Set<string>> {
+  const resources = template.toJSON().Resources as Record<string, any>;
+  const graph = new Map<string, Set<string>>();
+  const collect = (node: unknown, into: Set<string>) => {
+    if (Array.isArray(node)) node.forEach((n) => collect(n, into));
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'Ref' && typeof value === 'string' && value in resources) into.add(value);
+        else if (key === 'Fn::GetAtt' && Array.isArray(value)) into.add(value[0]);
+        else collect(value, into);
+      }
+    }
+  };
+  for (const [id, resource] of Object.entries(resources)) {
+    const deps = new Set<string>([resource.DependsOn ?? []].flat());
+    collect(resource.Properties ?? {}, deps);
+    graph.set(id, deps);
+  }
+  return graph;
+}
+
+function reaches(graph: Map<string, Set<string>>, from: string, to: string): boolean {
+  const seen = new Set<string>();
+  const stack = [from];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (id === to) return true;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...(graph.get(id) ?? []));
+  }
+  return false;
+}
+
+function instanceIds(template: Template): { scheduler: string; workers: string[] } {
+  const instances = template.findResources('AWS::EC2::Instance');
+  const roleOf = (r: any) => r.Properties.Tags.find((t: any) => t.Key === 'dasklab:role').Value;
+  const ids = Object.keys(instances);
+  return {
+    scheduler: ids.find((id) => roleOf(instances[id]) === 'scheduler')!,
+    workers: ids.filter((id) => roleOf(instances[id]) === 'worker'),
+  };
+}
+
+function userDataText(resource: any): string {
+  const parts: unknown[] = resource.Properties.UserData['Fn::Base64']['Fn::Join'][1];
+  return parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+}
+
+describe('cluster stack', () => {
+  test('a cluster section gives <name>-Cluster with one scheduler and `workers` workers', () => {
+    // WHEN
+    const template = templateOf(STACK, CLUSTER);
+    const { scheduler, workers } = instanceIds(template);
+    // THEN
+    expect(scheduler).toBeDefined();
+    expect(workers).toHaveLength(3);
+    template.resourceCountIs('AWS::CloudFormation::WaitCondition', 4);
+    template.resourceCountIs('AWS::IAM::Role', 1);
+    template.resourceCountIs('AWS::IAM::InstanceProfile', 1);
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
+  });
+
+  test('no worker depends on the scheduler: every machine is created at once', () => {
+    // GIVEN the dependency graph of the template
+    const template = templateOf(STACK, CLUSTER);
+    const graph = dependencyGraph(template);
+    const { scheduler, workers } = instanceIds(template);
+    // THEN no path leads from any worker to the scheduler, nor back
+    for (const worker of workers) {
+      expect(reaches(graph, worker, scheduler)).toBe(false);
+      expect(reaches(graph, scheduler, worker)).toBe(false);
+    }
+    // AND the check does see real paths (the wait condition follows its instance)
+    const condition = Object.keys(template.findResources('AWS::CloudFormation::WaitCondition'))[0];
+    expect([...graph.get(condition)!].some((id) => id.endsWith('Instance') || id.includes('Instance'))).toBe(true);
+  });
+
+  test('the scheduler has a fixed private IP that the workers know from their user data', () => {
+    // WHEN
+    const template = templateOf(STACK, CLUSTER);
+    const resources = template.toJSON().Resources;
+    const { scheduler, workers } = instanceIds(template);
+    // THEN
+    expect(resources[scheduler].Properties.PrivateIpAddress).toBe('10.40.0.10');
+    for (const [i, worker] of workers.entries()) {
+      const text = userDataText(resources[worker]);
+      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+      expect(text).toContain(`--name worker-${i + 1} `);
+      expect(text).toContain("DASKLAB_DASK_UNIT='dask-worker'");
+    }
+    const schedulerText = userDataText(resources[scheduler]);
+    expect(schedulerText).toContain("DASKLAB_DASK_WORKERS=('worker-1' 'worker-2' 'worker-3')");
+    expect(schedulerText).toContain("DASKLAB_DASK_UNIT='dask-scheduler'");
+  });
+
+  test('the security groups open exactly the Dask ports between members and nothing else', () => {
+    // WHEN
+    const template = templateOf(STACK, CLUSTER);
+    const sgs = template.findResources('AWS::EC2::SecurityGroup');
+    const idOf = (description: string) => Object.keys(sgs).find((k) => sgs[k].Properties.GroupDescription === description)!;
+    const member = idOf('dasklab cluster members: Dask traffic between them');
+    // THEN ingress: 8786 to the scheduler, 8788-8789 to workers, both from members only
+    expect(ingressRules(template)).toEqual([
+      { cidr: undefined, from: 8786, to: 8786, source: { 'Fn::GetAtt': [member, 'GroupId'] } },
+      { cidr: undefined, from: 8788, to: 8789, source: { 'Fn::GetAtt': [member, 'GroupId'] } },
+    ]);
+    // AND egress between members on the same ports
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((r: any) => [
+      r.Properties.GroupId,
+      r.Properties.DestinationSecurityGroupId,
+      r.Properties.FromPort,
+      r.Properties.ToPort,
+    ]);
+    const ref = { 'Fn::GetAtt': [member, 'GroupId'] };
+    expect(egress).toEqual([
+      [ref, ref, 8786, 8786],
+      [ref, ref, 8788, 8789],
+    ]);
+  });
+
+  test('the dashboard opens only to access.dashboardCidrs, only on the scheduler', () => {
+    // GIVEN a dashboard CIDR
+    const template = templateOf(STACK, { ...CLUSTER, access: { dashboardCidrs: ['198.51.100.0/24'] } });
+    // THEN exactly one 8787 rule, from that CIDR, on the scheduler's group
+    const rules = ingressRules(template).filter((r) => r.from === 8787);
+    expect(rules).toEqual([{ cidr: '198.51.100.0/24', from: 8787, to: 8787, source: undefined }]);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: 'dasklab Dask scheduler',
+      SecurityGroupIngress: [{ CidrIp: '198.51.100.0/24', FromPort: 8787, ToPort: 8787, IpProtocol: 'tcp', Description: 'Dask dashboard from 198.51.100.0/24' }],
+    });
+  });
+
+  test('outputs: scheduler address, dashboard tunnel, client snippet, worker ids', () => {
+    // WHEN
+    const outputs = templateOf(STACK, CLUSTER).toJSON().Outputs;
+    // THEN
+    expect(outputs.SchedulerAddress.Value).toBe('tcp://10.40.0.10:8786');
+    expect(JSON.stringify(outputs.DashboardTunnelCommand.Value)).toContain('AWS-StartPortForwardingSession');
+    expect(JSON.stringify(outputs.DashboardTunnelCommand.Value)).toContain('portNumber=8787,localPortNumber=8787');
+    expect(outputs.ClientSnippet.Value).toContain('Client("tcp://10.40.0.10:8786")');
+    expect(outputs).toHaveProperty('WorkerInstanceIds');
+    expect(outputs).toHaveProperty('SchedulerSshCommand');
+  });
+
+  test('workers spread across both subnets; the scheduler sits in the first', () => {
+    const template = templateOf(STACK, CLUSTER);
+    const resources = template.toJSON().Resources;
+    const { scheduler, workers } = instanceIds(template);
+    const subnets = [scheduler, ...workers].map((id) => resources[id].Properties.SubnetId.Ref);
+    expect(subnets[0]).toMatch(/PublicSubnet1/);
+    expect(new Set(subnets.slice(1)).size).toBe(2);
+  });
+});
+
+describe('helpers', () => {
+  test('hostInCidr', () => {
+    expect(hostInCidr('10.40.0.0/20', 10)).toBe('10.40.0.10');
+    expect(hostInCidr('10.40.16.0/20', 300)).toBe('10.40.17.44');
+    expect(() => hostInCidr('10.40.0.0/28', 2)).toThrow(/reserved/);
+    expect(() => hostInCidr('10.40.0.0/28', 15)).toThrow(/reserved or outside/);
+  });
+
+  test('workerNames', () => {
+    expect(workerNames(3)).toEqual(['worker-1', 'worker-2', 'worker-3']);
+  });
+});
