@@ -42,7 +42,8 @@ export function workerNames(count: number): string[] {
  * depends on the scheduler's creation: CloudFormation creates every machine at
  * once. A worker that boots first keeps restarting until the scheduler
  * answers. The scheduler's readiness signal waits until every worker has
- * joined and run a task.
+ * joined and run a task. With `cluster.spot`, workers run on spot capacity
+ * and the scheduler, which holds the cluster's state, stays on demand.
  */
 export class ClusterStack extends Stack {
   public readonly scheduler: DaskMachine;
@@ -85,6 +86,7 @@ export class ClusterStack extends Stack {
         subnetIndex: i + 1,
         extraSecurityGroups: [groups.member, groups.worker],
         dask: { schedulerHost, name },
+        spot: cluster.spot,
       }),
     );
 

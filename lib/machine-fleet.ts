@@ -54,6 +54,8 @@ export interface FleetMachineOptions {
   readonly privateIpAddress?: string;
   /** @default - no Dask service */
   readonly dask?: DaskServiceParameters;
+  /** @default false */
+  readonly spot?: boolean;
 }
 
 /**
@@ -66,7 +68,7 @@ export class MachineFleet extends Construct {
   public readonly network: DasklabNetwork;
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly instanceRole: MachineInstanceRole;
-  private readonly launchTemplates = new Map<UbuntuArchitecture, MachineLaunchTemplate>();
+  private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
   private machineCount = 0;
 
   constructor(scope: Construct, id: string, private readonly props: MachineFleetProps) {
@@ -79,18 +81,20 @@ export class MachineFleet extends Construct {
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
   }
 
-  /** The shared launch template for an architecture, made on first use. */
-  public launchTemplateFor(architecture: UbuntuArchitecture): MachineLaunchTemplate {
-    let template = this.launchTemplates.get(architecture);
+  /** The shared launch template for an architecture and market, made on first use. */
+  public launchTemplateFor(architecture: UbuntuArchitecture, spot = false): MachineLaunchTemplate {
+    // The first template keeps the plain id, so that its logical id never changes.
+    const id = `LaunchTemplate${architecture === 'amd64' ? '' : architecture}${spot ? 'Spot' : ''}`;
+    let template = this.launchTemplates.get(id);
     if (!template) {
-      const id = architecture === 'amd64' ? 'LaunchTemplate' : `LaunchTemplate${architecture}`;
       template = new MachineLaunchTemplate(this, id, {
         architecture,
         diskGiB: this.props.diskGiB,
         role: this.instanceRole.role,
         ubuntuRelease: this.props.ubuntuRelease,
+        spot,
       });
-      this.launchTemplates.set(architecture, template);
+      this.launchTemplates.set(id, template);
     }
     return template;
   }
@@ -100,7 +104,7 @@ export class MachineFleet extends Construct {
     const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
     this.machineCount++;
     return new DaskMachine(scope, id, {
-      launchTemplate: this.launchTemplateFor(options.architecture),
+      launchTemplate: this.launchTemplateFor(options.architecture, options.spot),
       instanceType: options.instanceType,
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],

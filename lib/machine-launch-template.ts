@@ -16,6 +16,13 @@ export interface MachineLaunchTemplateProps {
    * @default '24.04'
    */
   readonly ubuntuRelease?: string;
+  /**
+   * Launch on spot capacity: a persistent request that stops the machine when
+   * EC2 reclaims the capacity and starts it again when capacity returns, so
+   * the machine keeps its id, disk and bootstrap.
+   * @default false
+   */
+  readonly spot?: boolean;
 }
 
 /**
@@ -36,6 +43,9 @@ export class MachineLaunchTemplate extends Construct {
       requireImdsv2: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpPutResponseHopLimit: 1,
+      spotOptions: props.spot
+        ? { requestType: ec2.SpotRequestType.PERSISTENT, interruptionBehavior: ec2.SpotInstanceInterruption.STOP }
+        : undefined,
       blockDevices: [
         {
           // The root device of Canonical's images.

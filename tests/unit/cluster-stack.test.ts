@@ -173,3 +173,29 @@ describe('helpers', () => {
     expect(workerNames(3)).toEqual(['worker-1', 'worker-2', 'worker-3']);
   });
 });
+
+describe('spot', () => {
+  test('cluster.spot puts the workers on persistent spot capacity and keeps the scheduler on demand', () => {
+    // GIVEN spot workers
+    const template = templateOf(STACK, { cluster: { workers: 2, spot: true } });
+    const resources = template.toJSON().Resources;
+    const templates = template.findResources('AWS::EC2::LaunchTemplate');
+    const spotTemplates = Object.keys(templates).filter((id) => templates[id].Properties.LaunchTemplateData.InstanceMarketOptions);
+    // THEN one spot launch template, stopping (not terminating) on interruption
+    expect(spotTemplates).toHaveLength(1);
+    expect(templates[spotTemplates[0]].Properties.LaunchTemplateData.InstanceMarketOptions).toEqual({
+      MarketType: 'spot',
+      SpotOptions: { InstanceInterruptionBehavior: 'stop', SpotInstanceType: 'persistent' },
+    });
+    // AND the workers use it while the scheduler does not
+    const { scheduler, workers } = instanceIds(template);
+    const templateOfInstance = (id: string) => resources[id].Properties.LaunchTemplate.LaunchTemplateId.Ref;
+    expect(workers.map(templateOfInstance)).toEqual([spotTemplates[0], spotTemplates[0]]);
+    expect(templateOfInstance(scheduler)).not.toBe(spotTemplates[0]);
+  });
+
+  test('without cluster.spot nothing runs on spot', () => {
+    const templates = Object.values(templateOf(STACK, CLUSTER).findResources('AWS::EC2::LaunchTemplate'));
+    expect(templates.filter((t: any) => t.Properties.LaunchTemplateData.InstanceMarketOptions)).toEqual([]);
+  });
+});
