@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { BootstrapParameters, MachineRole, renderBootstrap } from './bootstrap-user-data';
 import { BootstrapWaitCondition } from './bootstrap-wait-condition';
 import { MachineLaunchTemplate } from './machine-launch-template';
+import { acknowledge } from './nag';
 import { tagMachine } from './tags';
 
 /** Properties of {@link DaskMachine}. */
@@ -90,6 +91,8 @@ export class DaskMachine extends Construct {
       propagateTagsToVolumeOnCreation: true,
     });
     this.ready.waitFor(this.instance);
+    acknowledge(this.instance, 'detailedMonitoring');
+    acknowledge(this.instance, 'terminationProtection');
 
     Tags.of(this).add('Name', props.name);
     tagMachine(this, props.role, props.student);

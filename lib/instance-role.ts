@@ -1,5 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { acknowledge } from './nag';
 import { TAG_BOOTSTRAP } from './tags';
 
 /**
@@ -30,5 +31,7 @@ export class MachineInstanceRole extends Construct {
         },
       }),
     );
+    acknowledge(this.role, 'ssmManagedPolicy');
+    acknowledge(this.role, 'tagOwnInstance');
   }
 }

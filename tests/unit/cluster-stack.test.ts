@@ -64,7 +64,6 @@ describe('cluster stack', () => {
     expect(scheduler).toBeDefined();
     expect(workers).toHaveLength(3);
     template.resourceCountIs('AWS::CloudFormation::WaitCondition', 4);
-    template.resourceCountIs('AWS::IAM::Role', 1);
     template.resourceCountIs('AWS::IAM::InstanceProfile', 1);
     template.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
   });

@@ -112,7 +112,10 @@ describe('the machine', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN
-    template.resourceCountIs('AWS::IAM::Role', 1);
+    const ec2Roles = Object.values(template.findResources('AWS::IAM::Role')).filter(
+      (r: any) => r.Properties.AssumeRolePolicyDocument.Statement[0].Principal.Service === 'ec2.amazonaws.com',
+    );
+    expect(ec2Roles).toHaveLength(1);
     template.resourceCountIs('AWS::IAM::InstanceProfile', 1);
     template.hasResourceProperties('AWS::IAM::Role', {
       AssumeRolePolicyDocument: Match.objectLike({
@@ -144,6 +147,14 @@ describe('the machine', () => {
         );
       }
     }
+  });
+});
+
+describe('flow log', () => {
+  test('rejected traffic is logged to a log group that is deleted with the stack', () => {
+    const template = templateOf(STACK);
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT', LogDestinationType: 'cloud-watch-logs' });
+    template.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Delete', Properties: { RetentionInDays: 30 } });
   });
 });
 
@@ -251,7 +262,10 @@ describe('instance role', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN the only inline permission is CreateTags, limited to the calling instance and that one key
-    const policies = Object.values(template.findResources('AWS::IAM::Policy'));
+    const instanceRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('FleetInstanceRole'));
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
+      (p: any) => p.Properties.Roles[0].Ref === instanceRole,
+    );
     expect(policies).toHaveLength(1);
     expect((policies[0] as any).Properties.PolicyDocument.Statement).toEqual([
       {

@@ -1,0 +1,62 @@
+/**
+ * The readiness contract between a machine's bootstrap and the CLI.
+ *
+ * The bootstrap (userdata/bootstrap.sh) tags its own instance with
+ * `dasklab:bootstrap`, so `dasklab status` sees readiness with one
+ * DescribeInstances call and no SSH. Both sides use the names below; the
+ * bootstrap's renderer can take them from here.
+ */
+export const BOOTSTRAP_TAG = {
+  /** The tag key on the instance. */
+  key: 'dasklab:bootstrap',
+  /** Set once apt has installed what tagging needs, while the rest runs. */
+  bootstrapping: 'bootstrapping',
+  /** Set when every phase, including the self-check, has succeeded. */
+  ready: 'ready',
+  /** Prefix of the value set when a phase fails: `failed:<phase>`. */
+  failedPrefix: 'failed:',
+  /** The phases of the bootstrap, in the order they run. */
+  phases: ['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'],
+} as const;
+
+/** A bootstrap phase name. */
+export type BootstrapPhase = (typeof BOOTSTRAP_TAG.phases)[number];
+
+/**
+ * How long a machine may run without any tag before we stop calling it
+ * "booting": the apt phase, the only one before the first tag, takes minutes.
+ */
+export const BOOTING_GRACE_MINUTES = 30;
+
+/** What the CLI shows about a machine's bootstrap. */
+export type Readiness =
+  | { readonly state: 'ready' }
+  | { readonly state: 'bootstrapping' }
+  | { readonly state: 'failed'; readonly phase: string }
+  /** No tag yet, launched less than {@link BOOTING_GRACE_MINUTES} ago. */
+  | { readonly state: 'booting' }
+  /** No tag (or an unknown value) and launched long ago: tagging may be broken. */
+  | { readonly state: 'unknown' };
+
+/**
+ * The readiness of a machine from its `dasklab:bootstrap` tag.
+ *
+ * @param tagValue the tag's value, undefined when the instance has no such tag
+ * @param launchTime when the instance was last started (EC2's LaunchTime)
+ * @param now the current time
+ */
+export function readinessOf(tagValue: string | undefined, launchTime: Date | undefined, now: Date): Readiness {
+  if (tagValue === BOOTSTRAP_TAG.ready) return { state: 'ready' };
+  if (tagValue === BOOTSTRAP_TAG.bootstrapping) return { state: 'bootstrapping' };
+  if (tagValue !== undefined && tagValue.startsWith(BOOTSTRAP_TAG.failedPrefix)) {
+    return { state: 'failed', phase: tagValue.slice(BOOTSTRAP_TAG.failedPrefix.length) || '?' };
+  }
+  if (tagValue !== undefined) return { state: 'unknown' };
+  const ageMinutes = launchTime === undefined ? Infinity : (now.getTime() - launchTime.getTime()) / 60000;
+  return ageMinutes < BOOTING_GRACE_MINUTES ? { state: 'booting' } : { state: 'unknown' };
+}
+
+/** `ready`, `bootstrapping`, `failed (pip)`, `booting` or `unknown`. */
+export function formatReadiness(readiness: Readiness): string {
+  return readiness.state === 'failed' ? `failed (${readiness.phase})` : readiness.state;
+}

@@ -1,0 +1,45 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { IConstruct } from 'constructs';
+
+/**
+ * Every cdk-nag rule dasklab acknowledges rather than fixes, with the reason.
+ * Kept as data in one place so that the list can be reviewed, and each
+ * construct acknowledges only what applies to its own resources.
+ */
+export const NAG_ACKNOWLEDGEMENTS = {
+  detailedMonitoring: {
+    id: 'AwsSolutions::AwsSolutions-EC28',
+    reason:
+      'Basic 5-minute EC2 metrics are enough for a Dask machine or a student machine; detailed monitoring ' +
+      'would add a monthly charge per machine, which for a class of hundreds is a surprise bill.',
+  },
+  terminationProtection: {
+    id: 'AwsSolutions::AwsSolutions-EC29',
+    reason:
+      'dasklab machines are disposable and rebuilt from config; `cdk destroy` must remove every machine ' +
+      'after a class or a job, which termination protection would block.',
+  },
+  ssmManagedPolicy: {
+    id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+    reason:
+      'AmazonSSMManagedInstanceCore is the policy AWS maintains for the SSM agent (Session Manager, the ' +
+      'default shell and SSH tunnel of dasklab machines); a frozen copy would miss its updates.',
+  },
+  tagOwnInstance: {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:*:*:instance/*]',
+    reason:
+      'An instance id is not known before the instance exists; the condition aws:ARN = ec2:SourceInstanceARN ' +
+      'limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
+  },
+} as const;
+
+/** Acknowledges one of {@link NAG_ACKNOWLEDGEMENTS} on a construct. */
+export function acknowledge(scope: IConstruct, which: keyof typeof NAG_ACKNOWLEDGEMENTS): void {
+  Validations.of(scope).acknowledge(NAG_ACKNOWLEDGEMENTS[which]);
+}
+
+/** Runs the AWS Solutions rule pack over every stack of the app at synth. */
+export function addNagChecks(app: App): void {
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+}
