@@ -60,6 +60,11 @@ export interface BootstrapParameters {
    */
   readonly readyTimeoutSeconds?: number;
   /**
+   * Stop the machine after this many minutes without sessions and with the CPU near idle.
+   * @default 0 (never)
+   */
+  readonly idleStopMinutes?: number;
+  /**
    * Endpoint for the machine's own AWS API calls (tagging itself), e.g. a VPC
    * interface endpoint.
    * @default - AWS's public regional endpoints
@@ -100,6 +105,7 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_VENV', params.venv),
     assignment('DASKLAB_SIGNAL_URL', params.signalUrl ?? ''),
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
+    assignment('DASKLAB_IDLE_STOP_MINUTES', String(params.idleStopMinutes ?? 0)),
     assignment('DASKLAB_AWS_ENDPOINT_URL', params.awsEndpointUrl ?? ''),
     assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
     assignment('DASKLAB_DASK_UNIT', daskUnitName(params) ?? ''),
@@ -181,6 +187,15 @@ export function renderBootstrap(params: BootstrapParameters): string {
   script = replaceMarker(script, 'PARAMETERS', renderParameters(params));
   script = replaceMarker(script, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
   script = replaceMarker(script, 'DASK_UNIT', renderDaskUnit(params));
+  const idle = (params.idleStopMinutes ?? 0) > 0;
+  const idleFile = (name: string) => (idle ? readUserdataFile(name) : '');
+  script = replaceMarker(script, 'IDLE_CHECK', stripComments(idleFile('dasklab-idle-check.sh')));
+  script = replaceMarker(
+    script,
+    'IDLE_SERVICE',
+    idleFile('dasklab-idle.service').replace('@IDLE_MINUTES@', String(params.idleStopMinutes ?? 0)),
+  );
+  script = replaceMarker(script, 'IDLE_TIMER', idleFile('dasklab-idle.timer'));
   const size = userDataSize(script);
   if (size > USER_DATA_LIMIT_BYTES) {
     throw new Error(

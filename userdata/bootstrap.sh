@@ -338,6 +338,27 @@ with client:
 PY
 }
 
+# Idle stop (labs): a timer checks once a minute whether anyone uses the machine.
+phase_idle() {
+  local changed=
+  cat >"$INSTALL_DIR/idle-check.sh.new" <<'SCRIPT'
+# @@IDLE_CHECK@@
+SCRIPT
+  chmod 0755 "$INSTALL_DIR/idle-check.sh.new"
+  replace_if_changed "$INSTALL_DIR/idle-check.sh.new" "$INSTALL_DIR/idle-check.sh" && changed=1
+  cat >"$UNIT_DIR/dasklab-idle.service.new" <<'UNIT'
+# @@IDLE_SERVICE@@
+UNIT
+  replace_if_changed "$UNIT_DIR/dasklab-idle.service.new" "$UNIT_DIR/dasklab-idle.service" && changed=1
+  cat >"$UNIT_DIR/dasklab-idle.timer.new" <<'UNIT'
+# @@IDLE_TIMER@@
+UNIT
+  replace_if_changed "$UNIT_DIR/dasklab-idle.timer.new" "$UNIT_DIR/dasklab-idle.timer" && changed=1
+  if [[ -n "$changed" ]]; then systemctl daemon-reload; fi
+  systemctl enable --now dasklab-idle.timer
+  log "idle stop after $DASKLAB_IDLE_STOP_MINUTES idle minutes"
+}
+
 # --- result -------------------------------------------------------------------
 
 # write_ready_json STATUS [FAILED_PHASE]
@@ -426,6 +447,7 @@ run_bootstrap() {
   run_phase verify phase_verify
   if [[ -n "$DASKLAB_DASK_UNIT" ]]; then run_phase dask phase_dask; fi
   if [[ "$DASKLAB_ROLE" == scheduler ]]; then run_phase cluster phase_cluster; fi
+  if ((DASKLAB_IDLE_STOP_MINUTES > 0)); then run_phase idle phase_idle; fi
   CURRENT_PHASE=complete
   write_ready_json ready
   tag_self ready

@@ -116,3 +116,26 @@ describe('user data size', () => {
     expect(() => renderBootstrap({ ...PARAMS, packages })).toThrow(/at most 16384.*python\.packages/s);
   });
 });
+
+describe('idle stop', () => {
+  test('machines without idle stop carry none of its files', () => {
+    const script = renderBootstrap(PARAMS);
+    expect(script).toContain("DASKLAB_IDLE_STOP_MINUTES='0'");
+    expect(script).not.toContain('dasklab-idle:');
+  });
+
+  test('with idleStopMinutes the check, its service and its timer are embedded with the limit', () => {
+    // GIVEN a 45-minute idle stop
+    const script = renderBootstrap({ ...PARAMS, role: 'student', idleStopMinutes: 45 });
+    // THEN
+    expect(script).toContain("DASKLAB_IDLE_STOP_MINUTES='45'");
+    expect(script).toContain('Environment=DASKLAB_IDLE_MINUTES=45');
+    expect(script).toContain('OnUnitActiveSec=1min');
+    expect(script).toContain('systemctl poweroff');
+    // AND the result is still valid, shellcheck-clean bash
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
+    fs.writeFileSync(path.join(dir, 'u.sh'), script);
+    execFileSync('bash', ['-n', path.join(dir, 'u.sh')]);
+    execFileSync('shellcheck', [path.join(dir, 'u.sh')]);
+  });
+});
