@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { DasklabConfig } from './config/schema';
 import { ClusterStack } from './cluster-stack';
+import { addLabStacks } from './lab-stacks';
 import { MachineStack } from './machine-stack';
 import { addNagChecks } from './nag';
 
@@ -22,7 +23,9 @@ export function clusterStackName(config: DasklabConfig): string {
  */
 export function addDasklabStacks(app: App, config: DasklabConfig): void {
   addNagChecks(app);
-  if (config.cluster) {
+  if (config.lab) {
+    addLabStacks(app, config, config.lab.students);
+  } else if (config.cluster) {
     new ClusterStack(app, clusterStackName(config), { config });
   } else {
     new MachineStack(app, machineStackName(config), { config });

@@ -60,6 +60,11 @@ export interface BootstrapParameters {
    */
   readonly readyTimeoutSeconds?: number;
   /**
+   * An OpenSSH public key added to the login user's authorized keys (a lab's trainer).
+   * @default - none
+   */
+  readonly trainerPublicKey?: string;
+  /**
    * Stop the machine after this many minutes without sessions and with the CPU near idle.
    * @default 0 (never)
    */
@@ -96,22 +101,29 @@ function assignment(name: string, value: string | readonly string[]): string {
 /** The parameter block, delimited so tools (and people) can find it. */
 export function renderParameters(params: BootstrapParameters): string {
   const dask = params.dask;
+  const phases = phasesOf(params);
   const lines = [
     assignment('DASKLAB_APP', params.app),
     assignment('DASKLAB_ROLE', params.role),
+    assignment('DASKLAB_PHASES', phases),
     assignment('DASKLAB_PYTHON_VERSION', params.pythonVersion),
     assignment('DASKLAB_PIP_PACKAGES', params.packages),
     assignment('DASKLAB_PIP_INDEX_URL', params.indexUrl ?? ''),
     assignment('DASKLAB_VENV', params.venv),
     assignment('DASKLAB_SIGNAL_URL', params.signalUrl ?? ''),
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
-    assignment('DASKLAB_IDLE_STOP_MINUTES', String(params.idleStopMinutes ?? 0)),
     assignment('DASKLAB_AWS_ENDPOINT_URL', params.awsEndpointUrl ?? ''),
-    assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
-    assignment('DASKLAB_DASK_UNIT', daskUnitName(params) ?? ''),
-    assignment('DASKLAB_SCHEDULER_ADDRESS', dask ? schedulerAddress(dask.schedulerHost) : ''),
-    assignment('DASKLAB_DASK_WORKERS', dask?.expectedWorkers ?? []),
   ];
+  // Only the parameters of the phases this machine runs.
+  if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey!));
+  if (phases.includes('dask')) lines.push(assignment('DASKLAB_DASK_UNIT', daskUnitName(params)!));
+  if (phases.includes('cluster')) {
+    lines.push(
+      assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost)),
+      assignment('DASKLAB_DASK_WORKERS', dask!.expectedWorkers ?? []),
+      assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
+    );
+  }
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
 }
 
@@ -148,6 +160,27 @@ export function renderDaskUnit(params: BootstrapParameters): string {
   });
 }
 
+/** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
+const OPTIONAL_PHASES = ['trainer-key', 'dask', 'cluster', 'idle'];
+
+/**
+ * The bootstrap's phases for a machine, in order. Optional phases are
+ * embedded only where they run, which keeps user data small.
+ */
+export function phasesOf(params: BootstrapParameters): string[] {
+  return [
+    'apt',
+    'venv',
+    'pip',
+    'profile',
+    ...(params.trainerPublicKey ? ['trainer-key'] : []),
+    'verify',
+    ...(params.dask ? ['dask'] : []),
+    ...(params.dask && params.role === 'scheduler' ? ['cluster'] : []),
+    ...((params.idleStopMinutes ?? 0) > 0 ? ['idle'] : []),
+  ];
+}
+
 function readUserdataFile(name: string): string {
   return fs.readFileSync(path.join(USERDATA_DIR, name), 'utf8');
 }
@@ -158,15 +191,17 @@ function readUserdataFile(name: string): string {
  * source stays in the repository. Keeps the shebang, markers and shellcheck
  * directives.
  */
-export function stripComments(script: string): string {
-  const [shebang, ...rest] = script.split('\n');
+export function stripComments(script: string, options: { shebang?: boolean } = {}): string {
+  const lines = script.split('\n');
+  const shebang = options.shebang === false ? [] : [lines.shift()!];
+  const rest = lines;
   const kept = rest.filter((line) => {
     const trimmed = line.trim();
     if (trimmed === '') return false;
     if (!trimmed.startsWith('#')) return true;
     return trimmed.startsWith('# @@') || trimmed.startsWith('# shellcheck');
   });
-  return [shebang, ...kept].join('\n') + '\n';
+  return [...shebang, ...kept].join('\n') + '\n';
 }
 
 function replaceMarker(script: string, marker: string, content: string): string {
@@ -184,19 +219,27 @@ function replaceMarker(script: string, marker: string, content: string): string 
  */
 export function renderBootstrap(params: BootstrapParameters): string {
   let script = stripComments(readUserdataFile('bootstrap.sh'));
-  script = replaceMarker(script, 'PARAMETERS', renderParameters(params));
-  script = replaceMarker(script, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
-  script = replaceMarker(script, 'DASK_UNIT', renderDaskUnit(params));
-  const idle = (params.idleStopMinutes ?? 0) > 0;
-  const idleFile = (name: string) => (idle ? readUserdataFile(name) : '');
-  script = replaceMarker(script, 'IDLE_CHECK', stripComments(idleFile('dasklab-idle-check.sh')));
+  const optional = phasesOf(params).filter((phase) => OPTIONAL_PHASES.includes(phase));
   script = replaceMarker(
     script,
-    'IDLE_SERVICE',
-    idleFile('dasklab-idle.service').replace('@IDLE_MINUTES@', String(params.idleStopMinutes ?? 0)),
+    'PHASES',
+    optional.map((phase) => stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false })).join('\n'),
   );
-  script = replaceMarker(script, 'IDLE_TIMER', idleFile('dasklab-idle.timer'));
-  const size = userDataSize(script);
+  script = replaceMarker(script, 'PARAMETERS', renderParameters(params));
+  script = replaceMarker(script, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
+  if (optional.includes('dask')) {
+    script = replaceMarker(script, 'DASK_UNIT', renderDaskUnit(params));
+  }
+  if (optional.includes('idle')) {
+    script = replaceMarker(script, 'IDLE_CHECK', stripComments(readUserdataFile('dasklab-idle-check.sh')));
+    script = replaceMarker(
+      script,
+      'IDLE_SERVICE',
+      readUserdataFile('dasklab-idle.service').replace('@IDLE_MINUTES@', String(params.idleStopMinutes)),
+    );
+    script = replaceMarker(script, 'IDLE_TIMER', readUserdataFile('dasklab-idle.timer'));
+  }
+  const size = userDataSize(script, params.signalUrl);
   if (size > USER_DATA_LIMIT_BYTES) {
     throw new Error(
       `the rendered user data is ${size} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}. ` +
@@ -206,11 +249,19 @@ export function renderBootstrap(params: BootstrapParameters): string {
   return script;
 }
 
-/** Size in bytes of rendered user data, counting each token as a long URL. */
-export function userDataSize(script: string): number {
-  const withoutTokens = script.replace(/\$\{Token\[[^\]]+\]\}/g, 'x'.repeat(SIGNAL_URL_ALLOWANCE));
-  if (Token.isUnresolved(withoutTokens)) {
+/** A generous length for any other token in user data (an IP address, a region). */
+export const TOKEN_ALLOWANCE = 64;
+
+/**
+ * Size in bytes of rendered user data, once deployed: the signal URL (a token
+ * at synth time) counted as {@link SIGNAL_URL_ALLOWANCE} bytes, any other
+ * token as {@link TOKEN_ALLOWANCE}.
+ */
+export function userDataSize(script: string, signalUrl?: string): number {
+  let sized = signalUrl && Token.isUnresolved(signalUrl) ? script.split(signalUrl).join('x'.repeat(SIGNAL_URL_ALLOWANCE)) : script;
+  sized = sized.replace(/\$\{Token\[[^\]]+\]\}/g, 'x'.repeat(TOKEN_ALLOWANCE));
+  if (Token.isUnresolved(sized)) {
     throw new Error('user data holds a token that cannot be sized');
   }
-  return Buffer.byteLength(withoutTokens, 'utf8');
+  return Buffer.byteLength(sized, 'utf8');
 }

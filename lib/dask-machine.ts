@@ -1,4 +1,4 @@
-import { Duration, Fn, Tags } from 'aws-cdk-lib';
+import { Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { BootstrapParameters, MachineRole, renderBootstrap } from './bootstrap-user-data';
@@ -93,6 +93,9 @@ export class DaskMachine extends Construct {
     this.ready.waitFor(this.instance);
     acknowledge(this.instance, 'detailedMonitoring');
     acknowledge(this.instance, 'terminationProtection');
+    if (Stack.of(props.launchTemplate) !== Stack.of(this)) {
+      acknowledge(this.instance, 'crossStackLaunchTemplate');
+    }
 
     Tags.of(this).add('Name', props.name);
     tagMachine(this, props.role, props.student);

@@ -20,6 +20,12 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'dasklab machines are disposable and rebuilt from config; `cdk destroy` must remove every machine ' +
       'after a class or a job, which termination protection would block.',
   },
+  crossStackLaunchTemplate: {
+    id: 'AwsSolutions::AwsSolutions-EC26',
+    reason:
+      'The root volume is encrypted by the launch template that lab machines share, in the <name>-Lab-Shared ' +
+      'stack; cdk-nag cannot follow the cross-stack reference. The lab template tests assert the encryption.',
+  },
   ssmManagedPolicy: {
     id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
     reason:

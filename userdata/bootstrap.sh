@@ -197,24 +197,25 @@ phase_pip() {
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }
 
-# replace_if_changed NEW DEST: moves NEW over DEST unless they are equal;
-# succeeds only when DEST changed.
-replace_if_changed() {
-  if cmp -s "$1" "$2"; then
-    rm -f "$1"
+# write_file DEST [MODE] < CONTENT: writes DEST unless it already holds
+# CONTENT; succeeds only when DEST changed.
+write_file() {
+  cat >"$1.new"
+  chmod "${2:-0644}" "$1.new"
+  if cmp -s "$1.new" "$1"; then
+    rm -f "$1.new"
     return 1
   fi
-  mv "$1" "$2"
+  mv "$1.new" "$1"
 }
 
 phase_profile() {
-  cat >"$PROFILE_SCRIPT.new" <<PROFILE
+  write_file "$PROFILE_SCRIPT" <<PROFILE || true
 # dasklab: login shells start with the Dask venv active.
 if [ -z "\${VIRTUAL_ENV:-}" ] && [ -r $DASKLAB_VENV/bin/activate ]; then
   . $DASKLAB_VENV/bin/activate
 fi
 PROFILE
-  replace_if_changed "$PROFILE_SCRIPT.new" "$PROFILE_SCRIPT" || true
 }
 
 # Imports numpy and dask and runs a small dask computation in the venv.
@@ -261,103 +262,7 @@ phase_verify() {
   log "python3 -m venv works for $DASKLAB_USER"
 }
 
-write_dask_unit() {
-  cat <<'UNIT'
-# @@DASK_UNIT@@
-UNIT
-}
-
-# Runs the role's Dask service from the venv, restarting it if its unit changed.
-phase_dask() {
-  local unit_file="$UNIT_DIR/$DASKLAB_DASK_UNIT.service"
-  install -d -m 0750 -o "$DASKLAB_USER" -g "$DASKLAB_USER" /var/lib/dask
-  write_dask_unit >"$unit_file.new"
-  if replace_if_changed "$unit_file.new" "$unit_file"; then
-    systemctl daemon-reload
-    systemctl enable "$DASKLAB_DASK_UNIT.service"
-    systemctl restart "$DASKLAB_DASK_UNIT.service"
-  else
-    systemctl start "$DASKLAB_DASK_UNIT.service"
-  fi
-  log "$DASKLAB_DASK_UNIT.service is $(systemctl is-active "$DASKLAB_DASK_UNIT.service")"
-}
-
-# Seconds left before CloudFormation stops waiting, less a margin to report in.
-seconds_until_deadline() {
-  local uptime
-  uptime=$(cut -d. -f1 /proc/uptime)
-  echo $((DASKLAB_READY_TIMEOUT_SECONDS - uptime - 90))
-}
-
-# On the scheduler: waits until every expected worker has joined, then runs a
-# task on each. Prints which workers are missing when they do not all come.
-phase_cluster() {
-  as_user "$DASKLAB_VENV/bin/python" - "$DASKLAB_SCHEDULER_ADDRESS" "$(seconds_until_deadline)" \
-    "${DASKLAB_DASK_WORKERS[@]}" <<'PY'
-import socket
-import sys
-import time
-
-from distributed import Client
-
-address, budget, *expected = sys.argv[1:]
-deadline = time.monotonic() + max(int(budget), 60)
-
-
-def log(message):
-    print(f"cluster: {message}", flush=True)
-
-
-while True:
-    try:
-        client = Client(address, timeout=10)
-        break
-    except OSError as error:
-        if time.monotonic() > deadline:
-            sys.exit(f"the scheduler at {address} does not answer: {error}")
-        time.sleep(2)
-
-with client:
-    missing = sorted(expected)
-    while missing:
-        joined = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
-        missing = sorted(set(expected) - set(joined))
-        if not missing:
-            break
-        if time.monotonic() > deadline:
-            sys.exit(f"{len(expected) - len(missing)} of {len(expected)} workers joined; missing: {', '.join(missing)}")
-        time.sleep(3)
-    log(f"all {len(expected)} workers joined")
-    addresses = list(joined.values())
-    futures = [
-        client.submit(socket.gethostname, key=f"dasklab-check-{i}", workers=[a], allow_other_workers=False, pure=False)
-        for i, a in enumerate(addresses)
-    ]
-    hosts = client.gather(futures, errors="raise")
-    log(f"a task ran on every worker: {', '.join(sorted(hosts))}")
-PY
-}
-
-# Idle stop (labs): a timer checks once a minute whether anyone uses the machine.
-phase_idle() {
-  local changed=
-  cat >"$INSTALL_DIR/idle-check.sh.new" <<'SCRIPT'
-# @@IDLE_CHECK@@
-SCRIPT
-  chmod 0755 "$INSTALL_DIR/idle-check.sh.new"
-  replace_if_changed "$INSTALL_DIR/idle-check.sh.new" "$INSTALL_DIR/idle-check.sh" && changed=1
-  cat >"$UNIT_DIR/dasklab-idle.service.new" <<'UNIT'
-# @@IDLE_SERVICE@@
-UNIT
-  replace_if_changed "$UNIT_DIR/dasklab-idle.service.new" "$UNIT_DIR/dasklab-idle.service" && changed=1
-  cat >"$UNIT_DIR/dasklab-idle.timer.new" <<'UNIT'
-# @@IDLE_TIMER@@
-UNIT
-  replace_if_changed "$UNIT_DIR/dasklab-idle.timer.new" "$UNIT_DIR/dasklab-idle.timer" && changed=1
-  if [[ -n "$changed" ]]; then systemctl daemon-reload; fi
-  systemctl enable --now dasklab-idle.timer
-  log "idle stop after $DASKLAB_IDLE_STOP_MINUTES idle minutes"
-}
+# @@PHASES@@
 
 # --- result -------------------------------------------------------------------
 
@@ -439,15 +344,12 @@ on_failure() {
 
 run_bootstrap() {
   log "dasklab bootstrap ($DASKLAB_APP, role $DASKLAB_ROLE) on $(hostname)"
-  run_phase apt phase_apt
-  tag_self bootstrapping
-  run_phase venv phase_venv
-  run_phase pip phase_pip
-  run_phase profile phase_profile
-  run_phase verify phase_verify
-  if [[ -n "$DASKLAB_DASK_UNIT" ]]; then run_phase dask phase_dask; fi
-  if [[ "$DASKLAB_ROLE" == scheduler ]]; then run_phase cluster phase_cluster; fi
-  if ((DASKLAB_IDLE_STOP_MINUTES > 0)); then run_phase idle phase_idle; fi
+  local phase
+  for phase in "${DASKLAB_PHASES[@]}"; do
+    run_phase "$phase" "phase_${phase//-/_}"
+    # The self-tag needs python3-boto3, which the apt phase installs.
+    if [[ "$phase" == apt ]]; then tag_self bootstrapping; fi
+  done
   CURRENT_PHASE=complete
   write_ready_json ready
   tag_self ready

@@ -64,6 +64,9 @@ export function expectedErrorOf(error: unknown): CliError | undefined {
   if (/^Region is missing/i.test(error.message)) {
     return new CliError('No AWS region: pass --region (e.g. --region eu-west-1), set AWS_REGION, or set a region in your AWS profile.', EXIT_AWS_SETUP);
   }
+  if (/^Region not accepted/i.test(error.message)) {
+    return new CliError(`Not a valid AWS region (${message}): pass --region with a region code such as eu-west-1.`, EXIT_AWS_SETUP);
+  }
   if (PERMISSION_ERRORS.has(name) || PERMISSION_ERRORS.has(code)) {
     return new CliError(`Not allowed by AWS (${name}): ${message}. Use an identity with the EC2, SSM and Service Quotas permissions the README lists.`, 1);
   }

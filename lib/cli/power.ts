@@ -36,17 +36,17 @@ export interface PowerOptions {
   /** Where progress goes (stderr). */
   readonly progress: OutputStream;
   /**
-   * Seconds between the waiters' polls, at least.
-   * @default the SDK's (15 s)
+   * Seconds between the waiters' polls: from `min`, backing off to `max`.
+   * @default {@link POLL_SECONDS}
    */
-  readonly minDelaySeconds?: number;
+  readonly pollSeconds?: { readonly min: number; readonly max: number };
   readonly now?: () => Date;
 }
 
 /** Stops or starts `machines`, waiting for each; never throws for one machine's failure. */
 export async function changePower(ec2: EC2Client, machines: readonly Machine[], action: PowerAction, options: PowerOptions): Promise<PowerResult[]> {
   const progress = new StateProgress(options.progress, new Map(machines.map((m) => [m.instanceId, m.label])), options.now);
-  for (const m of machines) progress.update(m.instanceId, m.state);
+  for (const m of machines) progress.seed(m.instanceId, m.state);
   const unwatch = watchDescribeInstances(ec2, (instance) => {
     if (instance.InstanceId && instance.State?.Name) progress.update(instance.InstanceId, instance.State.Name);
   });
@@ -117,12 +117,16 @@ async function startOne(ec2: EC2Client, machine: Machine, options: PowerOptions)
   return result('started');
 }
 
+/**
+ * How often the waiters poll. The SDK's own defaults (15 s, backing off to
+ * 120 s) would show a state change up to two minutes late; DescribeInstances
+ * is cheap, so we poll more often.
+ */
+export const POLL_SECONDS = { min: 5, max: 15 } as const;
+
 function waiterParams(ec2: EC2Client, options: PowerOptions) {
-  return {
-    client: ec2,
-    maxWaitTime: options.timeoutSeconds,
-    ...(options.minDelaySeconds !== undefined ? { minDelay: options.minDelaySeconds, maxDelay: Math.max(options.minDelaySeconds, 1) } : {}),
-  };
+  const poll = options.pollSeconds ?? POLL_SECONDS;
+  return { client: ec2, maxWaitTime: options.timeoutSeconds, minDelay: poll.min, maxDelay: poll.max };
 }
 
 /**

@@ -9,6 +9,7 @@
  */
 import { DescribeKeyPairsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { GetParameterCommand, ParameterNotFound, SSMClient } from '@aws-sdk/client-ssm';
+import { CliError } from './errors';
 import { Machine } from './machines';
 
 /** Where the private key of a machine comes from. */
@@ -28,7 +29,7 @@ export function keyParameterName(keyPairId: string): string {
 /**
  * The private key of every machine, by instance id.
  *
- * @throws when a key pair an instance names no longer exists, or AWS refuses
+ * @throws CliError when a key pair an instance names no longer exists; AWS errors as they come
  */
 export async function privateKeysOf(ec2: EC2Client, ssm: SSMClient, machines: readonly Machine[]): Promise<Map<string, PrivateKey>> {
   const keyNames = [...new Set(machines.map((m) => m.keyName).filter((k): k is string => k !== undefined))];
@@ -55,7 +56,7 @@ export async function privateKeysOf(ec2: EC2Client, ssm: SSMClient, machines: re
     }
     const key = byName.get(machine.keyName);
     if (key === undefined) {
-      throw new Error(`key pair "${machine.keyName}" of ${machine.label} (${machine.instanceId}) does not exist any more`);
+      throw new CliError(`The key pair "${machine.keyName}" of ${machine.label} (${machine.instanceId}) does not exist any more; connect with: aws ssm start-session --target ${machine.instanceId}`);
     }
     result.set(machine.instanceId, key);
   }

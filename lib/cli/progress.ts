@@ -72,6 +72,11 @@ export class StateProgress {
     return this.states.get(instanceId);
   }
 
+  /** Records the state a machine starts from, without a line. */
+  seed(instanceId: string, state: string): void {
+    this.states.set(instanceId, state);
+  }
+
   /** Records a state; prints a line if it changed. */
   update(instanceId: string, state: string): void {
     if (!this.labels.has(instanceId) || this.states.get(instanceId) === state) return;

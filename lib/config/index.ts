@@ -7,6 +7,21 @@
  */
 export { ConfigSchema, DEFAULT_PACKAGES, FORBIDDEN_VENV_ROOTS, UBUNTU_RELEASES, UBUNTU_RELEASE_NAMES } from './schema';
 export type { ClusterConfig, DasklabConfig, DasklabConfigInput, UbuntuRelease } from './schema';
+export { completeLab, LabSchema, MAX_IDLE_STOP_MINUTES, MAX_WORKERS_PER_STUDENT, rosterPathProblem, timeOfDayProblem, timeZoneProblem, WEEKDAYS } from './lab-schema';
+export type { LabConfig, LabConfigInput, LabSchedule, Weekday } from './lab-schema';
+export {
+  findStudentProblems,
+  formatRosterProblem,
+  loadRoster,
+  MAX_STUDENT_ID_LENGTH,
+  MAX_STUDENTS,
+  parseRosterCsv,
+  ROSTER_COLUMNS,
+  rosterSizeProblem,
+  studentIdProblem,
+  validateStudentIds,
+} from './roster';
+export type { RosterColumn, RosterProblem, RosterSource, Student } from './roster';
 export { DEFAULT_CONFIG_FILE, loadConfig, resolveConfigPath, validateConfig } from './load';
 export { ConfigError, formatIssues, formatPath, formatValue } from './errors';
 export { renderJsonSchema, SCHEMA_ID } from './json-schema';

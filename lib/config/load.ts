@@ -1,12 +1,14 @@
 /**
  * Reading the config: which file, parsing its JSON, validating it against
- * {@link ConfigSchema}. Every failure is a {@link ConfigError} whose message the
- * app prints before exiting non-zero, so `cdk synth` fails before any construct
- * is built.
+ * {@link ConfigSchema}, reading the lab roster file it names. Every failure is a
+ * {@link ConfigError} whose message the app prints before exiting non-zero, so
+ * `cdk synth` fails before any construct is built.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, formatIssues } from './errors';
+import { rosterPathProblem } from './lab-schema';
+import { loadRoster, Student } from './roster';
 import { ConfigSchema, DasklabConfig } from './schema';
 
 /** File name of the default config, at the repository root. */
@@ -39,12 +41,14 @@ export function resolveConfigPath(contextValue: unknown, cwd: string): string {
 }
 
 /**
- * Reads, parses and validates a config file.
+ * Reads, parses and validates a config file, and reads the lab roster file it
+ * names (relative to the config file's directory).
  *
  * @param file path of the JSON config file
- * @returns the config with every default filled in
+ * @returns the config with every default filled in, and `lab.students` when there is a lab
  * @throws ConfigError naming the path if the file is missing, unreadable or not
- *   JSON (with line and column), or listing every invalid field otherwise
+ *   JSON (with line and column), or listing every invalid field (and roster
+ *   line) otherwise
  */
 export function loadConfig(file: string): DasklabConfig {
   let text: string;
@@ -67,25 +71,55 @@ export function loadConfig(file: string): DasklabConfig {
   } catch (err) {
     throw new ConfigError(`Cannot read dasklab config ${file}`, [`invalid JSON ${describeJsonError(text, (err as Error).message)}`]);
   }
-  return validateConfig(data, file);
+  return validateConfig(data, file, path.dirname(path.resolve(file)));
 }
 
 /**
- * Validates an already-parsed config.
+ * Validates an already-parsed config, and resolves its lab roster: an inline
+ * list is checked by the schema; a roster file is read and checked here.
  *
  * @param data the parsed JSON
  * @param source where it came from (e.g. the file path), for the error heading
- * @returns the config with every default filled in
- * @throws ConfigError listing every problem, one per line
+ * @param configDir the directory a relative `lab.roster` file path is read
+ *   from: the config file's directory. Default: the working directory (as for
+ *   a relative `-c config=FILE`); `loadConfig` passes the config file's directory.
+ * @returns the config with every default filled in, and `lab.students` when
+ *   there is a lab (`lab.roster` is kept as written)
+ * @throws ConfigError listing every problem, one per line: the config's and the
+ *   roster's together
  */
-export function validateConfig(data: unknown, source?: string): DasklabConfig {
+export function validateConfig(data: unknown, source?: string, configDir: string = process.cwd()): DasklabConfig {
   const result = ConfigSchema.safeParse(data);
-  if (!result.success) {
-    const problems = formatIssues(result.error.issues, data, ConfigSchema);
+  const problems = result.success ? [] : formatIssues(result.error.issues, data, ConfigSchema);
+  // The roster file is read even when other fields have problems, so that every
+  // problem is reported at once.
+  const rosterFile = rosterFileOf(data);
+  let students: Student[] | undefined;
+  if (rosterFile !== undefined) {
+    try {
+      students = loadRoster(rosterFile, configDir);
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  if (!result.success || problems.length > 0) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     throw new ConfigError(`Invalid dasklab config${source === undefined ? '' : ` ${source}`} (${count})`, problems);
   }
-  return result.data;
+  const config = result.data;
+  if (config.lab !== undefined && students !== undefined) {
+    return { ...config, lab: { ...config.lab, students } };
+  }
+  return config;
+}
+
+/** `lab.roster` of the raw config when it is a usable file path (the schema reports any other value). */
+function rosterFileOf(data: unknown): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(data) || !isObject(data.lab)) return undefined;
+  const roster = data.lab.roster;
+  return typeof roster === 'string' && rosterPathProblem(roster) === null ? roster : undefined;
 }
 
 /**

@@ -17,6 +17,7 @@
 import { z } from 'zod';
 import { cidrProblem, parseCidr } from './cidr';
 import { instanceTypeProblem } from './instance-types';
+import { completeLab, LabSchema } from './lab-schema';
 import { normalizeProjectName, parseRequirement, requirementProblem } from './requirement';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
 
@@ -303,8 +304,9 @@ export const ConfigSchema = z
       machine: MachineSchema.prefault({}).describe('The EC2 machine: instance type, disk, Ubuntu release, readiness timeout.'),
       python: PythonSchema.prefault({}).describe('Python on the machines: version, packages installed into a venv, package index.'),
       cluster: ClusterSchema.optional().describe('Present: deploy a Dask cluster (one scheduler and `workers` workers) instead of one standalone machine. Absent: no cluster.'),
+      lab: LabSchema.optional().describe('Present: deploy one machine (or, with workersPerStudent, one small Dask cluster) per student of a roster, in stacks <name>-Lab-<k>. Absent: no lab. Not together with cluster.'),
     },
-    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the fields $schema, name, access, machine, python, cluster' : undefined) },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the fields $schema, name, access, machine, python, cluster, lab' : undefined) },
   )
   .superRefine(
     (config, ctx) => {
@@ -326,7 +328,9 @@ export const ConfigSchema = z
       }
       const packages = config.python?.packages;
       const cluster: unknown = config.cluster;
-      if (typeof cluster === 'object' && cluster !== null && Array.isArray(packages) && packages.every((p) => typeof p === 'string' && requirementProblem(p) === null)) {
+      const lab: unknown = config.lab;
+      const packagesValid = Array.isArray(packages) && packages.every((p) => typeof p === 'string' && requirementProblem(p) === null);
+      if (typeof cluster === 'object' && cluster !== null && packagesValid) {
         if (!providesDistributed(packages)) {
           ctx.addIssue({
             code: 'custom',
@@ -336,9 +340,30 @@ export const ConfigSchema = z
           });
         }
       }
+      if (typeof lab === 'object' && lab !== null) {
+        if (typeof cluster === 'object' && cluster !== null) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['cluster'],
+            input: cluster,
+            message: 'expected either cluster (one shared Dask cluster) or lab (machines per student), not both; for a Dask cluster per student use lab.workersPerStudent',
+          });
+        }
+        const workers: unknown = (lab as { workersPerStudent?: unknown }).workersPerStudent;
+        if (typeof workers === 'number' && workers > 0 && packagesValid && !providesDistributed(packages)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['python', 'packages'],
+            input: packages,
+            message: 'expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" when lab.workersPerStudent is above 0 (each student\'s scheduler and workers run dask.distributed)',
+          });
+        }
+      }
     },
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
   )
+  // Last: derived lab fields (students of an inline roster, the default instance type).
+  .overwrite(completeLab)
   .describe('dasklab configuration');
 
 /** A validated config with every default filled in: what the constructs get. */
@@ -349,3 +374,5 @@ export type DasklabConfigInput = z.input<typeof ConfigSchema>;
 
 /** The validated `cluster` section (present only when a cluster is wanted). */
 export type ClusterConfig = NonNullable<DasklabConfig['cluster']>;
+
+export type { LabConfig, LabConfigInput, LabSchedule, Weekday } from './lab-schema';

@@ -4,6 +4,8 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   BootstrapParameters,
+  USERDATA_DIR,
+  phasesOf,
   USER_DATA_LIMIT_BYTES,
   renderBootstrap,
   renderParameters,
@@ -101,9 +103,11 @@ describe('renderBootstrap', () => {
 describe('user data size', () => {
   test('the default machine stays well under EC2s 16 KB limit, counting the signal URL at its longest', () => {
     // GIVEN the default parameters, with the signal URL a token as at synth time
-    const script = renderBootstrap({ ...PARAMS, signalUrl: '${Token[TOKEN.123]}' });
+    const signalUrl = '${Token[TOKEN.123]}';
+    const script = renderBootstrap({ ...PARAMS, signalUrl });
     // WHEN it is sized
-    const size = userDataSize(script);
+    const size = userDataSize(script, signalUrl);
+    expect(size).toBe(Buffer.byteLength(script) - signalUrl.length + 1024);
     // THEN it fits with room for a long package list
     expect(size).toBeLessThan(USER_DATA_LIMIT_BYTES - 2048);
   });
@@ -120,7 +124,7 @@ describe('user data size', () => {
 describe('idle stop', () => {
   test('machines without idle stop carry none of its files', () => {
     const script = renderBootstrap(PARAMS);
-    expect(script).toContain("DASKLAB_IDLE_STOP_MINUTES='0'");
+    expect(script).not.toContain('DASKLAB_IDLE_STOP_MINUTES');
     expect(script).not.toContain('dasklab-idle:');
   });
 
@@ -128,7 +132,7 @@ describe('idle stop', () => {
     // GIVEN a 45-minute idle stop
     const script = renderBootstrap({ ...PARAMS, role: 'student', idleStopMinutes: 45 });
     // THEN
-    expect(script).toContain("DASKLAB_IDLE_STOP_MINUTES='45'");
+    expect(script).toContain("DASKLAB_PHASES=('apt' 'venv' 'pip' 'profile' 'verify' 'idle')");
     expect(script).toContain('Environment=DASKLAB_IDLE_MINUTES=45');
     expect(script).toContain('OnUnitActiveSec=1min');
     expect(script).toContain('systemctl poweroff');
@@ -137,5 +141,26 @@ describe('idle stop', () => {
     fs.writeFileSync(path.join(dir, 'u.sh'), script);
     execFileSync('bash', ['-n', path.join(dir, 'u.sh')]);
     execFileSync('shellcheck', [path.join(dir, 'u.sh')]);
+  });
+});
+
+describe('userdata/ scripts', () => {
+  test('every script under userdata/ is shellcheck-clean', () => {
+    // GIVEN every shell script the machines run, phases included
+    const scripts = [
+      ...fs.readdirSync(USERDATA_DIR).filter((f) => f.endsWith('.sh')),
+      ...fs.readdirSync(path.join(USERDATA_DIR, 'phases')).map((f) => path.join('phases', f)),
+    ].map((f) => path.join(USERDATA_DIR, f));
+    expect(scripts.length).toBeGreaterThanOrEqual(6);
+    // WHEN shellcheck reads them THEN it finds nothing (execFileSync throws otherwise)
+    execFileSync('shellcheck', scripts);
+  });
+
+  test('a machine carries only the phases it runs', () => {
+    expect(phasesOf(PARAMS)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify']);
+    const scheduler = { ...PARAMS, role: 'scheduler' as const, dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1'] } };
+    expect(phasesOf(scheduler)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster']);
+    expect(renderBootstrap(PARAMS)).not.toContain('phase_cluster');
+    expect(renderBootstrap(scheduler)).toContain('phase_cluster()');
   });
 });

@@ -92,12 +92,13 @@ describe('cluster stack', () => {
     expect(resources[scheduler].Properties.PrivateIpAddress).toBe('10.40.0.10');
     for (const [i, worker] of workers.entries()) {
       const text = userDataText(resources[worker]);
-      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+      expect(text).toContain('dask worker tcp://10.40.0.10:8786 ');
       expect(text).toContain(`--name worker-${i + 1} `);
       expect(text).toContain("DASKLAB_DASK_UNIT='dask-worker'");
     }
     const schedulerText = userDataText(resources[scheduler]);
     expect(schedulerText).toContain("DASKLAB_DASK_WORKERS=('worker-1' 'worker-2' 'worker-3')");
+    expect(schedulerText).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
     expect(schedulerText).toContain("DASKLAB_DASK_UNIT='dask-scheduler'");
   });
 

@@ -1,0 +1,68 @@
+/** `dasklab status`: one row per machine, with its readiness. */
+import { Command } from 'commander';
+import { formatReadiness, readinessOf } from '../bootstrap-tag';
+import { CommandContext } from '../context';
+import { Machine } from '../machines';
+import { formatTable } from '../table';
+import { actionOf, CommandKit, examples } from './kit';
+
+/** One machine's row, as `--json` prints it. */
+export interface StatusRow {
+  readonly machine: string;
+  readonly role?: string;
+  readonly student?: string;
+  readonly instanceId: string;
+  readonly instanceType?: string;
+  readonly state: string;
+  readonly publicIp?: string;
+  /** ready, bootstrapping, failed (phase), booting or unknown; "-" when not running. */
+  readonly readiness: string;
+  readonly name?: string;
+}
+
+/** The rows of the status table. */
+export function statusRows(machines: readonly Machine[], now: Date): StatusRow[] {
+  return machines.map((m) => ({
+    machine: m.label,
+    role: m.role,
+    student: m.student,
+    instanceId: m.instanceId,
+    instanceType: m.instanceType,
+    state: m.state,
+    publicIp: m.publicIp,
+    // A stopped machine's tag tells about its last boot, not about now.
+    readiness: m.state === 'running' || m.state === 'pending' ? formatReadiness(readinessOf(m.bootstrapTag, m.launchTime, now)) : '-',
+    name: m.name,
+  }));
+}
+
+/** The status table as text lines. */
+export function formatStatus(rows: readonly StatusRow[]): string[] {
+  return formatTable(
+    ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'PUBLIC IP', 'READINESS'],
+    rows.map((r) => [r.machine, r.role, r.student, r.instanceId, r.instanceType, r.state, r.publicIp, r.readiness]),
+  );
+}
+
+async function status(ctx: CommandContext): Promise<number> {
+  const machines = await ctx.machines();
+  const rows = statusRows(machines, ctx.io.now());
+  if (ctx.json) {
+    ctx.printJson(rows);
+    return 0;
+  }
+  for (const line of formatStatus(rows)) ctx.print(line);
+  const ready = rows.filter((r) => r.readiness === 'ready').length;
+  const { app, region } = await ctx.scope();
+  ctx.note(`${ready} of ${rows.length} machines ready (app "${app}", ${region})`);
+  return 0;
+}
+
+/** Adds `status` to the program. */
+export function registerStatus(program: Command, kit: CommandKit): void {
+  program
+    .command('status')
+    .description('one row per machine: role, student, instance, type, state, public IP and bootstrap readiness')
+    .addHelpText('after', examples('npx dasklab status', 'npx dasklab status --app course-b --region eu-west-1 --json'))
+    .action(actionOf(kit, (ctx) => status(ctx)));
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'crypto';
+import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { DasklabConfig } from './config/schema';
+import { DASK_PORTS } from './dask-ports';
+import { DaskMachine } from './dask-machine';
+import { LabSchedule } from './lab-schedule';
+import { MachineFleet } from './machine-fleet';
+import { fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
+import { tagApp } from './tags';
+
+/**
+ * Number of stacks a lab's machines are spread over, whatever the class size.
+ * A student's stack follows from their id alone, so adding or removing a
+ * student never moves another student's machine to another stack; and the
+ * number is fixed, so a stack never disappears from the app (a removed
+ * student's machine is deleted by the next deploy, not left running). 16
+ * stacks keep 500 students (or 170 with two workers each) within
+ * CloudFormation's per-stack limits.
+ */
+export const LAB_SHARDS = 16;
+
+/** A student of the roster. */
+export interface LabStudent {
+  readonly id: string;
+  readonly name?: string;
+  readonly email?: string;
+}
+
+/** The stack (1..LAB_SHARDS) a student's machines live in. */
+export function shardOf(studentId: string): number {
+  return (createHash('sha256').update(studentId).digest().readUInt32BE(0) % LAB_SHARDS) + 1;
+}
+
+/** The subnet (index) a student's machines live in: stable, spread over AZs. */
+export function subnetIndexOf(studentId: string): number {
+  return createHash('sha256').update(studentId).digest().readUInt32BE(4);
+}
+
+export function labSharedStackName(config: DasklabConfig): string {
+  return `${config.name}-Lab-Shared`;
+}
+
+export function labShardStackName(config: DasklabConfig, shard: number): string {
+  return `${config.name}-Lab-${shard}`;
+}
+
+/** Properties of {@link LabSharedStack}. */
+export interface LabSharedStackProps extends StackProps {
+  readonly config: DasklabConfig;
+}
+
+/**
+ * `<name>-Lab-Shared`: what every student's machine shares, created once:
+ * the network, the security group, the role and the launch templates. The
+ * student stacks depend on it and on nothing else, so they all deploy at once.
+ */
+export class LabSharedStack extends Stack {
+  public readonly fleet: MachineFleet;
+
+  constructor(scope: Construct, id: string, props: LabSharedStackProps) {
+    const lab = props.config.lab!;
+    super(scope, id, {
+      description: `dasklab ${props.config.name}: what the lab's machines share`,
+      ...props,
+    });
+    tagApp(this, props.config.name);
+    const base = fleetPropsOf(this, props.config);
+    this.fleet = new MachineFleet(this, 'Fleet', {
+      ...base,
+      bootstrap: {
+        ...base.bootstrap,
+        idleStopMinutes: lab.idleStopMinutes,
+        trainerPublicKey: lab.trainerPublicKey ?? undefined,
+      },
+    });
+  }
+}
+
+/** Properties of {@link LabShardStack}. */
+export interface LabShardStackProps extends StackProps {
+  readonly config: DasklabConfig;
+  readonly shared: LabSharedStack;
+  /** The students of this stack, in roster order. */
+  readonly students: readonly LabStudent[];
+}
+
+/**
+ * `<name>-Lab-<k>`: the machines of the students whose ids hash to stack k.
+ * Each student gets a machine (role `student`) or, with
+ * `lab.workersPerStudent`, a scheduler and workers of their own, each machine
+ * with its own key pair.
+ */
+export class LabShardStack extends Stack {
+  public readonly machines: DaskMachine[] = [];
+
+  constructor(scope: Construct, id: string, props: LabShardStackProps) {
+    const { config, shared, students } = props;
+    const lab = config.lab!;
+    super(scope, id, {
+      description: `dasklab ${config.name}: lab machines of ${students.length} students`,
+      ...props,
+    });
+    tagApp(this, config.name);
+    // A stack needs a resource even when none of the roster's ids hash to it.
+    new CfnWaitConditionHandle(this, 'Placeholder');
+
+    const instanceType = lab.instanceType;
+    for (const student of students) {
+      const scope = new Construct(this, `Student-${student.id}`);
+      const common = {
+        instanceType,
+        architecture: ubuntuArchitectureOf(instanceType),
+        student: student.id,
+        subnetIndex: subnetIndexOf(student.id),
+      };
+      if (lab.workersPerStudent === 0) {
+        this.machines.push(
+          shared.fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}` }),
+        );
+        continue;
+      }
+      this.machines.push(...addStudentCluster(scope, shared.fleet, config, common, student.id, lab.workersPerStudent));
+    }
+    if (lab.schedule && this.machines.length > 0) {
+      new LabSchedule(this, 'Schedule', { schedule: lab.schedule, instances: this.machines, app: config.name });
+    }
+  }
+}
+
+/**
+ * A student's own small cluster. Its workers learn the scheduler's address
+ * from the template (`Fn::GetAtt`), so within one student the scheduler is
+ * created first; all students still come up in parallel. A security group of
+ * the student's own opens the Dask ports between that student's machines only.
+ */
+function addStudentCluster(
+  scope: Construct,
+  fleet: MachineFleet,
+  config: DasklabConfig,
+  common: { instanceType: string; architecture: 'amd64' | 'arm64'; student: string; subnetIndex: number },
+  studentId: string,
+  workers: number,
+): DaskMachine[] {
+  const group = new ec2.SecurityGroup(scope, 'Cluster', {
+    vpc: fleet.network.vpc,
+    description: `dasklab lab: Dask traffic between the machines of student ${studentId}`,
+    allowAllOutbound: false,
+  });
+  for (const port of [ec2.Port.tcp(DASK_PORTS.scheduler), ec2.Port.tcpRange(DASK_PORTS.worker, DASK_PORTS.nanny)]) {
+    group.addIngressRule(group, port, 'Dask, between this student’s machines');
+    group.addEgressRule(group, port, 'Dask, between this student’s machines');
+  }
+  const names = Array.from({ length: workers }, (_, i) => `worker-${i + 1}`);
+  const scheduler = fleet.addMachine(scope, 'Scheduler', {
+    ...common,
+    role: 'scheduler',
+    name: `${config.name}-${studentId}-scheduler`,
+    extraSecurityGroups: [group],
+    dask: { schedulerHost: '127.0.0.1', name: 'scheduler', expectedWorkers: names },
+  });
+  const workerMachines = names.map((name, i) =>
+    fleet.addMachine(scope, `Worker${i + 1}`, {
+      ...common,
+      role: 'worker',
+      name: `${config.name}-${studentId}-${name}`,
+      extraSecurityGroups: [group],
+      dask: { schedulerHost: scheduler.privateIp, name },
+    }),
+  );
+  return [scheduler, ...workerMachines];
+}
+
+/** Adds the lab's stacks: the shared one and LAB_SHARDS student stacks. */
+export function addLabStacks(app: App, config: DasklabConfig, students: readonly LabStudent[]): void {
+  const shared = new LabSharedStack(app, labSharedStackName(config), { config });
+  const byShard = new Map<number, LabStudent[]>();
+  for (const student of students) {
+    const shard = shardOf(student.id);
+    byShard.set(shard, [...(byShard.get(shard) ?? []), student]);
+  }
+  for (let shard = 1; shard <= LAB_SHARDS; shard++) {
+    const stack = new LabShardStack(app, labShardStackName(config, shard), {
+      config,
+      shared,
+      students: byShard.get(shard) ?? [],
+    });
+    stack.addDependency(shared);
+  }
+}

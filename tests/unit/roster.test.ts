@@ -1,0 +1,281 @@
+/**
+ * Unit tests of the lab roster (lib/config/roster.ts): what a roster file may
+ * look like (the tolerated forms), one test per class of rejected roster, each
+ * asserting the message names the line and says what is accepted, and the
+ * inline list.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  ConfigError,
+  loadRoster,
+  MAX_STUDENTS,
+  parseRosterCsv,
+  Student,
+  studentIdProblem,
+  validateStudentIds,
+} from '../../lib/config';
+
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rosters');
+
+/** The ConfigError `fn` throws; fails the test if it throws none. */
+function rosterErrorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+/** The problem lines of loading the fixture `name`. */
+function problemsOf(name: string): string[] {
+  return rosterErrorOf(() => loadRoster(name, FIXTURES)).problems;
+}
+
+/** A scratch directory, removed after each test. */
+let scratch: string;
+beforeEach(() => {
+  scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-roster-'));
+});
+afterEach(() => {
+  fs.rmSync(scratch, { recursive: true, force: true });
+});
+
+/** Writes a roster file of `count` students s1..sN to the scratch directory; returns its name. */
+function rosterOf(count: number): string {
+  const lines = ['id,name', ...Array.from({ length: count }, (_, i) => `s${i + 1},Student ${i + 1}`)];
+  fs.writeFileSync(path.join(scratch, 'big.csv'), `${lines.join('\n')}\n`);
+  return 'big.csv';
+}
+
+const ID_RULE = 'expected a student id of 1 to 32 lower-case letters, digits and single hyphens, starting with a letter and ending with a letter or digit';
+
+describe('accepted rosters', () => {
+  test('a plain roster file gives its students with their lines', () => {
+    // GIVEN a roster with id, name and email columns, one e-mail cell empty
+    // WHEN it is loaded
+    const students = loadRoster('class.csv', FIXTURES);
+    // THEN each student has its id, name, e-mail (if any) and line number
+    expect(students).toEqual([
+      { id: 'alice', name: 'Alice Liddell', email: 'alice@example.org', line: 2 },
+      { id: 'bob', name: 'Doe, Bob', email: 'bob@example.org', line: 3 },
+      { id: 'carol-2', name: 'Carol', line: 4 },
+    ]);
+  });
+
+  test('a spreadsheet export with BOM, CRLF, blank lines, spaces and quoted cells is read', () => {
+    // GIVEN a file saved by a spreadsheet: UTF-8 BOM, CRLF line ends, blank and ",," lines,
+    // spaces around cells and in the header, quoted cells with a comma and with "" escapes
+    const bytes = fs.readFileSync(path.join(FIXTURES, 'excel-export.csv'));
+    expect(bytes.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    expect(bytes.toString('utf8')).toContain('\r\n');
+    // WHEN it is loaded
+    const students = loadRoster('excel-export.csv', FIXTURES);
+    // THEN the cells are trimmed and unquoted, blank lines skipped, and lines counted as in the file
+    expect(students).toEqual([
+      { id: 'alice', name: 'Liddell, Alice', email: 'alice@example.org', line: 3 },
+      { id: 'bob', name: 'Bob "the builder" Doe', line: 5 },
+      { id: 'carol', name: 'Carol', line: 7 },
+    ]);
+  });
+
+  test('a quoted cell may span lines, and later line numbers stay right', () => {
+    // GIVEN a quoted name with a line break in the middle of the file
+    // WHEN the text is parsed THEN the parser follows RFC 4180
+    expect(() => parseRosterCsv('id,name\nalice,"Alice\nLiddell"\nbob,Bob\n', 'x.csv')).toThrow(/line 2\): "Alice\\nLiddell" is not accepted; expected a display name such as "Jane Doe" on one line/);
+    // AND a CR-only file (old Mac export) is read with its line numbers
+    expect(parseRosterCsv('id\ralice\r\rbob', 'x.csv')).toEqual([{ id: 'alice', line: 2 }, { id: 'bob', line: 4 }]);
+  });
+
+  test('an inline list gives students numbered by entry', () => {
+    // GIVEN an inline list of ids WHEN loaded THEN line = index + 1, no name or e-mail
+    expect(loadRoster(['alice', 'bob'], '/nowhere')).toEqual([{ id: 'alice', line: 1 }, { id: 'bob', line: 2 }]);
+  });
+
+  test(`${MAX_STUDENTS} students are accepted`, () => {
+    // GIVEN a roster file of exactly the maximum WHEN loaded THEN every student is there
+    const students = loadRoster(rosterOf(MAX_STUDENTS), scratch);
+    expect(students).toHaveLength(MAX_STUDENTS);
+    expect(students[MAX_STUDENTS - 1]).toEqual({ id: `s${MAX_STUDENTS}`, name: `Student ${MAX_STUDENTS}`, line: MAX_STUDENTS + 1 });
+    // AND an inline list of the maximum too
+    expect(loadRoster(Array.from({ length: MAX_STUDENTS }, (_, i) => `s${i}`), scratch)).toHaveLength(MAX_STUDENTS);
+  });
+
+  test('ids of 1 and 32 characters with digits and single hyphens are accepted', () => {
+    // GIVEN the shortest and longest ids WHEN checked THEN no problem
+    for (const id of ['a', 'a1', 'jane-doe-2', `a${'-b'.repeat(15)}c`]) {
+      expect(studentIdProblem(id)).toBeNull();
+    }
+    expect(`a${'-b'.repeat(15)}c`).toHaveLength(32);
+  });
+});
+
+describe('rejected rosters', () => {
+  test('duplicate ids are rejected, each naming the line of the first', () => {
+    // GIVEN alice and bob listed twice WHEN loaded THEN both repeats are named with both lines
+    expect(problemsOf('duplicates.csv')).toEqual([
+      'lab.roster (duplicates.csv line 5): "alice" is not accepted; expected each student once; "alice" is already on line 2',
+      'lab.roster (duplicates.csv line 6): "bob" is not accepted; expected each student once; "bob" is already on line 3',
+    ]);
+  });
+
+  test('ids that differ only in case are duplicates, and the upper-case one is rejected too', () => {
+    // GIVEN "Bob" on line 3 and "bob" on line 4 WHEN loaded
+    const problems = problemsOf('case-duplicates.csv');
+    // THEN "Bob" is rejected with the id to write instead, and "bob" as a duplicate of line 3
+    expect(problems).toEqual([
+      `lab.roster (case-duplicates.csv line 3): "Bob" is not accepted; ${ID_RULE} (it becomes part of resource names, tags and SSM paths); ids are case-sensitive names: write "bob"`,
+      'lab.roster (case-duplicates.csv line 4): "bob" is not accepted; expected each student once; line 3 has "Bob", the same id apart from case',
+    ]);
+  });
+
+  test('an empty id is rejected with its line', () => {
+    // GIVEN two rows with a name but no id (one with spaces only) WHEN loaded THEN both lines are named
+    const problems = problemsOf('empty-id.csv');
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(/^lab\.roster \(empty-id\.csv line 3\): "" is not accepted; expected a student id .*; the id is empty$/);
+    expect(problems[1]).toMatch(/^lab\.roster \(empty-id\.csv line 4\): "" is not accepted; .*the id is empty$/);
+  });
+
+  test('malformed ids are rejected, each with its line and reason, all at once', () => {
+    // GIVEN a file of eight malformed ids WHEN loaded
+    const problems = problemsOf('malformed-ids.csv');
+    // THEN each is one problem on its own line, with the rule and the specific reason
+    const expected: Array<[number, string, string]> = [
+      [2, 'Alice', 'ids are case-sensitive names: write "alice"'],
+      [3, '1st-student', 'it starts with "1"'],
+      [4, 'jane_doe', '"_" is not allowed'],
+      [5, 'jane.doe@example.org', '"." and "@" are not allowed (an id is a name, not an e-mail address)'],
+      [6, 'x--y', 'it contains "--"'],
+      [7, 'trailing-', 'it ends with "-"'],
+      [8, 'this-id-is-far-too-long-to-be-used-as-a-name', 'it has 44 characters'],
+      [9, 'hello world', 'a space is not allowed'],
+    ];
+    expect(problems).toHaveLength(expected.length);
+    expected.forEach(([line, id, reason], i) => {
+      expect(problems[i]).toBe(`lab.roster (malformed-ids.csv line ${line}): ${JSON.stringify(id)} is not accepted; ${ID_RULE} (it becomes part of resource names, tags and SSM paths); ${reason}`);
+    });
+  });
+
+  test('unknown columns are rejected, naming them and the accepted columns', () => {
+    // GIVEN a header "id,Name,phone" WHEN loaded
+    // THEN "Name" gets a suggestion, "phone" none, and both list the accepted columns
+    expect(problemsOf('unknown-columns.csv')).toEqual([
+      'lab.roster (unknown-columns.csv line 1): "Name" is not accepted; unknown column (did you mean "name"?); expected the columns id, name, email (only id is required)',
+      'lab.roster (unknown-columns.csv line 1): "phone" is not accepted; unknown column; expected the columns id, name, email (only id is required)',
+    ]);
+  });
+
+  test('a file without a header line is rejected, saying the first line is read as the header', () => {
+    // GIVEN a file that starts with a student WHEN loaded THEN the header is asked for
+    expect(problemsOf('no-header.csv')).toEqual([
+      'lab.roster (no-header.csv line 1): "alice,Alice Liddell" is not accepted; expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header',
+    ]);
+  });
+
+  test('a header without an id column is rejected', () => {
+    // GIVEN a header "name,email" WHEN loaded THEN the id column is asked for
+    expect(problemsOf('no-id-column.csv')).toEqual([
+      'lab.roster (no-id-column.csv line 1): "name,email" is not accepted; expected an "id" column in the header line, e.g. "id,name,email"',
+    ]);
+  });
+
+  test('a semicolon-separated file is rejected, naming the separator', () => {
+    // GIVEN a European spreadsheet export with ";" WHEN parsed THEN the separator is named
+    expect(() => parseRosterCsv('id;name\nalice;Alice\n', 'class.csv')).toThrow(/line 1\): "id;name" is not accepted; .*seems to use ";" between cells: save the file as comma-separated CSV/);
+  });
+
+  test('a missing roster file is rejected, naming the path it was looked for at', () => {
+    // GIVEN a roster path with no file WHEN loaded THEN the absolute path and the base directory rule are named
+    const error = rosterErrorOf(() => loadRoster('students.csv', scratch));
+    expect(error.problems).toEqual([
+      `lab.roster: "students.csv" is not accepted; expected a CSV roster file; file not found: ${path.join(scratch, 'students.csv')} (a relative path is read from the config file's directory)`,
+    ]);
+    // AND a bare id, meant as an inline roster, gets a hint
+    expect(() => loadRoster('alice', scratch)).toThrow(/for an inline roster write a list: \["alice"\]/);
+    // AND a directory is not a roster
+    expect(() => loadRoster('.', scratch)).toThrow(/expected a CSV roster file; .* is a directory/);
+  });
+
+  test(`more than ${MAX_STUDENTS} students are rejected, saying the limit`, () => {
+    // GIVEN a roster file of 501 students WHEN loaded THEN the limit and the way out are named
+    expect(rosterErrorOf(() => loadRoster(rosterOf(MAX_STUDENTS + 1), scratch)).problems).toEqual([
+      `lab.roster (big.csv): the roster of ${MAX_STUDENTS + 1} students is not accepted; expected at most ${MAX_STUDENTS} students in one lab; split the class into several configs, each with its own name`,
+    ]);
+  });
+
+  test('an empty file and a header without students are rejected', () => {
+    // GIVEN an empty file WHEN parsed THEN the expected form is named
+    expect(() => parseRosterCsv('', 'class.csv')).toThrow('lab.roster (class.csv): an empty file is not accepted; expected a header line such as "id,name,email", then one student per line');
+    // AND a BOM and blank lines alone are empty too
+    expect(() => parseRosterCsv('\ufeff\r\n\r\n', 'class.csv')).toThrow(/an empty file is not accepted/);
+    // AND a header without students is rejected when loaded
+    expect(problemsOf('header-only.csv')).toEqual(['lab.roster (header-only.csv): a roster without students is not accepted; expected 1 to 500 students']);
+  });
+
+  test('malformed quoting and surplus cells are rejected with their lines', () => {
+    // GIVEN text after a closing quote, and a name with an unquoted comma
+    expect(() => parseRosterCsv('id,name\nalice,"Doe" Jane\n', 'x.csv')).toThrow(/line 2\): "\\"Doe\\" Jane" is not accepted; expected "," or the end of the line after a closing quote/);
+    expect(() => parseRosterCsv('id,name\nbob,Doe, Bob\n', 'x.csv')).toThrow('lab.roster (x.csv line 2): "bob,Doe, Bob" is not accepted; expected at most 2 cells (id, name), as in the header line; quote a cell that contains a comma, e.g. "Doe, Jane"');
+    // AND an unclosed quote names the line it opens on
+    expect(() => parseRosterCsv('id,name\nalice,Alice\nbob,"Doe, Bob\ncarol,Carol\n', 'x.csv')).toThrow(/line 3\): "\\"Doe, Bob" is not accepted; expected a closing " for the quoted cell/);
+    // AND trailing empty cells (",,") are not surplus
+    expect(parseRosterCsv('id,name,\nalice,Alice,,\n', 'x.csv')).toEqual([{ id: 'alice', name: 'Alice', line: 2 }]);
+  });
+
+  test('a malformed e-mail cell is rejected', () => {
+    // GIVEN a name in the email column WHEN parsed THEN an e-mail address is asked for
+    expect(() => parseRosterCsv('id,email\nalice,Alice Liddell\n', 'x.csv')).toThrow('lab.roster (x.csv line 2): "Alice Liddell" is not accepted; expected an e-mail address such as "jane@example.org" in the email column, or an empty cell');
+  });
+
+  test('a file that is not UTF-8 is rejected', () => {
+    // GIVEN a Latin-1 and a UTF-16 export WHEN loaded THEN "CSV UTF-8" is asked for
+    fs.writeFileSync(path.join(scratch, 'latin1.csv'), Buffer.from('id,name\nalice,J\xfcrgen\n', 'latin1'));
+    expect(() => loadRoster('latin1.csv', scratch)).toThrow(/bytes that are not UTF-8 \(save it as "CSV UTF-8"\)/);
+    fs.writeFileSync(path.join(scratch, 'utf16.csv'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('id\nalice\n', 'utf16le')]));
+    expect(() => loadRoster('utf16.csv', scratch)).toThrow(/is UTF-16 text: save it as "CSV UTF-8"/);
+  });
+
+  test('every problem of a file is reported at once: header, rows and ids', () => {
+    // GIVEN an unknown column, a malformed id, a surplus cell and a duplicate
+    fs.writeFileSync(path.join(scratch, 'mixed.csv'), 'id,name,phone\nAlice,A,1\nbob,B,2,3\nbob,B,2\n');
+    // WHEN loaded
+    const error = rosterErrorOf(() => loadRoster('mixed.csv', scratch));
+    // THEN each is one line, and the heading counts them
+    expect(error.problems.map((p) => p.replace(/ is not accepted.*/, ''))).toEqual([
+      'lab.roster (mixed.csv line 1): "phone"',
+      'lab.roster (mixed.csv line 3): "bob,B,2,3"',
+      'lab.roster (mixed.csv line 2): "Alice"',
+      'lab.roster (mixed.csv line 4): "bob"',
+    ]);
+    expect(error.message.split('\n')[0]).toBe(`Invalid lab roster ${path.join(scratch, 'mixed.csv')} (4 problems):`);
+  });
+
+  test('an inline list is checked by the same rules, with entry numbers', () => {
+    // GIVEN an inline list with an upper-case id and a case-folded duplicate WHEN loaded
+    const error = rosterErrorOf(() => loadRoster(['Alice', 'alice', ''], '/nowhere'));
+    // THEN the entries are named as lab.roster[i]
+    expect(error.problems).toHaveLength(3);
+    expect(error.problems[0]).toMatch(/^lab\.roster\[0\]: "Alice" is not accepted; .*write "alice"$/);
+    expect(error.problems[1]).toBe('lab.roster[1]: "alice" is not accepted; expected each student once; entry [0] has "Alice", the same id apart from case');
+    expect(error.problems[2]).toMatch(/^lab\.roster\[2\]: "" is not accepted; .*the id is empty$/);
+    // AND an inline list over the limit is rejected
+    expect(() => loadRoster(Array.from({ length: MAX_STUDENTS + 1 }, (_, i) => `s${i}`), '/nowhere')).toThrow(`lab.roster: the roster of ${MAX_STUDENTS + 1} students is not accepted`);
+  });
+});
+
+describe('parseRosterCsv and validateStudentIds', () => {
+  test('parsing reads the form only; the ids are checked separately', () => {
+    // GIVEN a well-formed file with a malformed id
+    const students: Student[] = parseRosterCsv('id\nAlice\n', 'class.csv');
+    // WHEN parsed THEN the student is returned as written
+    expect(students).toEqual([{ id: 'Alice', line: 2 }]);
+    // AND checking the ids rejects it, naming the file and line
+    expect(() => validateStudentIds(students, { file: 'class.csv' })).toThrow(/^Invalid lab roster class\.csv \(1 problem\):\n {2}lab\.roster \(class\.csv line 2\): "Alice" is not accepted/);
+    // AND valid ids pass through unchanged
+    expect(validateStudentIds([{ id: 'alice', line: 2 }], { file: 'class.csv' })).toEqual([{ id: 'alice', line: 2 }]);
+  });
+});

@@ -1,0 +1,42 @@
+# shellcheck shell=bash
+# A phase of userdata/bootstrap.sh, embedded by the renderer only into the
+# user data of machines that run it.
+
+# Seconds left before CloudFormation stops waiting, less a margin to report in.
+seconds_until_deadline() {
+  local uptime
+  uptime=$(cut -d. -f1 /proc/uptime)
+  echo $((DASKLAB_READY_TIMEOUT_SECONDS - uptime - 90))
+}
+
+# On the scheduler: waits until every expected worker has joined, then runs a
+# task on each. Prints which workers are missing when they do not all come.
+phase_cluster() {
+  as_user "$DASKLAB_VENV/bin/python" - "$DASKLAB_SCHEDULER_ADDRESS" "$(seconds_until_deadline)" \
+    "${DASKLAB_DASK_WORKERS[@]}" <<'PY'
+import socket, sys, time
+from distributed import Client
+address, budget, *expected = sys.argv[1:]
+deadline = time.monotonic() + max(int(budget), 60)
+def waited_too_long(reason):
+    if time.monotonic() > deadline:
+        sys.exit(reason)
+    time.sleep(3)
+while True:
+    try:
+        client = Client(address, timeout=10)
+        break
+    except OSError as error:
+        waited_too_long(f"the scheduler at {address} does not answer: {error}")
+with client:
+    while True:
+        joined = {w["name"]: a for a, w in client.scheduler_info()["workers"].items()}
+        missing = sorted(set(expected) - set(joined))
+        if not missing:
+            break
+        waited_too_long(f"{len(expected) - len(missing)} of {len(expected)} workers joined; missing: {', '.join(missing)}")
+    # One task pinned to each worker proves that every one of them computes.
+    futures = [client.submit(socket.gethostname, workers=[a], allow_other_workers=False, pure=False) for a in joined.values()]
+    print(f"cluster: all {len(expected)} workers joined and ran a task:", *sorted(client.gather(futures)))
+PY
+}

@@ -1,0 +1,19 @@
+# shellcheck shell=bash
+# A phase of userdata/bootstrap.sh, embedded by the renderer only into the
+# user data of machines that run it.
+
+# Runs the role's Dask service from the venv, restarting it if its unit changed.
+phase_dask() {
+  local unit=$DASKLAB_DASK_UNIT.service
+  install -d -m 0750 -o "$DASKLAB_USER" -g "$DASKLAB_USER" /var/lib/dask
+  if write_file "$UNIT_DIR/$unit" <<'UNIT'; then
+# @@DASK_UNIT@@
+UNIT
+    systemctl daemon-reload
+    systemctl enable "$unit"
+    systemctl restart "$unit"
+  else
+    systemctl start "$unit"
+  fi
+  log "$unit is $(systemctl is-active "$unit")"
+}
