@@ -2,6 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { DASK_PORTS } from './dask-ports';
 import { peerOf } from './machine-security-group';
+import { checkWorldOpen } from './world-open';
 
 /** Properties of {@link ClusterSecurityGroups}. */
 export interface ClusterSecurityGroupsProps {
@@ -11,6 +12,11 @@ export interface ClusterSecurityGroupsProps {
    * @default - none: the dashboard is reached through a tunnel
    */
   readonly dashboardCidrs?: readonly string[];
+  /**
+   * The config acknowledged the dashboard open to the whole internet.
+   * @default false
+   */
+  readonly dashboardWorldOpenAcknowledged?: boolean;
 }
 
 /**
@@ -41,6 +47,11 @@ export class ClusterSecurityGroups extends Construct {
     this.member.addEgressRule(this.member, workerPorts, 'to Dask workers and nannies');
     this.scheduler.addIngressRule(this.member, schedulerPort, 'Dask scheduler, from cluster members');
     this.worker.addIngressRule(this.member, workerPorts, 'Dask worker and nanny, from cluster members');
+    checkWorldOpen(this.scheduler, props.dashboardCidrs ?? [], {
+      field: 'dashboardCidrs',
+      opens: 'the Dask dashboard (port 8787)',
+      acknowledged: props.dashboardWorldOpenAcknowledged ?? false,
+    });
     for (const cidr of props.dashboardCidrs ?? []) {
       this.scheduler.addIngressRule(peerOf(cidr), ec2.Port.tcp(DASK_PORTS.dashboard), `Dask dashboard from ${cidr}`);
     }

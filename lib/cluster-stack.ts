@@ -63,6 +63,7 @@ export class ClusterStack extends Stack {
     const groups = new ClusterSecurityGroups(this, 'ClusterAccess', {
       vpc: this.fleet.network.vpc,
       dashboardCidrs: config.access.dashboardCidrs,
+      dashboardWorldOpenAcknowledged: config.access.allowWorldOpen.includes('dashboardCidrs'),
     });
 
     const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);

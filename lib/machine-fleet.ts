@@ -23,6 +23,11 @@ export interface MachineFleetProps {
    * @default - none
    */
   readonly sshCidrs?: readonly string[];
+  /**
+   * SSH may be open to the whole internet (the config says so).
+   * @default false
+   */
+  readonly sshWorldOpenAcknowledged?: boolean;
   /** What every machine's bootstrap installs. */
   readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask'>;
   /** How long the deploy waits for each machine's bootstrap. */
@@ -77,6 +82,7 @@ export class MachineFleet extends Construct {
     this.securityGroup = new MachineSecurityGroup(this, 'Access', {
       vpc: this.network.vpc,
       sshCidrs: props.sshCidrs,
+      sshWorldOpenAcknowledged: props.sshWorldOpenAcknowledged,
     }).securityGroup;
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
   }

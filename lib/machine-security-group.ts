@@ -1,5 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { checkWorldOpen } from './world-open';
 
 /** Properties of {@link MachineSecurityGroup}. */
 export interface MachineSecurityGroupProps {
@@ -11,6 +12,11 @@ export interface MachineSecurityGroupProps {
   readonly sshCidrs?: readonly string[];
   /** Shown in the console. */
   readonly description?: string;
+  /**
+   * The config acknowledged SSH open to the whole internet (`access.allowWorldOpen`).
+   * @default false
+   */
+  readonly sshWorldOpenAcknowledged?: boolean;
 }
 
 /** An IPv4 or IPv6 peer for a CIDR. */
@@ -33,6 +39,11 @@ export class MachineSecurityGroup extends Construct {
       vpc: props.vpc,
       description: props.description ?? 'dasklab machines',
       allowAllOutbound: false,
+    });
+    checkWorldOpen(this.securityGroup, props.sshCidrs ?? [], {
+      field: 'sshCidrs',
+      opens: 'SSH (port 22)',
+      acknowledged: props.sshWorldOpenAcknowledged ?? false,
     });
     for (const cidr of props.sshCidrs ?? []) {
       this.securityGroup.addIngressRule(peerOf(cidr), ec2.Port.tcp(22), `SSH from ${cidr}`);

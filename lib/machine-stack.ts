@@ -27,6 +27,7 @@ export function fleetPropsOf(scope: Construct, config: DasklabConfig) {
     diskGiB: config.machine.diskGiB,
     ubuntuRelease: config.machine.ubuntu,
     sshCidrs: config.access.sshCidrs,
+    sshWorldOpenAcknowledged: config.access.allowWorldOpen.includes('sshCidrs'),
     readyTimeout: Duration.minutes(config.machine.readyTimeoutMinutes),
     keyPair,
     bootstrap: {

@@ -3,7 +3,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { IConstruct } from 'constructs';
 
 /**
- * Every cdk-nag rule dasklab acknowledges rather than fixes, with the reason.
+ * Every cdk-nag rule (and CDK template-validation rule) dasklab acknowledges
+ * rather than fixes, with the reason.
  * Kept as data in one place so that the list can be reviewed, and each
  * construct acknowledges only what applies to its own resources.
  */
@@ -25,6 +26,18 @@ export const NAG_ACKNOWLEDGEMENTS = {
     reason:
       'The root volume is encrypted by the launch template that lab machines share, in the <name>-Lab-Shared ' +
       'stack; cdk-nag cannot follow the cross-stack reference. The lab template tests assert the encryption.',
+  },
+  worldOpenAcknowledged: {
+    id: 'AwsSolutions::AwsSolutions-EC23',
+    reason:
+      'The config lists this access list in access.allowWorldOpen: its owner asked for the port to be open ' +
+      'to the whole internet, and synth prints a warning naming it.',
+  },
+  worldOpenSensitivePort: {
+    id: 'CloudFormation-Validate::W2508',
+    reason:
+      'The config lists this access list in access.allowWorldOpen: SSH open to the whole internet was asked ' +
+      'for explicitly, and synth prints a warning naming it.',
   },
   ssmManagedPolicy: {
     id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',

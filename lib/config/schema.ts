@@ -213,6 +213,17 @@ function providesDistributed(specs: readonly string[]): boolean {
 // The schema
 // ---------------------------------------------------------------------------
 
+/** The access lists that may, when acknowledged, hold a world-open CIDR. */
+export const WORLD_OPENABLE = ['sshCidrs', 'dashboardCidrs'] as const;
+
+/** What each access list opens, for messages. */
+const OPENS: Record<(typeof WORLD_OPENABLE)[number], string> = { sshCidrs: 'SSH (port 22)', dashboardCidrs: 'the Dask dashboard (port 8787)' };
+
+/** True for 0.0.0.0/0 and ::/0 (in any spelling). */
+export function isWorldOpen(cidr: string): boolean {
+  return cidrProblem(cidr) === null && parseCidr(cidr).prefix === 0;
+}
+
 const AccessSchema = section('the access settings', {
   sshCidrs: cidrList('who may reach SSH port 22')
     .default([])
@@ -224,6 +235,12 @@ const AccessSchema = section('the access settings', {
     .nullable()
     .default(null)
     .describe('Your OpenSSH public key ("ssh-ed25519 AAAA... comment" or "ssh-rsa ..." of at least 2048 bits), installed for the ubuntu user instead of a generated EC2 key pair. Never a private key. null: dasklab generates key pairs.'),
+  allowWorldOpen: z
+    .array(z.enum(WORLD_OPENABLE, { error: `expected ${WORLD_OPENABLE.map((f) => `"${f}"`).join(' or ')}` }), {
+      error: 'expected a list of the access fields that may hold 0.0.0.0/0 or ::/0, e.g. ["sshCidrs"]',
+    })
+    .default([])
+    .describe('Access lists that may open their port to the whole internet (0.0.0.0/0 or ::/0): "sshCidrs", "dashboardCidrs". Without this, such a CIDR is rejected; with it, synth still warns.'),
 });
 
 const MachineSchema = section('the machine settings', {
@@ -323,6 +340,24 @@ export const ConfigSchema = z
             path: ['python', 'version'],
             input: version,
             message: `expected a Python version that Ubuntu ${ubuntu} offers: ${offered.map((v) => `"${v}"`).join(', ')}`,
+          });
+        }
+      }
+      const access = config.access;
+      if (access && typeof access === 'object') {
+        const allowed: unknown[] = Array.isArray(access.allowWorldOpen) ? access.allowWorldOpen : [];
+        for (const field of WORLD_OPENABLE) {
+          const cidrs = access[field];
+          if (!Array.isArray(cidrs) || allowed.includes(field)) continue;
+          cidrs.forEach((cidr, i) => {
+            if (typeof cidr === 'string' && isWorldOpen(cidr)) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['access', field, i],
+                input: cidr,
+                message: `expected a narrower CIDR: this opens ${OPENS[field]} to the whole internet; if that is intended, add "${field}" to access.allowWorldOpen`,
+              });
+            }
           });
         }
       }

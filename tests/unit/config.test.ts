@@ -96,7 +96,7 @@ function scratchFile(name: string, text: string): string {
 
 const DEFAULTS: DasklabConfig = {
   name: 'dasklab',
-  access: { sshCidrs: [], dashboardCidrs: [], publicKey: null },
+  access: { sshCidrs: [], dashboardCidrs: [], publicKey: null, allowWorldOpen: [] },
   machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30 },
   python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, venv: '/opt/dask/venv' },
 };
@@ -202,7 +202,7 @@ describe('access CIDRs', () => {
 
   test('valid IPv6 CIDRs are accepted, in any valid spelling', () => {
     // GIVEN IPv6 CIDRs, compressed, upper case, full and with an embedded IPv4 address
-    const cidrs = ['2001:db8::/32', '2001:DB8:0:1::/64', 'fe80:0:0:0:0:0:0:0/10', '::/0', '::ffff:192.0.2.0/120', '2001:db8::7/128'];
+    const cidrs = ['2001:db8::/32', '2001:DB8:0:1::/64', 'fe80:0:0:0:0:0:0:0/10', '::ffff:192.0.2.0/120', '2001:db8::7/128'];
     // WHEN validated THEN they are accepted unchanged (no silent rewriting)
     expect(validateConfig({ access: { sshCidrs: cidrs } }).access.sshCidrs).toEqual(cidrs);
     // AND their canonical form follows RFC 5952
@@ -608,5 +608,36 @@ describe('JSON schema', () => {
     expect(undescribed).toEqual([]);
     // AND unknown fields are refused there too
     expect(schema.additionalProperties).toBe(false);
+  });
+});
+
+describe('world-open access', () => {
+  test.each([
+    ['sshCidrs', '0.0.0.0/0', 'SSH (port 22)'],
+    ['sshCidrs', '::/0', 'SSH (port 22)'],
+    ['dashboardCidrs', '0.0.0.0/0', 'the Dask dashboard (port 8787)'],
+  ])('%s with %s is rejected unless acknowledged', (field, cidr, opens) => {
+    // GIVEN a world-open CIDR without acknowledgement
+    // WHEN validated THEN the message names the field, the value, what it opens and how to acknowledge it
+    expect(() => validateConfig({ access: { [field]: ['203.0.113.0/24', cidr] } })).toThrow(
+      `access.${field}[1]: "${cidr}" is not accepted; expected a narrower CIDR: this opens ${opens} to the whole internet; if that is intended, add "${field}" to access.allowWorldOpen`,
+    );
+  });
+
+  test('acknowledged, it is accepted', () => {
+    const config = validateConfig({ access: { sshCidrs: ['0.0.0.0/0'], allowWorldOpen: ['sshCidrs'] } });
+    expect(config.access.sshCidrs).toEqual(['0.0.0.0/0']);
+  });
+
+  test('acknowledging one list does not open the other', () => {
+    expect(() =>
+      validateConfig({ access: { dashboardCidrs: ['0.0.0.0/0'], allowWorldOpen: ['sshCidrs'] } }),
+    ).toThrow(/access\.dashboardCidrs\[0\]/);
+  });
+
+  test('an unknown acknowledgement is rejected', () => {
+    expect(() => validateConfig({ access: { allowWorldOpen: ['ssh'] } })).toThrow(
+      'access.allowWorldOpen[0]: "ssh" is not accepted; expected "sshCidrs" or "dashboardCidrs"',
+    );
   });
 });

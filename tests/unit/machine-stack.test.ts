@@ -1,5 +1,7 @@
-import { Match } from 'aws-cdk-lib/assertions';
-import { ingressRules, onlyResource, synthApp, templateOf } from './support';
+import { App } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { MachineStack } from '../../lib/machine-stack';
+import { configOf, ingressRules, onlyResource, synthApp, templateOf } from './support';
 
 const STACK = 'dasklab-Machine';
 
@@ -242,6 +244,25 @@ describe('outputs', () => {
     expect(closed).toContain('AWS-StartSSHSession');
     expect(open).not.toContain('AWS-StartSSHSession');
     expect(open).toContain('PublicIp');
+  });
+});
+
+describe('world-open access, when the config acknowledges it', () => {
+  test('opens SSH to the world and synth warns, naming it', () => {
+    // GIVEN an acknowledged world-open SSH list
+    const stack = synthApp({ access: { sshCidrs: ['0.0.0.0/0'], allowWorldOpen: ['sshCidrs'] } }).get(STACK)!;
+    // THEN the rule is there and a warning names the port and the setting
+    expect(ingressRules(Template.fromStack(stack))).toEqual([{ cidr: '0.0.0.0/0', from: 22, to: 22, source: undefined }]);
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('SSH \\(port 22\\) is open to the whole internet .*access.allowWorldOpen'),
+    );
+  });
+
+  test('without the acknowledgement the construct refuses, even if the config check were bypassed', () => {
+    const config = configOf({});
+    const unchecked = { ...config, access: { ...config.access, sshCidrs: ['0.0.0.0/0'] } };
+    expect(() => new MachineStack(new App(), 'X', { config: unchecked })).toThrow(/allowWorldOpen/);
   });
 });
 

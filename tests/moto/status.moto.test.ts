@@ -1,0 +1,105 @@
+/**
+ * `status` and the error paths against moto: rows from the tags, readiness from
+ * the dasklab:bootstrap tag, an app without machines, an unknown student, and
+ * the bin/dasklab shim as a real process.
+ */
+import { spawnSync } from 'child_process';
+import * as path from 'path';
+import { MotoServer, motoSkipReason, startMoto } from './moto-server';
+import { cli, CreatedMachine, fakeDeploy, REGION, useMotoEnvironment } from './support';
+
+const skip = motoSkipReason();
+if (skip) console.warn(skip);
+const suite = skip ? describe.skip : describe;
+
+suite('status against moto', () => {
+  let moto: MotoServer;
+  let restoreEnv: () => void;
+  let lab: CreatedMachine[];
+
+  beforeAll(async () => {
+    moto = await startMoto((line) => console.log(line));
+    restoreEnv = useMotoEnvironment(moto.endpoint);
+    // GIVEN a lab of four students whose bootstraps are at different points
+    lab = await fakeDeploy({
+      app: 'lab1',
+      machines: [
+        { role: 'student', name: 'lab1-alice', student: 'alice', bootstrap: 'ready' },
+        { role: 'student', name: 'lab1-bob', student: 'bob', bootstrap: 'bootstrapping' },
+        { role: 'student', name: 'lab1-carol', student: 'carol', bootstrap: 'failed:pip' },
+        { role: 'student', name: 'lab1-dave', student: 'dave' },
+      ],
+    });
+    // AND another app in the same region, which must not show up
+    await fakeDeploy({ app: 'other', machines: [{ role: 'standalone', name: 'other-machine', bootstrap: 'ready' }] });
+  });
+
+  afterAll(async () => {
+    restoreEnv?.();
+    await moto?.stop();
+  });
+
+  test('one row per machine of the app, with readiness from the bootstrap tag', async () => {
+    // WHEN
+    const run = await cli(['status', '--app', 'lab1', '--region', REGION]);
+    // THEN
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^MACHINE\s+ROLE\s+STUDENT\s+INSTANCE\s+TYPE\s+STATE\s+PUBLIC IP\s+READINESS$/);
+    const rows = lines.slice(1).map((l) => l.split(/\s{2,}/));
+    expect(rows.map((r) => [r[0], r[1], r[2], r[4], r[5], r[7]])).toEqual([
+      ['alice', 'student', 'alice', 't3.medium', 'running', 'ready'],
+      ['bob', 'student', 'bob', 't3.medium', 'running', 'bootstrapping'],
+      ['carol', 'student', 'carol', 't3.medium', 'running', 'failed (pip)'],
+      ['dave', 'student', 'dave', 't3.medium', 'running', 'booting'],
+    ]);
+    expect(rows.map((r) => r[3])).toEqual(lab.map((m) => m.instanceId));
+    expect(run.stdout).not.toContain('other-machine');
+    expect(run.stderr).toContain('1 of 4 machines ready (app "lab1", us-east-1)');
+  });
+
+  test('--json gives the same rows as objects', async () => {
+    const run = await cli(['status', '--app', 'lab1', '--json']);
+    expect(run.code).toBe(0);
+    const rows = JSON.parse(run.stdout);
+    expect(rows).toHaveLength(4);
+    expect(rows[2]).toMatchObject({ machine: 'carol', student: 'carol', state: 'running', readiness: 'failed (pip)', instanceId: lab[2].instanceId });
+    expect(rows[0].publicIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  test('an app without machines: says so, naming the app and the region, exit 1', async () => {
+    const run = await cli(['status', '--app', 'nosuchapp', '--region', REGION]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr.trim()).toBe(
+      'dasklab: No machines of app "nosuchapp" in region us-east-1 (no instance tagged dasklab:app=nosuchapp). Deploy with `npx cdk deploy`, or pass the right --app or --region.',
+    );
+  });
+
+  test('the same app in another region has no machines', async () => {
+    const run = await cli(['status', '--app', 'lab1', '--region', 'eu-west-1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('No machines of app "lab1" in region eu-west-1');
+  });
+
+  test('an unknown student: named, with the valid ones listed', async () => {
+    const run = await cli(['stop', 'zed', '--app', 'lab1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('No machine "zed" in app "lab1" (region us-east-1).');
+    expect(run.stderr).toContain(`Valid: alice (${lab[0].instanceId}, lab1-alice), bob (${lab[1].instanceId}, lab1-bob)`);
+    expect(run.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  test('bin/dasklab runs the CLI as a process (ts-node shim)', () => {
+    // WHEN the shim is run as `npx dasklab` would run it
+    const result = spawnSync(process.execPath, [path.join(__dirname, '..', '..', 'bin', 'dasklab'), 'status', '--app', 'lab1', '--json'], {
+      encoding: 'utf8',
+      env: process.env,
+      timeout: 60_000,
+    });
+    // THEN it prints the rows and exits 0, without the SDK's Node version warning
+    expect(result.stderr).not.toContain('NodeVersionSupportWarning');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).map((r: { machine: string }) => r.machine)).toEqual(['alice', 'bob', 'carol', 'dave']);
+  });
+});
