@@ -293,10 +293,7 @@ const ClusterSchema = section('the cluster settings', {
     .describe('EC2 instance type of each Dask worker machine, e.g. "t3.large" or "c7g.2xlarge".'),
   spot: bool()
     .default(false)
-    .describe('Run the workers as EC2 Spot instances (cheaper, may be interrupted).'),
-  tls: bool()
-    .default(true)
-    .describe('Encrypt and authenticate scheduler/worker/client traffic with TLS (Dask "tls://" addresses).'),
+    .describe('Run the workers on persistent EC2 Spot capacity (cheaper; a reclaimed worker stops and restarts when capacity returns). The scheduler stays on demand.'),
 });
 
 /**

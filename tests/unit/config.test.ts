@@ -131,7 +131,6 @@ describe('defaults', () => {
       schedulerInstanceType: 't3.medium',
       workerInstanceType: 't3.large',
       spot: false,
-      tls: true,
     });
   });
 
