@@ -6,6 +6,7 @@
 import { App } from 'aws-cdk-lib';
 import { addDasklabStacks } from '../lib/app';
 import { ConfigError, loadConfig, resolveConfigPath } from '../lib/config';
+import { readTemplates, replacementWarning } from '../lib/replacement-check';
 
 function main(): void {
   const app = new App();
@@ -22,7 +23,13 @@ function main(): void {
     throw error;
   }
   addDasklabStacks(app, config);
-  app.synth();
+  // What the previous synth (and so, usually, the last deploy) had, to warn
+  // before a deploy that would replace machines.
+  const before = readTemplates(app.outdir);
+  const assembly = app.synth();
+  const after = new Map(assembly.stacks.map((stack) => [stack.stackName, stack.template]));
+  const warning = replacementWarning(before, after);
+  if (warning) process.stderr.write(`${warning}\n`);
 }
 
 main();

@@ -1,33 +1,18 @@
+import { App } from 'aws-cdk-lib';
+import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
-import { onlyResource, templateOf } from './support';
+import { validateConfig } from '../../lib/config';
+import { machineFingerprints, replacedMachines, replacementWarning } from '../../lib/replacement-check';
 
-/**
- * Properties of AWS::EC2::Instance whose change replaces the instance
- * (CloudFormation's "Update requires: Replacement"), plus the launch template's
- * data, whose change makes a new version that the instance points to.
- */
-const REPLACING_PROPERTIES = [
-  'AvailabilityZone', 'BlockDeviceMappings', 'CpuOptions', 'ElasticGpuSpecifications', 'EnclaveOptions',
-  'HibernationOptions', 'ImageId', 'Ipv6AddressCount', 'Ipv6Addresses', 'KeyName', 'LaunchTemplate',
-  'LicenseSpecifications', 'NetworkInterfaces', 'PlacementGroupName', 'PrivateIpAddress', 'SecurityGroups',
-  'SubnetId', 'Tenancy',
-];
-
-function replacementFingerprint(input: DasklabConfigInput) {
-  const template = templateOf('dasklab-Machine', input);
-  const { id, resource } = onlyResource(template, 'AWS::EC2::Instance');
-  const launchTemplate = onlyResource(template, 'AWS::EC2::LaunchTemplate');
-  const keyPair = onlyResource(template, 'AWS::EC2::KeyPair');
-  return {
-    id,
-    instance: Object.fromEntries(REPLACING_PROPERTIES.map((p) => [p, resource.Properties[p]])),
-    launchTemplate: launchTemplate.resource.Properties,
-    keyPair: keyPair.resource.Properties,
-  };
+/** The templates of the app for a config, by stack name. */
+function templatesOf(input: DasklabConfigInput): Map<string, any> {
+  const app = new App();
+  addDasklabStacks(app, validateConfig(input, 'test'));
+  return new Map(app.synth().stacks.map((s) => [s.stackName, s.template]));
 }
 
 describe('re-deploying with unrelated changes does not replace the machine', () => {
-  const base = replacementFingerprint({});
+  const base = machineFingerprints(templatesOf({}));
 
   test.each<[string, DasklabConfigInput]>([
     ['SSH opened to a CIDR', { access: { sshCidrs: ['203.0.113.0/24'] } }],
@@ -38,12 +23,40 @@ describe('re-deploying with unrelated changes does not replace the machine', () 
   ])('%s', (_what, change) => {
     // GIVEN the default machine
     // WHEN an unrelated setting changes
-    const changed = replacementFingerprint(change);
-    // THEN the instance keeps its logical id and every replacing property
-    expect(changed).toEqual(base);
+    // THEN no machine's replacing properties, launch template or logical id change
+    expect(replacedMachines(base, machineFingerprints(templatesOf(change)))).toEqual([]);
   });
 
   test('a change that does replace it is detected (the check is not blind)', () => {
-    expect(replacementFingerprint({ machine: { diskGiB: 31 } })).not.toEqual(base);
+    expect(replacedMachines(base, machineFingerprints(templatesOf({ machine: { diskGiB: 31 } })))).toEqual(['dasklab-machine']);
+  });
+});
+
+describe('cluster stability', () => {
+  test('adding workers does not replace the scheduler or the existing workers', () => {
+    const before = machineFingerprints(templatesOf({ cluster: { workers: 2 } }));
+    const after = machineFingerprints(templatesOf({ cluster: { workers: 4 } }));
+    expect(replacedMachines(before, after)).toEqual([]);
+    expect(after.size).toBe(5);
+  });
+});
+
+describe('the replacement warning synth prints', () => {
+  test('names the machines a lab change would replace, following launch templates across stacks', () => {
+    // GIVEN a lab, then the same lab with bigger disks (a new launch template version, in the shared stack)
+    const before = templatesOf({ name: 'course', lab: { roster: ['alice', 'bob'] } });
+    const after = templatesOf({ name: 'course', machine: { diskGiB: 50 }, lab: { roster: ['alice', 'bob'] } });
+    // WHEN compared
+    const warning = replacementWarning(before, after);
+    // THEN it says so plainly, naming both machines
+    expect(warning).toContain('REPLACES 2 machine(s)');
+    expect(warning).toContain('  - course-alice');
+    expect(warning).toContain('  - course-bob');
+  });
+
+  test('is silent when a student joins', () => {
+    const before = templatesOf({ name: 'course', lab: { roster: ['alice', 'bob'] } });
+    const after = templatesOf({ name: 'course', lab: { roster: ['alice', 'bob', 'carol'] } });
+    expect(replacementWarning(before, after)).toBeUndefined();
   });
 });
