@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { Token } from 'aws-cdk-lib';
 import { DASK_PORTS } from './dask-ports';
 
@@ -116,10 +117,14 @@ export function renderParameters(params: BootstrapParameters): string {
   ];
   // Only the parameters of the phases this machine runs.
   if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey!));
-  if (phases.includes('dask')) lines.push(assignment('DASKLAB_DASK_UNIT', daskUnitName(params)!));
+  if (phases.includes('dask')) {
+    lines.push(
+      assignment('DASKLAB_DASK_UNIT', daskUnitName(params)!),
+      assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost)),
+    );
+  }
   if (phases.includes('cluster')) {
     lines.push(
-      assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost)),
       assignment('DASKLAB_DASK_WORKERS', dask!.expectedWorkers ?? []),
       assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
     );
@@ -147,7 +152,6 @@ export function renderDaskUnit(params: BootstrapParameters): string {
     USER: params.user ?? 'ubuntu',
     VENV: params.venv,
     NAME: params.dask.name,
-    SCHEDULER_ADDRESS: schedulerAddress(params.dask.schedulerHost),
     SCHEDULER_PORT: String(DASK_PORTS.scheduler),
     DASHBOARD_PORT: String(DASK_PORTS.dashboard),
     WORKER_PORT: String(DASK_PORTS.worker),
@@ -214,31 +218,64 @@ function replaceMarker(script: string, marker: string, content: string): string 
 }
 
 /**
- * Renders the bootstrap script with its parameters, ready to be a machine's
- * user data. The result may contain tokens (the signal URL).
+ * The bootstrap as the machine runs it: the parameters, then the script with
+ * its optional phases and unit files filled in, comments dropped. Readable;
+ * {@link renderBootstrap} is what goes into user data.
  */
-export function renderBootstrap(params: BootstrapParameters): string {
-  let script = stripComments(readUserdataFile('bootstrap.sh'));
+export function renderBootstrapSource(params: BootstrapParameters): { parameters: string; body: string } {
+  const [shebang, ...rest] = stripComments(readUserdataFile('bootstrap.sh')).split('\n');
+  if (shebang !== '#!/bin/bash') throw new Error('userdata/bootstrap.sh must start with #!/bin/bash');
+  let body = rest.join('\n');
   const optional = phasesOf(params).filter((phase) => OPTIONAL_PHASES.includes(phase));
-  script = replaceMarker(
-    script,
+  body = replaceMarker(
+    body,
     'PHASES',
     optional.map((phase) => stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false })).join('\n'),
   );
-  script = replaceMarker(script, 'PARAMETERS', renderParameters(params));
-  script = replaceMarker(script, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
+  body = replaceMarker(body, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
   if (optional.includes('dask')) {
-    script = replaceMarker(script, 'DASK_UNIT', renderDaskUnit(params));
+    body = replaceMarker(body, 'DASK_UNIT', renderDaskUnit(params));
   }
   if (optional.includes('idle')) {
-    script = replaceMarker(script, 'IDLE_CHECK', stripComments(readUserdataFile('dasklab-idle-check.sh')));
-    script = replaceMarker(
-      script,
+    body = replaceMarker(body, 'IDLE_CHECK', stripComments(readUserdataFile('dasklab-idle-check.sh')));
+    body = replaceMarker(
+      body,
       'IDLE_SERVICE',
       readUserdataFile('dasklab-idle.service').replace('@IDLE_MINUTES@', String(params.idleStopMinutes)),
     );
-    script = replaceMarker(script, 'IDLE_TIMER', readUserdataFile('dasklab-idle.timer'));
+    body = replaceMarker(body, 'IDLE_TIMER', readUserdataFile('dasklab-idle.timer'));
   }
+  // Everything deploy-time (tokens) lives in the parameters, so the body can be compressed.
+  if (Token.isUnresolved(body)) {
+    throw new Error('the bootstrap body holds a deploy-time value; pass it as a parameter');
+  }
+  return { parameters: renderParameters(params), body };
+}
+
+/** Marks the compressed body in user data. */
+export const BODY_DELIMITER = 'DASKLAB_BOOTSTRAP';
+
+/**
+ * Renders a machine's user data: a bash script whose parameters stay plain
+ * text (they hold the deploy-time values, and are what a reader looks for)
+ * and whose body is gzip-compressed and base64-encoded, decoded by bash at
+ * boot. Compression keeps the largest machine (a lab scheduler with idle stop
+ * and a trainer key) well within EC2's 16 KB of user data.
+ */
+export function renderBootstrap(params: BootstrapParameters): string {
+  const { parameters, body } = renderBootstrapSource(params);
+  const encoded = zlib.gzipSync(Buffer.from(body), { level: 9 }).toString('base64').replace(/.{1,76}/g, '$&\n');
+  const script = [
+    '#!/bin/bash',
+    '# shellcheck disable=SC2034 # the parameters are read by the compressed body',
+    parameters,
+    '# The dasklab bootstrap (userdata/bootstrap.sh), compressed to fit in user data.',
+    '# shellcheck source=/dev/null',
+    `source <(base64 --decode <<'${BODY_DELIMITER}' | gunzip`,
+    `${encoded}${BODY_DELIMITER}`,
+    ')',
+    '',
+  ].join('\n');
   const size = userDataSize(script, params.signalUrl);
   if (size > USER_DATA_LIMIT_BYTES) {
     throw new Error(
@@ -247,6 +284,13 @@ export function renderBootstrap(params: BootstrapParameters): string {
     );
   }
   return script;
+}
+
+/** The bootstrap body inside rendered user data, decompressed. */
+export function decodeBootstrapBody(userData: string): string {
+  const match = new RegExp(`<<'${BODY_DELIMITER}' \\| gunzip\n([A-Za-z0-9+/=\n]+)${BODY_DELIMITER}\n`).exec(userData);
+  if (!match) throw new Error('no compressed bootstrap body in this user data');
+  return zlib.gunzipSync(Buffer.from(match[1].replace(/\n/g, ''), 'base64')).toString('utf8');
 }
 
 /** A generous length for any other token in user data (an IP address, a region). */

@@ -10,8 +10,8 @@
 # The outcome is reported to CloudFormation through a wait-condition handle.
 set -Eeuo pipefail
 
-# The renderer replaces the next line with the machine's parameters.
-# @@PARAMETERS@@
+# The machine's parameters (DASKLAB_*) come first in the user data; see
+# lib/bootstrap-user-data.ts, which renders it.
 
 readonly LOG_DIR=/var/log/dasklab
 readonly LOG_FILE="$LOG_DIR/bootstrap.log"

@@ -7,7 +7,9 @@ import {
   USERDATA_DIR,
   phasesOf,
   USER_DATA_LIMIT_BYTES,
+  decodeBootstrapBody,
   renderBootstrap,
+  renderBootstrapSource,
   renderParameters,
   shellQuote,
   userDataSize,
@@ -21,6 +23,12 @@ const PARAMS: BootstrapParameters = {
   venv: '/opt/dask/venv',
   signalUrl: 'https://example.invalid/handle?sig=a&b=c',
 };
+
+/** The bootstrap as the machine runs it, uncompressed: parameters, then the body. */
+function readable(params: BootstrapParameters): string {
+  const { parameters, body } = renderBootstrapSource(params);
+  return `#!/bin/bash\n${parameters}\n${body}`;
+}
 
 /** Runs bash on a script and returns what it prints. */
 function bash(script: string): string {
@@ -59,27 +67,36 @@ describe('renderParameters', () => {
 describe('renderBootstrap', () => {
   test('fills in the parameters and the unit, leaving no marker', () => {
     // WHEN the bootstrap is rendered
-    const script = renderBootstrap(PARAMS);
-    // THEN it starts with a shebang, holds the parameters and the unit, and no marker remains
-    expect(script.startsWith('#!/bin/bash\n')).toBe(true);
+    const script = readable(PARAMS);
+    // THEN it holds the parameters and the unit, and no marker remains
     expect(script).toContain("DASKLAB_PIP_PACKAGES=('numpy' 'dask[complete]')");
     expect(script).toContain('ExecStart=/usr/local/lib/dasklab/bootstrap.sh run');
     expect(script).not.toMatch(/# @@[A-Z_]+@@/);
   });
 
-  test('the rendered script is valid bash and shellcheck-clean', () => {
-    // GIVEN the rendered script on disk
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
-    const file = path.join(dir, 'user-data.sh');
-    fs.writeFileSync(file, renderBootstrap(PARAMS));
-    // WHEN bash parses it and shellcheck reads it
-    // THEN neither complains (execFileSync throws on a non-zero exit)
-    execFileSync('bash', ['-n', file]);
-    execFileSync('shellcheck', [file]);
+  test('user data: plain parameters, then the body compressed, which decodes to the bootstrap', () => {
+    // WHEN the user data is rendered
+    const userData = renderBootstrap(PARAMS);
+    // THEN it is a bash script whose parameters are readable and whose body decodes to the source
+    expect(userData.startsWith('#!/bin/bash\n')).toBe(true);
+    expect(userData).toContain('\n# >>> dasklab parameters\n');
+    expect(userData).toContain("DASKLAB_SIGNAL_URL='https://example.invalid/handle?sig=a&b=c'");
+    expect(decodeBootstrapBody(userData)).toBe(renderBootstrapSource(PARAMS).body);
   });
 
-  test('an unknown command is refused with its usage', () => {
-    // GIVEN the rendered script
+  test('both the user data and the bootstrap it carries are valid bash and shellcheck-clean', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
+    for (const [name, text] of [['user-data.sh', renderBootstrap(PARAMS)], ['bootstrap.sh', readable(PARAMS)]]) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text);
+      // execFileSync throws on a non-zero exit
+      execFileSync('bash', ['-n', file]);
+      execFileSync('shellcheck', [file]);
+    }
+  });
+
+  test('bash decodes the body at run time: an unknown command is refused with its usage', () => {
+    // GIVEN the user data as EC2 would run it
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
     const file = path.join(dir, 'user-data.sh');
     fs.writeFileSync(file, renderBootstrap(PARAMS));
@@ -93,10 +110,15 @@ describe('renderBootstrap', () => {
       status = e.status;
       stderr = e.stderr;
     }
-    // THEN it exits 2 and says what it accepts, having touched nothing
+    // THEN the decoded bootstrap exits 2 and says what it accepts, having touched nothing
     expect(status).toBe(2);
     expect(stderr).toContain('usage:');
     expect(stderr).toContain('[install|run]');
+  });
+
+  test('a deploy-time value outside the parameters is refused', () => {
+    const params = { ...PARAMS, role: 'worker' as const, dask: { schedulerHost: '10.0.0.1', name: '${Token[TOKEN.9]}' } };
+    expect(() => renderBootstrap(params)).toThrow(/pass it as a parameter/);
   });
 });
 
@@ -114,7 +136,7 @@ describe('user data size', () => {
 
   test('a package list that would exceed the limit is refused at synth with the reason', () => {
     // GIVEN 400 long package specs
-    const packages = Array.from({ length: 400 }, (_, i) => `some-rather-long-package-name-${i}>=1.0`);
+    const packages = Array.from({ length: 400 }, (_, i) => `some-rather-long-package-name-${i}>=1.${i}`);
     // WHEN the bootstrap is rendered
     // THEN it throws, naming the limit and what to shorten
     expect(() => renderBootstrap({ ...PARAMS, packages })).toThrow(/at most 16384.*python\.packages/s);
@@ -123,14 +145,14 @@ describe('user data size', () => {
 
 describe('idle stop', () => {
   test('machines without idle stop carry none of its files', () => {
-    const script = renderBootstrap(PARAMS);
+    const script = readable(PARAMS);
     expect(script).not.toContain('DASKLAB_IDLE_STOP_MINUTES');
     expect(script).not.toContain('dasklab-idle:');
   });
 
   test('with idleStopMinutes the check, its service and its timer are embedded with the limit', () => {
     // GIVEN a 45-minute idle stop
-    const script = renderBootstrap({ ...PARAMS, role: 'student', idleStopMinutes: 45 });
+    const script = readable({ ...PARAMS, role: 'student', idleStopMinutes: 45 });
     // THEN
     expect(script).toContain("DASKLAB_PHASES=('apt' 'venv' 'pip' 'profile' 'verify' 'idle')");
     expect(script).toContain('Environment=DASKLAB_IDLE_MINUTES=45');
@@ -160,7 +182,7 @@ describe('userdata/ scripts', () => {
     expect(phasesOf(PARAMS)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify']);
     const scheduler = { ...PARAMS, role: 'scheduler' as const, dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1'] } };
     expect(phasesOf(scheduler)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster']);
-    expect(renderBootstrap(PARAMS)).not.toContain('phase_cluster');
-    expect(renderBootstrap(scheduler)).toContain('phase_cluster()');
+    expect(readable(PARAMS)).not.toContain('phase_cluster');
+    expect(readable(scheduler)).toContain('phase_cluster()');
   });
 });

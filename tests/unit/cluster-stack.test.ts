@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { hostInCidr, workerNames } from '../../lib/cluster-stack';
-import { ingressRules, templateOf } from './support';
+import { ingressRules, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Cluster';
 const CLUSTER = { cluster: { workers: 3 } };
@@ -50,10 +50,7 @@ function instanceIds(template: Template): { scheduler: string; workers: string[]
   };
 }
 
-function userDataText(resource: any): string {
-  const parts: unknown[] = resource.Properties.UserData['Fn::Base64']['Fn::Join'][1];
-  return parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
-}
+const userDataText = userDataOf;
 
 describe('cluster stack', () => {
   test('a cluster section gives <name>-Cluster with one scheduler and `workers` workers', () => {
@@ -92,7 +89,8 @@ describe('cluster stack', () => {
     expect(resources[scheduler].Properties.PrivateIpAddress).toBe('10.40.0.10');
     for (const [i, worker] of workers.entries()) {
       const text = userDataText(resources[worker]);
-      expect(text).toContain('dask worker tcp://10.40.0.10:8786 ');
+      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+      expect(text).toContain('dask worker ${DASK_SCHEDULER_ADDRESS} ');
       expect(text).toContain(`--name worker-${i + 1} `);
       expect(text).toContain("DASKLAB_DASK_UNIT='dask-worker'");
     }

@@ -7,6 +7,7 @@ import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
 import { LAB_SHARDS, shardOf } from '../../lib/lab-stacks';
+import { userDataOf } from './support';
 
 const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
@@ -76,7 +77,7 @@ describe('lab machines', () => {
   test('carry the idle stop and the trainer key in their bootstrap', () => {
     const stacks = synthLab({ lab: { roster: ['alice'], idleStopMinutes: 25, trainerPublicKey: TRAINER_KEY } });
     const template = stacks.get(`dasklab-Lab-${shardOf('alice')}`)!;
-    const text = JSON.stringify(Object.values(instancesOf(template))[0].Properties.UserData);
+    const text = userDataOf(Object.values(instancesOf(template))[0]);
     expect(text).toContain("'verify' 'idle')");
     expect(text).toContain(`DASKLAB_TRAINER_KEY='${TRAINER_KEY}'`);
     expect(text).toContain('Environment=DASKLAB_IDLE_MINUTES=25');

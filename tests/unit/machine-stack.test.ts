@@ -1,7 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { MachineStack } from '../../lib/machine-stack';
-import { configOf, ingressRules, onlyResource, synthApp, templateOf } from './support';
+import { configOf, ingressRules, onlyResource, synthApp, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Machine';
 
@@ -211,8 +211,7 @@ describe('readiness', () => {
     // WHEN the user data's parts are read
     const { resource } = onlyResource(template, 'AWS::EC2::Instance');
     const handle = onlyResource(template, 'AWS::CloudFormation::WaitConditionHandle');
-    const parts: unknown[] = resource.Properties.UserData['Fn::Base64']['Fn::Join'][1];
-    const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+    const text = userDataOf(resource);
     // THEN
     expect(text.startsWith('#!/bin/bash\n')).toBe(true);
     expect(text).toContain(`DASKLAB_SIGNAL_URL='${JSON.stringify({ Ref: handle.id })}'`);

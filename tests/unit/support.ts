@@ -1,6 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
+import { decodeBootstrapBody } from '../../lib/bootstrap-user-data';
 import { ConfigSchema, DasklabConfig, DasklabConfigInput } from '../../lib/config/schema';
 
 /** A validated config from partial input, defaults filled in as the loader does. */
@@ -49,4 +50,16 @@ export function ingressRules(template: Template): Array<{ cidr?: string; from?: 
     to: r.ToPort,
     source: r.SourceSecurityGroupId,
   }));
+}
+
+/**
+ * A machine's user data as the machine sees it: the template's Fn::Join parts
+ * (tokens shown as their JSON), with the compressed bootstrap body decoded
+ * after the parameters.
+ */
+export function userDataOf(instance: any): string {
+  const userData = instance.Properties.UserData['Fn::Base64'];
+  const parts: unknown[] = typeof userData === 'string' ? [userData] : userData['Fn::Join'][1];
+  const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+  return `${text}\n${decodeBootstrapBody(text)}`;
 }
