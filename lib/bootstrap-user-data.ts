@@ -108,6 +108,7 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_ROLE', params.role),
     assignment('DASKLAB_PHASES', phases),
     assignment('DASKLAB_PYTHON_VERSION', params.pythonVersion),
+    assignment('DASKLAB_APT_PACKAGES', aptPackagesFor(params.pythonVersion)),
     assignment('DASKLAB_PIP_PACKAGES', params.packages),
     assignment('DASKLAB_PIP_INDEX_URL', params.indexUrl ?? ''),
     assignment('DASKLAB_VENV', params.venv),
@@ -130,6 +131,14 @@ export function renderParameters(params: BootstrapParameters): string {
     );
   }
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
+}
+
+/**
+ * What the bootstrap installs with apt: Python, its venv module and pip, and
+ * boto3, with which the machine tags itself with its bootstrap status.
+ */
+export function aptPackagesFor(pythonVersion: string): string[] {
+  return [`python${pythonVersion}`, `python${pythonVersion}-venv`, 'python3-pip', 'python3-boto3'];
 }
 
 /** The Dask scheduler's address for workers and clients. */

@@ -87,7 +87,7 @@ tag_self() {
     log "cannot read instance metadata; not tagging"
     return 0
   fi
-  if AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$instance" "$1" <<'PY'; then
+  if AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$instance" "$1" 2>"$STATE_DIR/tag.err" <<'PY'; then
 import sys
 
 import boto3
@@ -101,7 +101,8 @@ boto3.client("ec2", region_name=region, config=config).create_tags(
 PY
     log "tagged dasklab:bootstrap=$1"
   else
-    log "could not tag dasklab:bootstrap=$1"
+    # The last line of Python's error says why; the traceback would bury the log.
+    log "could not tag dasklab:bootstrap=$1: $(tail -n 1 "$STATE_DIR/tag.err")"
   fi
 }
 
@@ -131,9 +132,8 @@ apt_get() {
     -o Dpkg::Options::=--force-confold "$@"
 }
 
-# python3-boto3 lets the machine tag itself with its bootstrap status.
 apt_packages() {
-  printf '%s\n' "$PYTHON" "${PYTHON}-venv" python3-pip python3-boto3
+  printf '%s\n' "${DASKLAB_APT_PACKAGES[@]}"
 }
 
 apt_packages_installed() {
@@ -329,7 +329,7 @@ flush_log() {
 }
 
 on_failure() {
-  local status=$1 command=$2
+  local status=$1 command=$2 reason
   # Inside a command substitution: let the caller's own failure report it.
   if [[ "$BASHPID" != "$$" ]]; then exit "$status"; fi
   trap - ERR
@@ -337,8 +337,9 @@ on_failure() {
   log "FAILED (exit $status): $command"
   flush_log
   write_ready_json failed "$CURRENT_PHASE"
+  reason="phase $CURRENT_PHASE failed: $(tail -n 15 "$LOG_FILE")"
   if apt_packages_installed; then tag_self "failed:$CURRENT_PHASE"; fi
-  signal_cloudformation FAILURE "phase $CURRENT_PHASE failed: $(tail -n 15 "$LOG_FILE")"
+  signal_cloudformation FAILURE "$reason"
   exit "$status"
 }
 

@@ -1,0 +1,224 @@
+/**
+ * Every way the twin differs from a real EC2 machine, in one place.
+ *
+ * The list is printed when a twin starts, and the user-data rewrites that follow
+ * from it are made here and nowhere else, so a reader of a twin run knows exactly
+ * what was and was not tested.
+ */
+import { aptPackagesFor } from '../../lib/bootstrap-user-data';
+
+/** One difference from EC2 and why the twin has to make it. */
+export interface Deviation {
+  what: string;
+  why: string;
+}
+
+/** The python the twin's Debian trixie rootfs provides (Ubuntu 24.04 has 3.12). */
+export const TWIN_PYTHON_VERSION = '3.13';
+
+/** pip requirements the twin's index cannot satisfy, and what it installs instead. */
+export const PIP_REQUIREMENT_REWRITES: Readonly<Record<string, string>> = {
+  'dask[complete]': 'dask[array,distributed]',
+};
+
+/** EC2's user-data limit (before base64); the twin refuses larger user data as EC2 would. */
+export const USER_DATA_LIMIT_BYTES = 16 * 1024;
+
+export const DEVIATIONS: readonly Deviation[] = [
+  {
+    what: 'Debian trixie rootfs in a systemd-nspawn container instead of Ubuntu 24.04 on EC2',
+    why: "Ubuntu's archive is not reachable here; Debian's is. systemd, cloud-init, apt and the default user `ubuntu` are shaped like Ubuntu's cloud image.",
+  },
+  {
+    what: `python ${TWIN_PYTHON_VERSION} instead of 3.12: the user-data line DASKLAB_PYTHON_VERSION is rewritten to '${TWIN_PYTHON_VERSION}'`,
+    why: `trixie's only python is ${TWIN_PYTHON_VERSION}.`,
+  },
+  {
+    what: "apt sources are only the twin's flat repo (deb [trusted=yes] http://10.213.0.1:8080/ ./), holding the .debs the bootstrap installs (with their Recommends) as downloaded from Debian trixie",
+    why: 'machines have no route out of the twin network.',
+  },
+  {
+    what: "DASKLAB_PIP_INDEX_URL is rewritten to the twin's PEP 503 index, whose wheels are repackaged from Debian trixie's installed python3-* packages (Debian's versions, e.g. dask 2024.12.1+dfsg; numpy's C headers from python3-numpy-dev are not in the numpy wheel)",
+    why: 'PyPI is not reachable.',
+  },
+  {
+    what: "the rootfs's /etc/pip.conf trusts the index host (trusted-host = 10.213.0.1)",
+    why: "the twin's index is plain http, which pip ignores on a non-local host; a real private index would be https.",
+  },
+  {
+    what: `pip requirements rewritten: ${Object.entries(PIP_REQUIREMENT_REWRITES)
+      .map(([from, to]) => `${from} -> ${to}`)
+      .join(', ')}`,
+    why: "Debian does not package pyarrow and bokeh (part of dask's `complete` extra), so that extra cannot be built from Debian's packages.",
+  },
+  {
+    what: 'the rootfs carries libblas3 and liblapack3',
+    why: "numpy wheels made from Debian's numpy link against the system BLAS/LAPACK, where a PyPI wheel bundles OpenBLAS.",
+  },
+  {
+    what: "cloud-init uses the NoCloud datasource (seed bind-mounted at /var/lib/cloud/seed/nocloud) instead of Ec2; IMDSv2 at 169.254.169.254 is the twin's own (token required, per-source-IP instance-id, local-ipv4, region us-east-1, instance-type)",
+    why: "there is no EC2 metadata service; the bootstrap's own IMDS reads still go to the usual address.",
+  },
+  {
+    what: "DASKLAB_AWS_ENDPOINT_URL is rewritten to the twin's EC2 endpoint (http://10.213.0.1:8083), which answers CreateTags of the dasklab:bootstrap tag on the caller's own instance (what the instance role allows) and refuses everything else; IMDS hands out fake instance-role credentials",
+    why: 'no AWS API is reachable; the endpoint identifies the caller by source IP instead of by signature.',
+  },
+  {
+    what: "wait-condition handles resolve to plain-http URLs of the twin's signal receiver (http://10.213.0.1:8081/signal/<handle>) instead of pre-signed S3 https URLs",
+    why: 'no CloudFormation; the receiver speaks the same PUT protocol.',
+  },
+  {
+    what: "every machine has a twin service address 10.213.0.11, .12, ... besides its private IP (a fixed PrivateIpAddress from the template, else a free address of the template's VPC CIDR, else the service address itself); all machines share one L2 segment whatever their subnets, and security groups are not enforced",
+    why: "the twin's services live at 10.213.0.1, which the rootfs's apt sources name; the template's subnets and security groups are AWS constructs the twin does not model.",
+  },
+  {
+    what: 'no DNS and no default route; cloud-init writes /etc/hosts (manage_etc_hosts: localhost)',
+    why: "nothing may leave the twin's network namespaces; Ubuntu resolves its own hostname through systemd-resolved instead.",
+  },
+  {
+    what: 'apt-daily timers, e2scrub, fstrim, man-db and gettys are masked in the rootfs',
+    why: 'they make no sense in a container and slow the boot; on Ubuntu, first-boot apt timers may briefly hold the apt lock, which the twin therefore does not exercise.',
+  },
+  {
+    what: 'the root filesystem is a tmpfs overlay (--volatile=overlay) over a shared read-only rootfs; state is lost when a machine stops, so reboots are not modelled',
+    why: 'several machines boot from one cached rootfs without copying it.',
+  },
+  {
+    what: 'containers get CAP_NET_ADMIN explicitly',
+    why: 'systemd-nspawn joins an existing network namespace (--network-namespace-path) without it, and systemd-networkd then refuses to start.',
+  },
+  {
+    what: 'each machine runs in its own time namespace whose boot clock starts at its container start (/proc/uptime counts from there)',
+    why: 'a container would otherwise see the host uptime; the bootstrap computes its readiness deadline from uptime.',
+  },
+  {
+    what: 'instance types are metadata only: every machine shares the host CPUs and memory',
+    why: 'containers, not VMs.',
+  },
+];
+
+/** The deviations as printed at twin start. */
+export function describeDeviations(): string {
+  return [
+    'dasklab twin: differences from EC2',
+    ...DEVIATIONS.map((d, i) => `  ${i + 1}. ${d.what}\n     why: ${d.why}`),
+  ].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// The user-data parameter block (lib/bootstrap-user-data.ts renders it):
+//   # >>> dasklab parameters
+//   NAME='value'  or  NAME=('a' 'b')
+//   # <<< dasklab parameters
+
+const BEGIN = '# >>> dasklab parameters';
+const END = '# <<< dasklab parameters';
+
+type Value = string | string[];
+
+/** Parses a bash word made of '...' quotes, \x escapes and plain characters (no expansions). */
+function parseWords(text: string): string[] {
+  const words: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && /\s/.test(text[i])) i++;
+    if (i >= text.length) break;
+    let word = '';
+    while (i < text.length && !/\s/.test(text[i])) {
+      const c = text[i];
+      if (c === "'") {
+        const close = text.indexOf("'", i + 1);
+        if (close < 0) throw new Error(`unterminated quote in parameter value: ${text}`);
+        word += text.slice(i + 1, close);
+        i = close + 1;
+      } else if (c === '\\') {
+        word += text[i + 1] ?? '';
+        i += 2;
+      } else if (c === '"' || c === '$' || c === '`') {
+        throw new Error(`the twin only understands single-quoted parameter values: ${text}`);
+      } else {
+        word += c;
+        i++;
+      }
+    }
+    words.push(word);
+  }
+  return words;
+}
+
+function parseValue(raw: string): Value {
+  if (raw.startsWith('(')) {
+    if (!raw.endsWith(')')) throw new Error(`unterminated array in parameter block: ${raw}`);
+    return parseWords(raw.slice(1, -1));
+  }
+  const words = parseWords(raw);
+  if (words.length > 1) throw new Error(`parameter value is more than one word: ${raw}`);
+  return words[0] ?? '';
+}
+
+const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+const render = (name: string, v: Value): string =>
+  Array.isArray(v) ? `${name}=(${v.map(quote).join(' ')})` : `${name}=${quote(v)}`;
+
+/** Reads the parameter block of a resolved user-data script. */
+export function readParameters(script: string): Map<string, Value> {
+  const lines = script.split('\n');
+  const begin = lines.indexOf(BEGIN);
+  const end = lines.indexOf(END);
+  if (begin < 0 || end < begin) {
+    throw new Error(`user data has no "${BEGIN}" ... "${END}" block`);
+  }
+  const params = new Map<string, Value>();
+  for (const line of lines.slice(begin + 1, end)) {
+    const m = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (!m) throw new Error(`unexpected line in the parameter block: ${line}`);
+    params.set(m[1], parseValue(m[2]));
+  }
+  return params;
+}
+
+/** What the twin changes in one machine's user data. */
+export interface TwinUserDataSettings {
+  /** The twin's PEP 503 index URL. */
+  pipIndexUrl: string;
+  /** The twin's AWS API endpoint (used if the user data has DASKLAB_AWS_ENDPOINT_URL). */
+  awsEndpointUrl: string;
+}
+
+/** A user-data script adapted to the twin, with the list of changes made. */
+export interface AdaptedUserData {
+  script: string;
+  changes: string[];
+  parameters: Map<string, Value>;
+}
+
+/**
+ * Applies the twin's parameter rewrites (python version, pip index, pip
+ * requirements). Fails loudly if a parameter the twin must rewrite is missing.
+ */
+export function adaptUserData(script: string, settings: TwinUserDataSettings): AdaptedUserData {
+  const params = readParameters(script);
+  const changes: string[] = [];
+  const set = (name: string, value: Value) => {
+    const before = params.get(name);
+    if (before === undefined) throw new Error(`user data parameter ${name} is missing`);
+    if (JSON.stringify(before) !== JSON.stringify(value)) {
+      changes.push(`${name}: ${JSON.stringify(before)} -> ${JSON.stringify(value)}`);
+    }
+    params.set(name, value);
+  };
+  set('DASKLAB_PYTHON_VERSION', TWIN_PYTHON_VERSION);
+  if (params.has('DASKLAB_APT_PACKAGES')) set('DASKLAB_APT_PACKAGES', aptPackagesFor(TWIN_PYTHON_VERSION));
+  set('DASKLAB_PIP_INDEX_URL', settings.pipIndexUrl);
+  if (params.has('DASKLAB_AWS_ENDPOINT_URL')) set('DASKLAB_AWS_ENDPOINT_URL', settings.awsEndpointUrl);
+  const packages = params.get('DASKLAB_PIP_PACKAGES');
+  if (!Array.isArray(packages)) throw new Error('user data parameter DASKLAB_PIP_PACKAGES is not an array');
+  set('DASKLAB_PIP_PACKAGES', packages.map((p) => PIP_REQUIREMENT_REWRITES[p] ?? p));
+
+  const lines = script.split('\n');
+  const begin = lines.indexOf(BEGIN);
+  const end = lines.indexOf(END);
+  const block = [...params].map(([name, value]) => render(name, value));
+  const out = [...lines.slice(0, begin + 1), ...block, ...lines.slice(end)].join('\n');
+  return { script: out, changes, parameters: params };
+}

@@ -1,0 +1,330 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { onCleanup, removeTree } from './cleanup';
+import { adaptUserData, describeDeviations, USER_DATA_LIMIT_BYTES } from './deviations';
+import { ensureIndexes } from './indexes';
+import { ExecOptions, Machine } from './machine';
+import { assignAddresses } from './addresses';
+import { AWS_ENDPOINT_URL, PIP_INDEX_URL, signalUrl, TwinNetwork } from './network';
+import { mustRun, RunResult, sleep } from './proc';
+import { ensureRootfs } from './rootfs';
+import { ec2Hostname, writeSeed } from './seed';
+import { Faults, ReceivedSignal, Services } from './services';
+import { loadTemplate, resolveUserData } from './template';
+
+/**
+ * The twin: boots a synthesized template's EC2 instances as containers, with
+ * the services EC2 and CloudFormation would provide around them.
+ *
+ *   const twin = await Twin.start({ templateDir: 'cdk.out' });
+ *   const results = await twin.waitForSignals();
+ *   await twin.exec(twin.machines[0], ['cat', '/var/lib/dasklab/ready.json']);
+ *   await twin.stop();
+ */
+
+export const DEFAULT_STACK = 'dasklab-Machine';
+export const TWIN_REGION = 'us-east-1';
+const REPO_DIR = path.resolve(__dirname, '..', '..');
+
+export interface TwinOptions {
+  /** Directory holding `<stack>.template.json`; omitted: synthesize the app into the run dir. */
+  templateDir?: string;
+  /** Context passed to `cdk synth` as `-c key=value` (only when synthesizing). */
+  context?: Record<string, string>;
+  /** @default 'dasklab-Machine' */
+  stack?: string;
+  faults?: Faults;
+  /** Overrides every wait condition's Timeout (seconds). */
+  timeoutSeconds?: number;
+  /** Progress output; default: stderr with a [twin] prefix. */
+  log?: (msg: string) => void;
+}
+
+/** What tests and the CLI know about a booted machine. */
+export interface TwinMachine {
+  logicalId: string;
+  /** Its private IP: IMDS local-ipv4 and Fn::GetAtt PrivateIp (addresses.ts). */
+  ip: string;
+  /** Its address on the twin's service subnet (the same as ip unless the template fixes addresses). */
+  serviceIp: string;
+  /** host0's addresses with prefix lengths. */
+  cidrs: string[];
+  /** The `dasklab:role` tag. */
+  role: string;
+  instanceId: string;
+  hostname: string;
+  /** Container name. */
+  name: string;
+  /** The wait-condition handle it signals. */
+  handle: string;
+  timeoutSeconds: number;
+  /** What the twin changed in its user data. */
+  userDataChanges: string[];
+}
+
+/** The outcome of one machine's wait condition. */
+export interface SignalResult {
+  machine: TwinMachine;
+  /** SUCCESS/FAILURE as signalled; TIMEOUT or EXITED (container gone) when no signal came. */
+  status: 'SUCCESS' | 'FAILURE' | 'TIMEOUT' | 'EXITED';
+  reason: string;
+  uniqueId?: string;
+  data?: string;
+  /** Seconds from container start to the signal (or to giving up). */
+  seconds: number;
+}
+
+export class Twin {
+  private readonly machineByLogicalId = new Map<string, Machine>();
+  readonly machines: TwinMachine[] = [];
+  /** Seconds spent building the rootfs and indexes in this start (0 when cached). */
+  readonly buildSeconds = { rootfs: 0, indexes: 0 };
+  private stopped = false;
+
+  private constructor(
+    readonly runDir: string,
+    private readonly network: TwinNetwork,
+    readonly log: (msg: string) => void,
+    private readonly dropRunDir: () => void,
+  ) {}
+
+  get services(): Services {
+    return this.servicesRef!;
+  }
+  private servicesRef?: Services;
+
+  static async start(opts: TwinOptions = {}): Promise<Twin> {
+    const log = opts.log ?? ((msg: string) => process.stderr.write(`[twin] ${msg}\n`));
+    if (process.getuid?.() !== 0) throw new Error('the twin needs root (debootstrap, network namespaces, systemd-nspawn)');
+    log(describeDeviations());
+    const stack = opts.stack ?? DEFAULT_STACK;
+
+    removeStaleRunDirs();
+    // The PID in the name lets a later run remove it if this process is killed outright.
+    const runDir = fs.mkdtempSync(path.join(os.tmpdir(), `dasklab-twin-${process.pid}-`));
+    const dropRunDir = onCleanup(`remove ${runDir}`, () => removeTree(runDir));
+    let network: TwinNetwork | undefined;
+    let twin: Twin | undefined;
+    try {
+      const templateDir = opts.templateDir ?? (await synth(runDir, opts.context ?? {}, log));
+      const template = loadTemplate(templateDir, stack);
+      log(`${template.file}: ${template.instances.map((i) => `${i.logicalId} (${i.role || 'no role'})`).join(', ')}`);
+
+      const rootfs = await ensureRootfs(log);
+      const indexes = await ensureIndexes(rootfs.dir, log);
+      network = await TwinNetwork.create();
+      twin = new Twin(runDir, network, log, dropRunDir);
+      twin.buildSeconds.rootfs = rootfs.seconds;
+      twin.buildSeconds.indexes = indexes.seconds;
+
+      const runHex = (process.pid.toString(16) + Date.now().toString(16)).slice(-9);
+      const addresses = assignAddresses(template.instances.map((i) => i.privateIpAddress), template.vpcCidr);
+      const ips = new Map(template.instances.map((inst, k) => [inst.logicalId, addresses[k].privateIp]));
+      const specs = template.instances.map((inst, k) => {
+        const ip = ips.get(inst.logicalId)!;
+        const resolved = resolveUserData(
+          inst,
+          {
+            region: TWIN_REGION,
+            stackName: stack,
+            signalUrl,
+            privateIp: (id) => {
+              const found = ips.get(id);
+              if (!found) throw new Error(`Fn::GetAtt ${id}.PrivateIp: ${id} is not an instance`);
+              return found;
+            },
+          },
+          template.handles,
+        );
+        const size = Buffer.byteLength(resolved);
+        if (size > USER_DATA_LIMIT_BYTES) {
+          throw new Error(`user data of ${inst.logicalId} is ${size} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
+        }
+        const adapted = adaptUserData(resolved, { pipIndexUrl: PIP_INDEX_URL, awsEndpointUrl: AWS_ENDPOINT_URL });
+        const info: TwinMachine = {
+          logicalId: inst.logicalId,
+          ip,
+          serviceIp: addresses[k].serviceIp,
+          cidrs: addresses[k].cidrs,
+          role: inst.role,
+          instanceId: `i-twin${runHex}${k.toString(16).padStart(4, '0')}`,
+          hostname: ec2Hostname(ip),
+          name: `dasklab-${network!.id}-${k}`,
+          handle: inst.handle,
+          timeoutSeconds: opts.timeoutSeconds ?? inst.timeoutSeconds,
+          userDataChanges: adapted.changes,
+        };
+        log(`${inst.logicalId}: ${info.cidrs.join(' ')} ${info.instanceId}; user data: ${adapted.changes.join('; ') || 'unchanged'}`);
+        return { info, inst, userData: adapted.script, k };
+      });
+
+      twin.servicesRef = await Services.start({
+        hubNetns: network.hub,
+        aptDir: indexes.aptDir,
+        pipDir: indexes.pipDir,
+        runDir,
+        faults: opts.faults,
+        log,
+        machines: specs.map(({ info, inst }) => ({
+          ip: info.ip,
+          serviceIp: info.serviceIp,
+          instanceId: info.instanceId,
+          hostname: info.hostname,
+          instanceType: inst.instanceType,
+          region: TWIN_REGION,
+        })),
+      });
+      if (opts.faults?.pipIndex) log(`fault injected: pip index ${JSON.stringify(opts.faults.pipIndex)}`);
+
+      for (const { info, userData, k } of specs) {
+        const seedDir = path.join(runDir, `seed-${k}`);
+        writeSeed(seedDir, { instanceId: info.instanceId, hostname: info.hostname, cidrs: info.cidrs, userData });
+        const machine = new Machine({
+          ...info,
+          rootfs: rootfs.dir,
+          netnsPath: await network.addMachine(k),
+          seedDir,
+          consoleLog: path.join(runDir, `console-${k}.log`),
+        });
+        twin.machines.push(info);
+        twin.machineByLogicalId.set(info.logicalId, machine);
+        await machine.boot();
+        log(`${info.logicalId}: booting as ${info.name} (nspawn leader pid ${machine.leaderPid})`);
+      }
+      return twin;
+    } catch (err) {
+      if (twin) await twin.stop();
+      else {
+        network?.remove();
+        dropRunDir();
+      }
+      throw err;
+    }
+  }
+
+  private machine(m: TwinMachine | string): Machine {
+    const id = typeof m === 'string' ? m : m.logicalId;
+    const found = this.machineByLogicalId.get(id);
+    if (!found) throw new Error(`no machine ${id}`);
+    return found;
+  }
+
+  /** Runs a command in a machine (as root unless opts.user). */
+  exec(m: TwinMachine | string, cmd: string[], opts: ExecOptions = {}): Promise<RunResult> {
+    return this.machine(m).exec(cmd, opts);
+  }
+
+  /** The machine's /var/lib/dasklab/ready.json, or undefined if it has none. */
+  async readyJson(m: TwinMachine | string): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const r = await this.exec(m, ['cat', '/var/lib/dasklab/ready.json']);
+    return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+  }
+
+  /** The dasklab:bootstrap tag values a machine set on itself, in order. */
+  bootstrapTags(m: TwinMachine): string[] {
+    return this.services.tagCalls
+      .filter((t) => t.instanceId === m.instanceId)
+      .map((t) => t.tags['dasklab:bootstrap']);
+  }
+
+  /** Path of the machine's console log (systemd and cloud-init output). */
+  consoleLog(m: TwinMachine | string): string {
+    return this.machine(m).spec.consoleLog;
+  }
+
+  /**
+   * Waits until every machine has signalled its wait-condition handle, as
+   * CloudFormation does: the first signal decides; none within the timeout is a
+   * TIMEOUT; a container that stops first is EXITED.
+   */
+  async waitForSignals(): Promise<SignalResult[]> {
+    return Promise.all(this.machines.map((m) => this.waitForSignal(m)));
+  }
+
+  async waitForSignal(m: TwinMachine): Promise<SignalResult> {
+    const machine = this.machine(m);
+    const deadline = machine.startedAt + m.timeoutSeconds * 1000;
+    let exited = false;
+    void machine.exited.then(() => (exited = true));
+    for (;;) {
+      const sig: ReceivedSignal | undefined = this.services.signals.find((s) => s.handle === m.handle);
+      const elapsed = (Date.now() - machine.startedAt) / 1000;
+      if (sig) {
+        const status = sig.body.Status === 'SUCCESS' ? 'SUCCESS' : 'FAILURE';
+        return {
+          machine: m,
+          status,
+          reason: sig.body.Reason ?? '',
+          uniqueId: sig.body.UniqueId,
+          data: sig.body.Data,
+          seconds: sig.time - machine.startedAt / 1000,
+        };
+      }
+      if (exited) return { machine: m, status: 'EXITED', reason: 'the container stopped before signalling', seconds: elapsed };
+      if (Date.now() > deadline) {
+        return { machine: m, status: 'TIMEOUT', reason: `no signal within ${m.timeoutSeconds} s`, seconds: elapsed };
+      }
+      await sleep(500);
+    }
+  }
+
+  /** Stops every container, the services and the network, and removes the run dir. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await Promise.all([...this.machineByLogicalId.values()].map((m) => m.stop()));
+    this.servicesRef?.stop();
+    this.network.remove();
+    this.dropRunDir();
+  }
+}
+
+/** Removes run dirs of twins whose process is gone (killed with SIGKILL, say). */
+function removeStaleRunDirs(): void {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const m = /^dasklab-twin-(\d+)-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch {
+      removeTree(path.join(os.tmpdir(), name));
+    }
+  }
+}
+
+/** Runs `cdk synth` for the repo's app into the run dir and returns the output dir. */
+async function synth(runDir: string, context: Record<string, string>, log: (msg: string) => void): Promise<string> {
+  const out = path.join(runDir, 'cdk.out');
+  const args = ['--no-install', 'cdk', 'synth', '--quiet', '--output', out];
+  for (const [k, v] of Object.entries(context)) args.push('-c', `${k}=${v}`);
+  log(`npx ${args.join(' ')}`);
+  const started = Date.now();
+  await mustRun('npx', args, { cwd: REPO_DIR, timeoutMs: 5 * 60 * 1000 });
+  log(`synthesized in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return out;
+}
+
+/** A human-readable summary: status, reason and phase timings per machine. */
+export async function formatResults(twin: Twin, results: SignalResult[]): Promise<string> {
+  const lines: string[] = [];
+  for (const r of results) {
+    const m = r.machine;
+    lines.push(`${m.logicalId} [${m.role || 'no role'}] ${m.ip} ${m.instanceId}: ${r.status} after ${r.seconds.toFixed(1)} s (container start to signal)`);
+    lines.push(`  reason: ${r.reason.split('\n').slice(-15).join('\n          ')}`);
+    const ready = await twin.readyJson(m).catch(() => undefined);
+    if (!ready) {
+      lines.push('  ready.json: none');
+      continue;
+    }
+    lines.push(`  ready.json: status ${ready.status}${ready.failedPhase ? `, failed phase ${ready.failedPhase}` : ''}, versions ${JSON.stringify(ready.versions ?? {})}`);
+    const phases = Object.entries<{ seconds: number }>(ready.phases ?? {});
+    const total = phases.reduce((t, [, p]) => t + p.seconds, 0);
+    const boot = r.seconds - (ready.totalSeconds ?? total);
+    lines.push(`  boot until the bootstrap ran: ${boot.toFixed(1)} s`);
+    for (const [name, p] of phases) {
+      lines.push(`  phase ${name.padEnd(8)} ${String(p.seconds).padStart(5)} s  ${total ? ((100 * p.seconds) / total).toFixed(0) : 0}%`);
+    }
+  }
+  return lines.join('\n');
+}

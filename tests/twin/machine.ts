@@ -1,0 +1,177 @@
+import { ChildProcess, spawn } from 'child_process';
+import * as fs from 'fs';
+import { onCleanup } from './cleanup';
+import { run, RunResult, sleep } from './proc';
+
+/**
+ * One booted machine: a systemd-nspawn container with systemd as PID 1 in its
+ * own network namespace, over a tmpfs overlay of the shared rootfs.
+ *
+ * With --register=no there is no machined to ask, so commands enter the
+ * container with nsenter through its leader (the container's PID 1, a child of
+ * nspawn).
+ */
+
+export interface MachineSpec {
+  /** The template's logical id. */
+  logicalId: string;
+  /** The `dasklab:role` tag. */
+  role: string;
+  instanceId: string;
+  ip: string;
+  hostname: string;
+  /** Container name (nspawn --machine). */
+  name: string;
+  rootfs: string;
+  netnsPath: string;
+  seedDir: string;
+  consoleLog: string;
+}
+
+export interface ExecOptions {
+  /** Run as this user (runuser -u); default root. */
+  user?: string;
+  input?: string;
+  timeoutMs?: number;
+}
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export class Machine {
+  /** Epoch ms when nspawn was started. */
+  startedAt = 0;
+  leaderPid = 0;
+  /** systemd-nspawn, the leader's parent (itself a child of unshare). */
+  nspawnPid = 0;
+  /** Resolves with nspawn's exit code when the container is gone. */
+  exited: Promise<number> = Promise.resolve(0);
+  private child?: ChildProcess;
+  private unregister: () => void = () => undefined;
+
+  constructor(readonly spec: MachineSpec) {}
+
+  get logicalId(): string {
+    return this.spec.logicalId;
+  }
+
+  async boot(): Promise<void> {
+    const s = this.spec;
+    const console = fs.openSync(s.consoleLog, 'a');
+    this.startedAt = Date.now();
+    // setpriv --pdeathsig: if we die without cleaning up, nspawn gets SIGTERM and
+    // powers the container off.
+    // setpriv --pdeathsig: if we die without cleaning up, unshare gets SIGTERM and
+    // passes it on to nspawn (--kill-child), which powers the container off.
+    // unshare --time: a time namespace whose boot and monotonic clocks start near
+    // zero, so /proc/uptime in the machine counts from its own boot, as on EC2
+    // (the bootstrap computes its deadline from it).
+    const uptime = Math.max(0, Math.floor(Number(fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0])) - 1);
+    this.child = spawn(
+      'setpriv',
+      [
+        '--pdeathsig', 'SIGTERM',
+        'unshare', '--time', '--fork', '--kill-child=SIGTERM', '--boottime', `-${uptime}`, '--monotonic', `-${uptime}`,
+        'systemd-nspawn', '--boot', '--register=no', '--keep-unit', '--volatile=overlay',
+        `--directory=${s.rootfs}`, `--machine=${s.name}`,
+        `--network-namespace-path=${s.netnsPath}`,
+        // networkd needs it to configure host0; nspawn grants it only for netns it creates.
+        '--capability=CAP_NET_ADMIN',
+        `--bind-ro=${s.seedDir}:/var/lib/cloud/seed/nocloud`,
+        '--console=read-only',
+        '--timezone=off', '--link-journal=no',
+      ],
+      { stdio: ['ignore', console, console] },
+    );
+    fs.closeSync(console);
+    const pid = this.child.pid!;
+    this.unregister = onCleanup(`kill machine ${s.name} (unshare pid ${pid})`, () => this.killSync());
+    this.exited = new Promise((resolve) => this.child!.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    this.leaderPid = await findLeader(pid, this.exited);
+    this.nspawnPid = parentOf(this.leaderPid);
+  }
+
+  /** Whether nspawn is still running. */
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Runs a command inside the machine; as root unless opts.user is given. */
+  async exec(cmd: string[], opts: ExecOptions = {}): Promise<RunResult> {
+    if (!this.leaderPid || !this.running) throw new Error(`machine ${this.spec.name} is not running`);
+    const asUser = opts.user && opts.user !== 'root' ? ['runuser', '-u', opts.user, '--'] : [];
+    return run(
+      'nsenter',
+      ['-t', String(this.leaderPid), '-a', '--', '/usr/bin/env', '-i', `PATH=${PATH}`, 'LANG=C.UTF-8',
+        'HOME=/root', ...asUser, ...cmd],
+      { input: opts.input, timeoutMs: opts.timeoutMs },
+    );
+  }
+
+  /** Powers the container off (nspawn turns SIGTERM into a halt), killing it if that takes too long. */
+  async stop(graceMs = 15000): Promise<void> {
+    if (this.running) {
+      signal(this.nspawnPid || this.child!.pid!, 'SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const halted = await Promise.race([
+        this.exited.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (!halted) this.killSync();
+      await this.exited;
+    }
+    this.unregister();
+  }
+
+  /** Kills the container's PID 1 (the kernel then kills everything in its PID namespace), nspawn and unshare. */
+  private killSync(): void {
+    for (const pid of [this.leaderPid, this.nspawnPid, this.child?.pid]) {
+      if (pid) signal(pid, 'SIGKILL');
+    }
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    /* already gone */
+  }
+}
+
+function parentOf(pid: number): number {
+  // /proc/PID/stat: "pid (comm) state ppid ..."; comm may hold spaces, so split after ')'.
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/** The container's PID 1: the descendant of `root` (unshare -> nspawn -> it) whose PID in its own namespace is 1. */
+async function findLeader(root: number, exited: Promise<number>): Promise<number> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let i = 0; i < 300 && !gone; i++) {
+    const grandchildren = childrenOf(root).flatMap(childrenOf);
+    for (const pid of grandchildren) {
+      try {
+        const nspid = /^NSpid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/);
+        if (nspid && nspid.length > 1 && nspid[nspid.length - 1] === '1') return pid;
+      } catch {
+        /* raced with exit */
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error(`systemd-nspawn (under pid ${root}) ${gone ? 'exited' : 'started no container'}; see the console log`);
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return fs
+      .readdirSync(`/proc/${pid}/task`)
+      .flatMap((t) => fs.readFileSync(`/proc/${pid}/task/${t}/children`, 'utf8').trim().split(/\s+/))
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,233 @@
+"""What EC2 and CloudFormation would provide, served inside the twin's hub netns.
+
+Run by services.ts as `ip netns exec <hub> python3 services.py CONFIG.json APT_DIR PIP_DIR` with
+the host's python3 (stdlib only). Four HTTP servers:
+
+  apt    HUB_IP:8080           the flat apt repository (static files)
+  pip    HUB_IP:8082           the PEP 503 index (static files), with injectable faults
+  signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
+  imds   169.254.169.254:80    IMDSv2, answering per source IP (with instance-role credentials)
+  ec2    HUB_IP:8083           the EC2 API, CreateTags only, as the instance role allows it
+
+Events (signals, fault state) go to stdout as JSON lines for services.ts to read;
+every request is logged to the access log.
+"""
+
+import functools
+import json
+import secrets
+import sys
+import threading
+import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer, BaseHTTPRequestHandler
+from urllib.parse import parse_qs
+
+CONFIG = json.load(open(sys.argv[1]))
+CONFIG["aptDir"], CONFIG["pipDir"] = sys.argv[2], sys.argv[3]
+ACCESS_LOG = open(CONFIG["accessLog"], "a", buffering=1)
+STARTED = time.time()
+_out_lock = threading.Lock()
+
+
+def event(kind, **fields):
+    with _out_lock:
+        print(json.dumps({"event": kind, "time": time.time(), **fields}), flush=True)
+
+
+class Quiet:
+    """Sends the default request logging to the access log instead of stderr."""
+
+    service = "?"
+
+    def log_message(self, fmt, *args):
+        ACCESS_LOG.write(f"{time.strftime('%H:%M:%S')} {self.service} {self.client_address[0]} {fmt % args}\n")
+
+
+class StaticHandler(Quiet, SimpleHTTPRequestHandler):
+    service = "apt"
+
+
+class PipHandler(Quiet, SimpleHTTPRequestHandler):
+    """The index, answering 503 while a fault is active.
+
+    A 503 window starts at the first request, so it is exercised whenever the
+    machine reaches pip, however long the phases before it took.
+    """
+
+    service = "pip"
+    first_request = None
+    lock = threading.Lock()
+
+    def _down(self):
+        fault = CONFIG.get("pipFault") or {}
+        if fault.get("mode") != "503":
+            return False
+        with PipHandler.lock:
+            if PipHandler.first_request is None:
+                PipHandler.first_request = time.time()
+                event("pip-first-request", client=self.client_address[0])
+        seconds = fault.get("downForSeconds")
+        return seconds is None or time.time() - PipHandler.first_request < seconds
+
+    def send_head(self):
+        if self._down():
+            self.send_error(503, "Service Unavailable (injected by the dasklab twin)")
+            return None
+        return super().send_head()
+
+
+class SignalHandler(Quiet, BaseHTTPRequestHandler):
+    service = "signal"
+
+    def do_PUT(self):
+        parts = self.path.strip("/").split("/")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace")
+        if len(parts) != 2 or parts[0] != "signal":
+            self.send_error(404)
+            return
+        try:
+            payload = json.loads(body)
+        except ValueError:
+            # CloudFormation rejects a malformed signal; say so loudly.
+            event("bad-signal", handle=parts[1], body=body, client=self.client_address[0])
+            self.send_error(400, "signal body is not JSON")
+            return
+        event("signal", handle=parts[1], body=payload, client=self.client_address[0])
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+class ImdsHandler(Quiet, BaseHTTPRequestHandler):
+    """IMDSv2 only (HttpTokens: required): tokens are per source IP and expire."""
+
+    service = "imds"
+    tokens = {}  # token -> (client ip, expiry)
+
+    def _reply(self, status, text=""):
+        data = text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_PUT(self):
+        if self.path != "/latest/api/token":
+            return self._reply(404)
+        ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "")
+        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+            return self._reply(400, "missing or invalid X-aws-ec2-metadata-token-ttl-seconds")
+        token = secrets.token_urlsafe(32)
+        ImdsHandler.tokens[token] = (self.client_address[0], time.time() + int(ttl))
+        self._reply(200, token)
+
+    def do_GET(self):
+        token = self.headers.get("X-aws-ec2-metadata-token", "")
+        owner, expiry = ImdsHandler.tokens.get(token, (None, 0))
+        if owner != self.client_address[0] or time.time() > expiry:
+            return self._reply(401)
+        machine = CONFIG["imds"].get(self.client_address[0])
+        if machine is None:
+            return self._reply(404)
+        meta = {
+            "instance-id": machine["instanceId"],
+            "local-ipv4": machine["ip"],
+            "local-hostname": machine["hostname"],
+            "hostname": machine["hostname"],
+            "instance-type": machine["instanceType"],
+            "placement/region": machine["region"],
+            "placement/availability-zone": machine["region"] + "a",
+            "ami-id": "ami-twin00000000000000",
+        }
+        # Instance-role credentials, as botocore's IMDS provider reads them. Fake:
+        # the twin's EC2 endpoint checks who calls by source IP instead.
+        creds = "iam/security-credentials/"
+        meta[creds] = ROLE
+        meta[creds + ROLE] = json.dumps({
+            "Code": "Success", "Type": "AWS-HMAC", "AccessKeyId": "ASIATWIN00000000",
+            "SecretAccessKey": "twin-secret", "Token": "twin-token",
+            "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600)),
+        })
+        path = self.path.removeprefix("/latest/meta-data/")
+        if self.path == "/latest/meta-data/" or self.path == "/latest/meta-data":
+            return self._reply(200, "\n".join(sorted(k.split("/")[0] for k in meta)))
+        if self.path.startswith("/latest/meta-data/") and path in meta:
+            return self._reply(200, meta[path])
+        self._reply(404)
+
+
+ROLE = "dasklab-twin-instance-role"
+
+
+class Ec2Handler(Quiet, BaseHTTPRequestHandler):
+    """The EC2 query API for what the bootstrap calls: CreateTags of the dasklab:bootstrap
+    tag on the caller's own instance (what the instance role permits); anything else
+    is refused as IAM would."""
+
+    service = "ec2"
+    tag_key = "dasklab:bootstrap"
+
+    def _xml(self, status, body):
+        data = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status, code, message):
+        self._xml(status, f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
+                          f"</Error></Errors><RequestID>twin</RequestID></Response>")
+
+    def do_POST(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        machine = CONFIG["imds"].get(self.client_address[0])
+        if form.get("Action") != "CreateTags" or machine is None:
+            return self._error(403, "UnauthorizedOperation", f"the twin's instance role does not allow {form.get('Action')}")
+        resources = [v for k, v in form.items() if k.startswith("ResourceId.")]
+        tags = {form[k]: form.get(k[:-3] + "Value", "") for k in form if k.startswith("Tag.") and k.endswith(".Key")}
+        if resources != [machine["instanceId"]] or set(tags) != {self.tag_key}:
+            return self._error(403, "UnauthorizedOperation",
+                               f"{machine['instanceId']} may tag only itself and only {self.tag_key}")
+        event("tags", client=self.client_address[0], instanceId=machine["instanceId"], tags=tags)
+        self._xml(200, '<CreateTagsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                       "<requestId>twin</requestId><return>true</return></CreateTagsResponse>")
+
+
+def serve(name, handler, host, port):
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
+    event("listening", service=name, host=host, port=port)
+    return server
+
+
+def main():
+    hub, ports = CONFIG["hubIp"], CONFIG["ports"]
+    serve("apt", functools.partial(StaticHandler, directory=CONFIG["aptDir"]), hub, ports["apt"])
+    serve("signal", SignalHandler, hub, ports["signal"])
+    serve("imds", ImdsHandler, CONFIG["imdsIp"], ports["imds"])
+    serve("ec2", Ec2Handler, hub, ports["ec2"])
+
+    pip = functools.partial(PipHandler, directory=CONFIG["pipDir"])
+    fault = CONFIG.get("pipFault") or {}
+    if fault.get("mode") == "refused":
+        # Nothing listens: connections are refused. The window starts now.
+        seconds = fault.get("downForSeconds")
+        if seconds is None:
+            event("pip-down", mode="refused", forever=True)
+        else:
+            event("pip-down", mode="refused", seconds=seconds)
+            threading.Timer(seconds, lambda: serve("pip", pip, hub, ports["pip"])).start()
+    else:
+        serve("pip", pip, hub, ports["pip"])
+    event("ready")
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+import { ChildProcess, spawn } from 'child_process';
+import { EventEmitter } from 'events';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as readline from 'readline';
+import { onCleanup } from './cleanup';
+import { HUB_IP, IMDS_IP, PORTS } from './network';
+
+/**
+ * Starts services.py (apt repo, pip index, signal receiver, IMDSv2) inside the
+ * hub namespace and turns its JSON event lines into events.
+ */
+
+/** A fault of the pip index, injected by tests. */
+export interface PipFault {
+  /**
+   * 'refused': nothing listens on the port (connection refused); the window
+   * starts when the twin starts. '503': the index answers 503; the window starts
+   * at the first request to it.
+   */
+  mode: 'refused' | '503';
+  /** How long the index is down; omitted: always. */
+  downForSeconds?: number;
+}
+
+export interface Faults {
+  pipIndex?: PipFault;
+}
+
+/** What IMDS answers to one machine. */
+export interface ImdsIdentity {
+  /** local-ipv4. */
+  ip: string;
+  /** The source address of its requests to IMDS (its service address). */
+  serviceIp: string;
+  instanceId: string;
+  hostname: string;
+  instanceType: string;
+  region: string;
+}
+
+/** A wait-condition signal as received (CloudFormation's JSON body). */
+export interface ReceivedSignal {
+  handle: string;
+  /** Seconds since the epoch when it arrived. */
+  time: number;
+  client: string;
+  body: { Status?: string; Reason?: string; UniqueId?: string; Data?: string };
+}
+
+/** A CreateTags call the twin's EC2 endpoint accepted. */
+export interface ReceivedTags {
+  instanceId: string;
+  time: number;
+  tags: Record<string, string>;
+}
+
+export interface ServicesOptions {
+  hubNetns: string;
+  aptDir: string;
+  pipDir: string;
+  runDir: string;
+  machines: ImdsIdentity[];
+  faults?: Faults;
+  log: (msg: string) => void;
+}
+
+export class Services extends EventEmitter {
+  readonly signals: ReceivedSignal[] = [];
+  readonly tagCalls: ReceivedTags[] = [];
+  readonly accessLog: string;
+  private constructor(
+    private readonly child: ChildProcess,
+    accessLog: string,
+    private readonly unregister: () => void,
+  ) {
+    super();
+    this.accessLog = accessLog;
+  }
+
+  static async start(opts: ServicesOptions): Promise<Services> {
+    const accessLog = path.join(opts.runDir, 'services-access.log');
+    const configFile = path.join(opts.runDir, 'services.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({
+        hubIp: HUB_IP,
+        imdsIp: IMDS_IP,
+        ports: PORTS,
+        aptDir: opts.aptDir,
+        pipDir: opts.pipDir,
+        accessLog,
+        pipFault: opts.faults?.pipIndex ?? null,
+        // Keyed by every address a machine may call from.
+        imds: Object.fromEntries(opts.machines.flatMap((m) => [[m.ip, m], [m.serviceIp, m]])),
+      }),
+    );
+    // setpriv --pdeathsig: the services die with us even if we are SIGKILLed.
+    const child = spawn(
+      'setpriv',
+      ['--pdeathsig', 'SIGKILL', 'ip', 'netns', 'exec', opts.hubNetns,
+        // The served dirs are on the command line too, so a build in use is never pruned (cache.ts).
+        '/usr/bin/python3', path.join(__dirname, 'services.py'), configFile, opts.aptDir, opts.pipDir],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const pid = child.pid!;
+    const unregister = onCleanup(`kill services (pid ${pid})`, () => killQuietly(pid));
+    const services = new Services(child, accessLog, unregister);
+    const errors = fs.createWriteStream(path.join(opts.runDir, 'services-stderr.log'));
+    child.stderr!.pipe(errors);
+
+    const ready = new Promise<void>((resolve, reject) => {
+      child.on('exit', (code) => reject(new Error(`services.py exited (${code}); see ${opts.runDir}/services-stderr.log`)));
+      readline.createInterface({ input: child.stdout! }).on('line', (line) => {
+        const ev = JSON.parse(line);
+        if (ev.event === 'ready') resolve();
+        else if (ev.event === 'signal') {
+          const sig: ReceivedSignal = { handle: ev.handle, time: ev.time, client: ev.client, body: ev.body };
+          services.signals.push(sig);
+          services.emit('signal', sig);
+        } else if (ev.event === 'tags') {
+          services.tagCalls.push({ instanceId: ev.instanceId, time: ev.time, tags: ev.tags });
+        } else if (ev.event === 'bad-signal') {
+          opts.log(`malformed signal for ${ev.handle} from ${ev.client}: ${ev.body}`);
+        } else if (ev.event !== 'listening') {
+          opts.log(`services: ${line}`);
+        }
+      });
+    });
+    await ready;
+    return services;
+  }
+
+  stop(): void {
+    this.unregister();
+    this.child.removeAllListeners('exit');
+  }
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
