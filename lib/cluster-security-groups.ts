@@ -4,6 +4,18 @@ import { DASK_PORTS } from './dask-ports';
 import { peerOf } from './machine-security-group';
 import { checkWorldOpen } from './world-open';
 
+/**
+ * EC2 gives a security group without inline egress rules an allow-all egress
+ * rule, and standalone egress rules (which CDK makes for rules between
+ * groups) do not remove it. An inline rule that matches nothing does, leaving
+ * only the standalone rules.
+ */
+export function denyDefaultEgress(group: ec2.SecurityGroup): void {
+  (group.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [
+    { CidrIp: '255.255.255.255/32', IpProtocol: 'icmp', FromPort: 252, ToPort: 86, Description: 'No egress but the rules of this group' },
+  ]);
+}
+
 /** Properties of {@link ClusterSecurityGroups}. */
 export interface ClusterSecurityGroupsProps {
   readonly vpc: ec2.IVpc;
@@ -38,6 +50,7 @@ export class ClusterSecurityGroups extends Construct {
     const group = (name: string, description: string) =>
       new ec2.SecurityGroup(this, name, { vpc: props.vpc, description, allowAllOutbound: false });
     this.member = group('Member', 'dasklab cluster members: Dask traffic between them');
+    denyDefaultEgress(this.member);
     this.scheduler = group('Scheduler', 'dasklab Dask scheduler');
     this.worker = group('Worker', 'dasklab Dask workers');
 

@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { denyDefaultEgress } from './cluster-security-groups';
 import { DasklabConfig } from './config/schema';
 import { DASK_PORTS } from './dask-ports';
 import { DaskMachine } from './dask-machine';
@@ -148,6 +149,7 @@ function addStudentCluster(
     description: `dasklab lab: Dask traffic between the machines of student ${studentId}`,
     allowAllOutbound: false,
   });
+  denyDefaultEgress(group);
   for (const port of [ec2.Port.tcp(DASK_PORTS.scheduler), ec2.Port.tcpRange(DASK_PORTS.worker, DASK_PORTS.nanny)]) {
     group.addIngressRule(group, port, 'Dask, between this student’s machines');
     group.addEgressRule(group, port, 'Dask, between this student’s machines');

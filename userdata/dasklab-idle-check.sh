@@ -14,13 +14,19 @@ log() {
   echo "dasklab-idle: $*"
 }
 
-# Interactive sessions: logins through sshd (logind sessions) and Session
-# Manager shells (one ssm-session-worker process each).
+# Interactive sessions: user sessions logind knows of (SSH logins, not the
+# per-user "manager" sessions of newer systemd); sshd's per-login processes
+# where logind does not track logins; and Session Manager shells.
 session_count() {
-  local logins ssm
-  logins=$(loginctl list-sessions --no-legend 2>/dev/null | grep -vc ' seat0 ' || true)
+  local id logins=0 sshd ssm
+  for id in $(loginctl list-sessions --no-legend 2>/dev/null | awk '{print $1}'); do
+    if [[ "$(loginctl show-session "$id" -p Class --value 2>/dev/null)" == user ]]; then
+      logins=$((logins + 1))
+    fi
+  done
+  sshd=$(pgrep -c -f '^sshd(-session)?: [^ ]+@' || true)
   ssm=$(pgrep -c -f ssm-session-worker || true)
-  echo $((logins + ssm))
+  echo $(((logins > sshd ? logins : sshd) + ssm))
 }
 
 # CPU use in percent since the previous check, from /proc/stat.
@@ -33,7 +39,7 @@ cpu_percent_since_last_check() {
   echo "$total $busy" >"$STATE_DIR/cpu"
   read -r previous_total previous_busy <<<"$previous"
   if ((total <= previous_total)); then
-    echo 100 # first check since boot: count as busy
+    echo 100 # the counters went back (the machine was stopped and started): count as busy
   else
     echo $(((busy - previous_busy) * 100 / (total - previous_total)))
   fi

@@ -13,7 +13,7 @@ import { sleep } from './proc';
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
   process.stderr.write(
-    'usage: npm run twin -- [--template-dir DIR | --synth] [--stack NAME] [-c key=value ...]\n' +
+    'usage: npm run twin -- [--template-dir DIR | --synth] [--stack NAME | --stacks REGEX] [-c key=value ...]\n' +
       '                       [--timeout SECONDS] [--pip-down refused|503[:SECONDS]] [--keep]\n',
   );
   process.exit(2);
@@ -23,6 +23,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   let templateDir: string | undefined;
   let stack = DEFAULT_STACK;
+  let stacks: RegExp | undefined;
   let keep = false;
   let timeoutSeconds: number | undefined;
   const context: Record<string, string> = {};
@@ -33,6 +34,8 @@ async function main(): Promise<number> {
       case '--template-dir': templateDir = next(); break;
       case '--synth': templateDir = undefined; break;
       case '--stack': stack = next(); break;
+      // A pattern of stack names: boots every matching stack that has machines (a lab: '^dasklab-Lab-\\d+$').
+      case '--stacks': stacks = new RegExp(next()); break;
       case '--keep': keep = true; break;
       case '--timeout': timeoutSeconds = Number(next()); break;
       case '-c': case '--context': {
@@ -52,7 +55,7 @@ async function main(): Promise<number> {
   }
   if (templateDir && Object.keys(context).length) usage('-c only applies when synthesizing (no --template-dir)');
 
-  const twin = await Twin.start({ templateDir, stack, timeoutSeconds, context, faults: pipDown ? { pipIndex: pipDown } : undefined });
+  const twin = await Twin.start({ templateDir, stack, stacks, timeoutSeconds, context, faults: pipDown ? { pipIndex: pipDown } : undefined });
   try {
     twin.log(`waiting for ${twin.machines.length} readiness signal(s) ...`);
     const results = await twin.waitForSignals();

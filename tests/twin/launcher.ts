@@ -6,12 +6,15 @@ import { adaptUserData, describeDeviations, USER_DATA_LIMIT_BYTES } from './devi
 import { ensureIndexes } from './indexes';
 import { ExecOptions, Machine } from './machine';
 import { assignAddresses } from './addresses';
-import { AWS_ENDPOINT_URL, PIP_INDEX_URL, signalUrl, TwinNetwork } from './network';
+import { AWS_ENDPOINT_URL, HUB_IP, IMDS_IP, PIP_INDEX_URL, signalUrl, TwinNetwork } from './network';
 import { mustRun, RunResult, sleep } from './proc';
 import { ensureRootfs } from './rootfs';
 import { ec2Hostname, writeSeed } from './seed';
 import { Faults, ReceivedSignal, Services } from './services';
-import { loadTemplate, resolveUserData } from './template';
+import { loadApp, resolveUserData } from './template';
+import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
+import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
+import { OwnProcStat } from './proc-stat';
 
 /**
  * The twin: boots a synthesized template's EC2 instances as containers, with
@@ -34,9 +37,28 @@ export interface TwinOptions {
   context?: Record<string, string>;
   /** @default 'dasklab-Machine' */
   stack?: string;
+  /**
+   * Several stacks of the app, booted together (a lab): the names, or a pattern
+   * selecting every stack that has instances (e.g. /^dasklab-Lab-\d+$/).
+   * Fn::ImportValue resolves to the exporting stack's values. Overrides `stack`.
+   */
+  stacks?: string[] | RegExp;
   faults?: Faults;
   /** Overrides every wait condition's Timeout (seconds). */
   timeoutSeconds?: number;
+  /**
+   * Give each machine a persistent root (an overlay whose upper layer is in the
+   * run dir, removed at stop) so a reboot inside it boots it again with its
+   * state, as on EC2; see Twin.reboot. Default: a tmpfs overlay, and a reboot
+   * ends the machine.
+   */
+  persistentRoot?: boolean;
+  /**
+   * Enforce the template's security groups between the machines (nftables in
+   * each machine's namespace; security-groups.ts).
+   * @default true
+   */
+  enforceSecurityGroups?: boolean;
   /** Progress output; default: stderr with a [twin] prefix. */
   log?: (msg: string) => void;
 }
@@ -61,6 +83,12 @@ export interface TwinMachine {
   timeoutSeconds: number;
   /** What the twin changed in its user data. */
   userDataChanges: string[];
+  /** The stack it belongs to. */
+  stack: string;
+  /** All its tags (dasklab:student, Name, ...). */
+  tags: Record<string, string>;
+  /** The key pair its KeyName names, installed for `ubuntu` by cloud-init. */
+  keyPair?: TwinKeyPair;
 }
 
 /** The outcome of one machine's wait condition. */
@@ -81,6 +109,7 @@ export class Twin {
   /** Seconds spent building the rootfs and indexes in this start (0 when cached). */
   readonly buildSeconds = { rootfs: 0, indexes: 0 };
   private stopped = false;
+  private readonly procStats: OwnProcStat[] = [];
 
   private constructor(
     readonly runDir: string,
@@ -108,8 +137,12 @@ export class Twin {
     let twin: Twin | undefined;
     try {
       const templateDir = opts.templateDir ?? (await synth(runDir, opts.context ?? {}, log));
-      const template = loadTemplate(templateDir, stack);
-      log(`${template.file}: ${template.instances.map((i) => `${i.logicalId} (${i.role || 'no role'})`).join(', ')}`);
+      const template = loadApp(templateDir, opts.stacks ?? [stack]);
+      for (const s of template.booted) {
+        const t = template.templates.get(s)!;
+        log(`${t.file}: ${t.instances.map((i) => `${i.logicalId} (${i.role || 'no role'})`).join(', ') || 'no instances'}`);
+      }
+      const keyPairs = await materializeKeyPairs(template, template.instances, runDir);
 
       const rootfs = await ensureRootfs(log);
       const indexes = await ensureIndexes(rootfs.dir, log);
@@ -127,7 +160,7 @@ export class Twin {
           inst,
           {
             region: TWIN_REGION,
-            stackName: stack,
+            stackName: inst.stack!,
             signalUrl,
             privateIp: (id) => {
               const found = ips.get(id);
@@ -135,7 +168,7 @@ export class Twin {
               return found;
             },
           },
-          template.handles,
+          template.templates.get(inst.stack!)!.handles,
         );
         const size = Buffer.byteLength(resolved);
         if (size > USER_DATA_LIMIT_BYTES) {
@@ -154,6 +187,9 @@ export class Twin {
           handle: inst.handle,
           timeoutSeconds: opts.timeoutSeconds ?? inst.timeoutSeconds,
           userDataChanges: adapted.changes,
+          stack: inst.stack!,
+          tags: inst.tags ?? {},
+          keyPair: keyPairs.get(inst),
         };
         log(`${inst.logicalId}: ${info.cidrs.join(' ')} ${info.instanceId}; user data: ${adapted.changes.join('; ') || 'unchanged'}`);
         return { info, inst, userData: adapted.script, k };
@@ -176,20 +212,51 @@ export class Twin {
         })),
       });
       if (opts.faults?.pipIndex) log(`fault injected: pip index ${JSON.stringify(opts.faults.pipIndex)}`);
+      if (opts.faults?.aptRepo) log(`fault injected: apt repository ${JSON.stringify(opts.faults.aptRepo)}`);
+      const machineFault = machineFaults(runDir, opts.faults);
+      if (opts.faults?.aptLockSeconds) log(`fault injected: apt/dpkg locks held for ${opts.faults.aptLockSeconds} s at boot`);
+
+      // The template's security groups, enforced between the machines (security-groups.ts).
+      const firewalls = opts.enforceSecurityGroups === false
+        ? undefined
+        : firewallsFor(readTemplates(templateDir), specs.map(({ info }) => ({ stack: info.stack, logicalId: info.logicalId, ip: info.ip })));
+      if (!firewalls) log('security groups: NOT enforced (enforceSecurityGroups: false)');
 
       for (const { info, userData, k } of specs) {
         const seedDir = path.join(runDir, `seed-${k}`);
-        writeSeed(seedDir, { instanceId: info.instanceId, hostname: info.hostname, cidrs: info.cidrs, userData });
+        writeSeed(seedDir, {
+          instanceId: info.instanceId,
+          hostname: info.hostname,
+          cidrs: info.cidrs,
+          userData,
+          publicKeys: info.keyPair ? [info.keyPair.publicKey] : undefined,
+        });
+        const netnsPath = await network.addMachine(k);
+        if (firewalls) {
+          const fw = firewalls[k];
+          const script = nftRuleset(fw, [HUB_IP, IMDS_IP]);
+          fs.writeFileSync(path.join(runDir, `security-groups-${k}.nft`), script);
+          await network.applyFirewall(netnsPath, script);
+          log(`${info.logicalId}: security groups ${fw.groups.map((g) => g.split('/').pop()).join(', ')}: ${fw.ingress.length} ingress, ${fw.egress.length} egress rules`);
+        }
+        // The machine's own CPU counters at /proc/stat (proc-stat.ts).
+        const procStat = new OwnProcStat(path.join(runDir, `proc-stat-${k}`));
+        twin.procStats.push(procStat);
         const machine = new Machine({
           ...info,
           rootfs: rootfs.dir,
-          netnsPath: await network.addMachine(k),
+          netnsPath,
           seedDir,
           consoleLog: path.join(runDir, `console-${k}.log`),
+          persistentDir: opts.persistentRoot ? path.join(runDir, `root-${k}`) : undefined,
+          ...machineFault,
+          bindsRo: [...(machineFault.bindsRo ?? []), ...procStat.binds],
+          initArgs: [...(machineFault.initArgs ?? []), ...procStat.initArgs],
         });
         twin.machines.push(info);
         twin.machineByLogicalId.set(info.logicalId, machine);
         await machine.boot();
+        procStat.attach(() => machine.leaderPid);
         log(`${info.logicalId}: booting as ${info.name} (nspawn leader pid ${machine.leaderPid})`);
       }
       return twin;
@@ -203,6 +270,21 @@ export class Twin {
     }
   }
 
+  /** Whether the machine's container is still running (false once it powered off). */
+  isRunning(m: TwinMachine | string): boolean {
+    return this.machine(m).running;
+  }
+
+  /** Resolves when the machine's container is gone for good (powered off or stopped). */
+  exited(m: TwinMachine | string): Promise<number> {
+    return this.machine(m).exited;
+  }
+
+  /** The hub network namespace (bridge with the services; every machine is reachable from it). */
+  get hubNetns(): string {
+    return this.network.hub;
+  }
+
   private machine(m: TwinMachine | string): Machine {
     const id = typeof m === 'string' ? m : m.logicalId;
     const found = this.machineByLogicalId.get(id);
@@ -213,6 +295,28 @@ export class Twin {
   /** Runs a command in a machine (as root unless opts.user). */
   exec(m: TwinMachine | string, cmd: string[], opts: ExecOptions = {}): Promise<RunResult> {
     return this.machine(m).exec(cmd, opts);
+  }
+
+  /**
+   * Reboots a machine from inside (`systemctl reboot`) and waits until it is
+   * booting again. Needs persistentRoot; without it a reboot would end the machine.
+   */
+  async reboot(m: TwinMachine | string, timeoutMs = 120000): Promise<void> {
+    const machine = this.machine(m);
+    if (!machine.spec.persistentDir) throw new Error('Twin.reboot needs the twin option persistentRoot');
+    const before = machine.reboots;
+    await machine.exec(['systemctl', 'reboot', '--no-block']);
+    const deadline = Date.now() + timeoutMs;
+    while (!(machine.reboots > before && machine.running && machine.leaderPid)) {
+      if (Date.now() > deadline) throw new Error(`${machine.spec.name} did not boot again within ${timeoutMs / 1000} s`);
+      await sleep(200);
+    }
+    this.log(`${machine.logicalId}: rebooted (boot ${machine.reboots + 1}, nspawn leader pid ${machine.leaderPid})`);
+  }
+
+  /** How many times a machine has rebooted. */
+  reboots(m: TwinMachine | string): number {
+    return this.machine(m).reboots;
   }
 
   /** The machine's /var/lib/dasklab/ready.json, or undefined if it has none. */
@@ -274,10 +378,59 @@ export class Twin {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.all([...this.machineByLogicalId.values()].map((m) => m.stop()));
+    for (const p of this.procStats) p.stop();
     this.servicesRef?.stop();
     this.network.remove();
     this.dropRunDir();
   }
+}
+
+/**
+ * What machine-side faults add to every container: a unit holding the apt and
+ * dpkg locks from early boot (faults.aptLockSeconds), bound into
+ * /etc/systemd/system and pulled in with `systemd.wants=` on the container's
+ * init command line.
+ */
+function machineFaults(runDir: string, faults?: Faults): { bindsRo?: Array<[string, string]>; initArgs?: string[] } {
+  const seconds = faults?.aptLockSeconds;
+  if (!seconds) return {};
+  const dir = path.join(runDir, 'faults');
+  fs.mkdirSync(dir, { recursive: true });
+  const unit = 'dasklab-twin-apt-lock.service';
+  const script = '/usr/local/lib/dasklab-twin/hold-apt-locks.py';
+  fs.writeFileSync(path.join(dir, 'hold-apt-locks.py'), [
+    '# Holds the locks apt and dpkg take (fcntl write locks, as unattended-upgrades holds them).',
+    'import fcntl, os, socket, sys, time',
+    'held = []',
+    'for path in ("/var/lib/dpkg/lock-frontend", "/var/lib/dpkg/lock", "/var/lib/apt/lists/lock", "/var/cache/apt/archives/lock"):',
+    '    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)',
+    '    fcntl.lockf(fd, fcntl.LOCK_EX)',
+    '    held.append(fd)',
+    'print(f"holding the apt and dpkg locks for {sys.argv[1]} s", flush=True)',
+    'addr = os.environ.get("NOTIFY_SOCKET")',
+    'if addr:',
+    '    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)',
+    '    sock.sendto(b"READY=1", "\\0" + addr[1:] if addr.startswith("@") else addr)',
+    'time.sleep(float(sys.argv[1]))',
+    'print("released the apt and dpkg locks", flush=True)',
+    '',
+  ].join('\n'));
+  fs.writeFileSync(path.join(dir, unit), [
+    '[Unit]',
+    `Description=dasklab twin fault: hold the apt and dpkg locks for ${seconds} s, as a first-boot unattended-upgrades run does`,
+    'DefaultDependencies=no',
+    'After=local-fs.target',
+    'Before=cloud-init.service cloud-config.service cloud-final.service',
+    '',
+    '[Service]',
+    'Type=notify',
+    `ExecStart=/usr/bin/python3 ${script} ${seconds}`,
+    '',
+  ].join('\n'));
+  return {
+    bindsRo: [[path.join(dir, 'hold-apt-locks.py'), script], [path.join(dir, unit), `/etc/systemd/system/${unit}`]],
+    initArgs: [`systemd.wants=${unit}`],
+  };
 }
 
 /** Removes run dirs of twins whose process is gone (killed with SIGKILL, say). */

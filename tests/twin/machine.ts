@@ -1,7 +1,8 @@
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as path from 'path';
 import { onCleanup } from './cleanup';
-import { run, RunResult, sleep } from './proc';
+import { mustRun, run, RunResult, sleep } from './proc';
 
 /**
  * One booted machine: a systemd-nspawn container with systemd as PID 1 in its
@@ -26,6 +27,18 @@ export interface MachineSpec {
   netnsPath: string;
   seedDir: string;
   consoleLog: string;
+  /**
+   * Persistent root: a host-mounted overlay of rootfs whose upper layer lives in
+   * this dir for the machine's lifetime, so state survives reboots; a reboot
+   * inside (nspawn exits 133) boots the container again on it, as EC2 reboots
+   * an instance. Omitted: a tmpfs overlay (--volatile=overlay), lost at stop,
+   * and a reboot ends the machine.
+   */
+  persistentDir?: string;
+  /** Extra read-only binds [host path, container path] (files or dirs). */
+  bindsRo?: Array<[string, string]>;
+  /** Arguments for the container's systemd, e.g. `systemd.wants=UNIT` (read as its kernel command line). */
+  initArgs?: string[];
 }
 
 export interface ExecOptions {
@@ -38,15 +51,25 @@ export interface ExecOptions {
 const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export class Machine {
-  /** Epoch ms when nspawn was started. */
+  /** Epoch ms when nspawn was first started (reboots do not reset it, as for an EC2 instance). */
   startedAt = 0;
+  /** Epoch ms when the current boot's nspawn was started. */
+  bootedAt = 0;
+  /** Reboots so far (persistent machines only). */
+  reboots = 0;
   leaderPid = 0;
   /** systemd-nspawn, the leader's parent (itself a child of unshare). */
   nspawnPid = 0;
-  /** Resolves with nspawn's exit code when the container is gone. */
+  /** Resolves with nspawn's exit code when the container is gone for good (not at a reboot). */
   exited: Promise<number> = Promise.resolve(0);
   private child?: ChildProcess;
   private unregister: () => void = () => undefined;
+  private resolveExited: (code: number) => void = () => undefined;
+  private stopping = false;
+  /** A reboot's new boot, while it is being started. */
+  private rebooting?: Promise<void>;
+  private root = '';
+  private unmountRoot: () => void = () => undefined;
 
   constructor(readonly spec: MachineSpec) {}
 
@@ -56,8 +79,28 @@ export class Machine {
 
   async boot(): Promise<void> {
     const s = this.spec;
-    const console = fs.openSync(s.consoleLog, 'a');
     this.startedAt = Date.now();
+    this.exited = new Promise((resolve) => (this.resolveExited = resolve));
+    this.root = s.rootfs;
+    if (s.persistentDir) {
+      // The overlay is mounted on the host (nspawn cannot overlay the root
+      // itself) and unmounted at stop; the run dir's removal unmounts it too.
+      const [upper, work, merged] = ['upper', 'work', 'root'].map((d) => path.join(s.persistentDir!, d));
+      for (const d of [upper, work, merged]) fs.mkdirSync(d, { recursive: true });
+      await mustRun('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${s.rootfs},upperdir=${upper},workdir=${work}`, merged]);
+      this.unmountRoot = onCleanup(`unmount ${merged}`, () => {
+        spawnSync('umount', ['-l', merged], { stdio: 'ignore' });
+      });
+      this.root = merged;
+    }
+    await this.start();
+  }
+
+  /** Starts nspawn once (a boot); on a reboot of a persistent machine, again. */
+  private async start(): Promise<void> {
+    const s = this.spec;
+    const console = fs.openSync(s.consoleLog, 'a');
+    this.bootedAt = Date.now();
     // setpriv --pdeathsig: if we die without cleaning up, nspawn gets SIGTERM and
     // powers the container off.
     // setpriv --pdeathsig: if we die without cleaning up, unshare gets SIGTERM and
@@ -71,22 +114,43 @@ export class Machine {
       [
         '--pdeathsig', 'SIGTERM',
         'unshare', '--time', '--fork', '--kill-child=SIGTERM', '--boottime', `-${uptime}`, '--monotonic', `-${uptime}`,
-        'systemd-nspawn', '--boot', '--register=no', '--keep-unit', '--volatile=overlay',
-        `--directory=${s.rootfs}`, `--machine=${s.name}`,
+        'systemd-nspawn', '--boot', '--register=no', '--keep-unit',
+        ...(s.persistentDir ? [] : ['--volatile=overlay']),
+        `--directory=${this.root}`, `--machine=${s.name}`,
         `--network-namespace-path=${s.netnsPath}`,
         // networkd needs it to configure host0; nspawn grants it only for netns it creates.
         '--capability=CAP_NET_ADMIN',
         `--bind-ro=${s.seedDir}:/var/lib/cloud/seed/nocloud`,
         '--console=read-only',
         '--timezone=off', '--link-journal=no',
+        ...(s.bindsRo ?? []).map(([from, to]) => `--bind-ro=${from}:${to}`),
+        // After the options: arguments of the container's init.
+        ...(s.initArgs ?? []),
       ],
       { stdio: ['ignore', console, console] },
     );
     fs.closeSync(console);
-    const pid = this.child.pid!;
+    const child = this.child;
+    const pid = child.pid!;
     this.unregister = onCleanup(`kill machine ${s.name} (unshare pid ${pid})`, () => this.killSync());
-    this.exited = new Promise((resolve) => this.child!.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
-    this.leaderPid = await findLeader(pid, this.exited);
+    const thisBoot = new Promise<number>((resolve) => child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : 1))));
+    void thisBoot.then((code) => {
+      // 133: the container asked for a reboot (systemctl reboot).
+      if (code === 133 && s.persistentDir && !this.stopping) {
+        this.leaderPid = this.nspawnPid = 0;
+        this.child = undefined;
+        this.unregister();
+        this.reboots++;
+        fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} rebooted (reboot ${this.reboots}); booting it again\n`);
+        this.rebooting = this.start().catch((err) => {
+          fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} failed to boot again: ${err}\n`);
+          this.resolveExited(1);
+        });
+        return;
+      }
+      this.resolveExited(code);
+    });
+    this.leaderPid = await findLeader(pid, thisBoot);
     this.nspawnPid = parentOf(this.leaderPid);
   }
 
@@ -109,6 +173,8 @@ export class Machine {
 
   /** Powers the container off (nspawn turns SIGTERM into a halt), killing it if that takes too long. */
   async stop(graceMs = 15000): Promise<void> {
+    this.stopping = true;
+    await this.rebooting;
     if (this.running) {
       signal(this.nspawnPid || this.child!.pid!, 'SIGTERM');
       let timer: NodeJS.Timeout | undefined;
@@ -121,6 +187,7 @@ export class Machine {
       await this.exited;
     }
     this.unregister();
+    this.unmountRoot();
   }
 
   /** Kills the container's PID 1 (the kernel then kills everything in its PID namespace), nspawn and unshare. */

@@ -67,6 +67,17 @@ export class TwinNetwork {
     return `/run/netns/${ns}`;
   }
 
+  /**
+   * Installs an nftables script (security-groups.ts) in a machine's namespace,
+   * before the machine boots. Needs the host's `nft` (Debian: nftables).
+   */
+  async applyFirewall(netnsPath: string, script: string): Promise<void> {
+    await mustRun('nsenter', [`--net=${netnsPath}`, '--', 'nft', '-f', '-'], { input: script }).catch((err: Error) => {
+      const missing = /ENOENT|No such file|not found/.test(err.message);
+      throw new Error(missing ? `the twin enforces security groups with nftables: install it (apt-get install nftables)\n${err.message}` : err.message);
+    });
+  }
+
   /** Deletes every namespace of this twin (their veths go with them). */
   remove(): void {
     this.unregister();

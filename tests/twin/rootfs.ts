@@ -17,6 +17,8 @@ export const ROOTFS_PACKAGES: readonly string[] = [
   'systemd',
   'systemd-sysv',
   'dbus',
+  // Registers SSH logins with systemd-logind (loginctl), as on Ubuntu's images; the lab idle stop counts them.
+  'libpam-systemd',
   'cloud-init',
   // debootstrap does not resolve virtual packages; python3-cryptography needs this one.
   'python3-cffi-backend',

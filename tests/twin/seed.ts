@@ -14,13 +14,16 @@ export interface SeedSpec {
   /** Addresses of host0 with prefix lengths (addresses.ts). */
   cidrs: string[];
   userData: string;
+  /** OpenSSH public keys (EC2 metadata public-keys): cloud-init installs them for the default user. */
+  publicKeys?: string[];
 }
 
 export function writeSeed(dir: string, spec: SeedSpec): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(
     path.join(dir, 'meta-data'),
-    `instance-id: ${spec.instanceId}\nlocal-hostname: ${spec.hostname}\n`,
+    `instance-id: ${spec.instanceId}\nlocal-hostname: ${spec.hostname}\n` +
+      (spec.publicKeys?.length ? `public-keys:\n${spec.publicKeys.map((k) => `  - ${JSON.stringify(k.trim())}\n`).join('')}` : ''),
   );
   fs.writeFileSync(path.join(dir, 'user-data'), spec.userData);
   fs.writeFileSync(

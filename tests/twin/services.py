@@ -3,7 +3,7 @@
 Run by services.ts as `ip netns exec <hub> python3 services.py CONFIG.json APT_DIR PIP_DIR` with
 the host's python3 (stdlib only). Four HTTP servers:
 
-  apt    HUB_IP:8080           the flat apt repository (static files)
+  apt    HUB_IP:8080           the flat apt repository (static files), with injectable faults
   pip    HUB_IP:8082           the PEP 503 index (static files), with injectable faults
   signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
   imds   169.254.169.254:80    IMDSv2, answering per source IP (with instance-role credentials)
@@ -43,35 +43,66 @@ class Quiet:
         ACCESS_LOG.write(f"{time.strftime('%H:%M:%S')} {self.service} {self.client_address[0]} {fmt % args}\n")
 
 
+class FaultWindow:
+    """An injected outage of one static service (config key `<service>Fault`):
+
+      mode "503" (or "500", ...): that HTTP status for downForSeconds (omitted:
+        always) after the service's first request;
+      failFirstRequests N: that status for its first N requests, then normal.
+
+    Windows start at the first request, so they are exercised whenever the
+    machine gets there, however long the phases before it took.
+    """
+
+    def __init__(self, service):
+        self.service = service
+        self.fault = CONFIG.get(service + "Fault") or {}
+        self.first_request = None
+        self.requests = 0
+        self.lock = threading.Lock()
+
+    def status(self, client):
+        """The injected error status for this request, or None to serve it."""
+        mode = str(self.fault.get("mode") or "")
+        if not mode.isdigit():
+            return None
+        with self.lock:
+            self.requests += 1
+            if self.first_request is None:
+                self.first_request = time.time()
+                event(self.service + "-first-request", client=client)
+            count = self.fault.get("failFirstRequests")
+            if count is not None:
+                return int(mode) if self.requests <= count else None
+            seconds = self.fault.get("downForSeconds")
+            if seconds is None or time.time() - self.first_request < seconds:
+                return int(mode)
+            return None
+
+
 class StaticHandler(Quiet, SimpleHTTPRequestHandler):
     service = "apt"
+    window = None  # FaultWindow, set in main()
+
+    def send_head(self):
+        status = StaticHandler.window.status(self.client_address[0]) if StaticHandler.window else None
+        if status:
+            self.send_error(status, "injected by the dasklab twin")
+            return None
+        return super().send_head()
 
 
 class PipHandler(Quiet, SimpleHTTPRequestHandler):
-    """The index, answering 503 while a fault is active.
-
-    A 503 window starts at the first request, so it is exercised whenever the
-    machine reaches pip, however long the phases before it took.
-    """
+    """The index, answering an error status while a fault (FaultWindow) is active."""
 
     service = "pip"
-    first_request = None
-    lock = threading.Lock()
 
-    def _down(self):
-        fault = CONFIG.get("pipFault") or {}
-        if fault.get("mode") != "503":
-            return False
-        with PipHandler.lock:
-            if PipHandler.first_request is None:
-                PipHandler.first_request = time.time()
-                event("pip-first-request", client=self.client_address[0])
-        seconds = fault.get("downForSeconds")
-        return seconds is None or time.time() - PipHandler.first_request < seconds
+    window = None  # FaultWindow, set in main()
 
     def send_head(self):
-        if self._down():
-            self.send_error(503, "Service Unavailable (injected by the dasklab twin)")
+        status = PipHandler.window.status(self.client_address[0]) if PipHandler.window else None
+        if status:
+            self.send_error(status, "injected by the dasklab twin")
             return None
         return super().send_head()
 
@@ -208,6 +239,8 @@ def serve(name, handler, host, port):
 
 def main():
     hub, ports = CONFIG["hubIp"], CONFIG["ports"]
+    StaticHandler.window = FaultWindow("apt")
+    PipHandler.window = FaultWindow("pip")
     serve("apt", functools.partial(StaticHandler, directory=CONFIG["aptDir"]), hub, ports["apt"])
     serve("signal", SignalHandler, hub, ports["signal"])
     serve("imds", ImdsHandler, CONFIG["imdsIp"], ports["imds"])

@@ -15,16 +15,36 @@ import { HUB_IP, IMDS_IP, PORTS } from './network';
 export interface PipFault {
   /**
    * 'refused': nothing listens on the port (connection refused); the window
-   * starts when the twin starts. '503': the index answers 503; the window starts
-   * at the first request to it.
+   * starts when the twin starts. An HTTP status ('503', '500', ...): the index
+   * answers it; the window starts at the first request to it.
    */
-  mode: 'refused' | '503';
-  /** How long the index is down; omitted: always. */
+  mode: 'refused' | HttpErrorStatus;
+  /** How long the index is down; omitted: always (or see failFirstRequests). */
   downForSeconds?: number;
+  /** Only with an HTTP status: answer it to the first N requests, then serve normally (overrides downForSeconds). */
+  failFirstRequests?: number;
+}
+
+export type HttpErrorStatus = '500' | '502' | '503' | '504';
+
+/** A fault of the apt repository: an HTTP error status from its first request on. */
+export interface AptFault {
+  mode: HttpErrorStatus;
+  /** How long after its first request it answers the error; omitted: always (or see failFirstRequests). */
+  downForSeconds?: number;
+  /** Answer the error to the first N requests, then serve normally (overrides downForSeconds). */
+  failFirstRequests?: number;
 }
 
 export interface Faults {
   pipIndex?: PipFault;
+  aptRepo?: AptFault;
+  /**
+   * Inside every machine, a unit started early at boot holds the apt and dpkg
+   * locks (fcntl, as apt and unattended-upgrades take them) for this many
+   * seconds, as a first-boot unattended-upgrades run does on Ubuntu.
+   */
+  aptLockSeconds?: number;
 }
 
 /** What IMDS answers to one machine. */
@@ -91,6 +111,7 @@ export class Services extends EventEmitter {
         pipDir: opts.pipDir,
         accessLog,
         pipFault: opts.faults?.pipIndex ?? null,
+        aptFault: opts.faults?.aptRepo ?? null,
         // Keyed by every address a machine may call from.
         imds: Object.fromEntries(opts.machines.flatMap((m) => [[m.ip, m], [m.serviceIp, m]])),
       }),

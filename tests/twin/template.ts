@@ -27,6 +27,12 @@ export interface TemplateInstance {
   timeoutSeconds: number;
   /** PrivateIpAddress, when the template fixes it (a cluster's scheduler). */
   privateIpAddress?: string;
+  /** The stack it belongs to (set by loadTemplate). */
+  stack?: string;
+  /** All its tags. */
+  tags?: Record<string, string>;
+  /** The unresolved KeyName property, if any. */
+  keyName?: Json;
 }
 
 export interface LoadedTemplate {
@@ -37,6 +43,10 @@ export interface LoadedTemplate {
   handles: Set<string>;
   /** The CidrBlock of the template's VPC, if it has exactly one with a literal block. */
   vpcCidr?: string;
+  /** The template's Resources, unresolved. */
+  resources?: Record<string, Json>;
+  /** Its Outputs' exports: export name -> the unresolved output value. */
+  exports?: Map<string, Json>;
 }
 
 /** Values the twin substitutes for intrinsics. */
@@ -59,14 +69,18 @@ function tag(props: Json, key: string): string {
   return found?.Value ?? '';
 }
 
-/** Loads `<dir>/<stack>.template.json` and pairs each instance with its wait condition. */
-export function loadTemplate(dir: string, stack: string): LoadedTemplate {
+/**
+ * Loads `<dir>/<stack>.template.json` and pairs each instance with its wait condition.
+ * A template without instances is an error unless opts.allowNoInstances.
+ */
+export function loadTemplate(dir: string, stack: string, opts: { allowNoInstances?: boolean } = {}): LoadedTemplate {
   const file = path.join(dir, `${stack}.template.json`);
   if (!fs.existsSync(file)) {
     const found = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')) : [];
     throw new Error(`no ${file}; templates there: ${found.join(', ') || 'none'}`);
   }
-  const resources: Record<string, Json> = JSON.parse(fs.readFileSync(file, 'utf8')).Resources ?? {};
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const resources: Record<string, Json> = parsed.Resources ?? {};
   const waits = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudFormation::WaitCondition');
   const instances: TemplateInstance[] = [];
   for (const [logicalId, r] of Object.entries(resources)) {
@@ -96,18 +110,169 @@ export function loadTemplate(dir: string, stack: string): LoadedTemplate {
       handle,
       timeoutSeconds: Number(wait.Properties?.Timeout ?? 43200),
       privateIpAddress: typeof props.PrivateIpAddress === 'string' ? props.PrivateIpAddress : undefined,
+      stack,
+      tags: Object.fromEntries((props.Tags ?? []).filter((t: Json) => typeof t.Value === 'string').map((t: Json) => [t.Key, t.Value])),
+      keyName: props.KeyName,
     });
     if (props.PrivateIpAddress !== undefined && typeof props.PrivateIpAddress !== 'string') {
       throw new Error(`instance ${logicalId}: the twin needs a literal PrivateIpAddress, got ${JSON.stringify(props.PrivateIpAddress)}`);
     }
   }
-  if (instances.length === 0) throw new Error(`${file} has no AWS::EC2::Instance`);
+  if (instances.length === 0 && !opts.allowNoInstances) throw new Error(`${file} has no AWS::EC2::Instance`);
   const handles = new Set(
     Object.keys(resources).filter((id) => resources[id].Type === 'AWS::CloudFormation::WaitConditionHandle'),
   );
   const vpcs = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::VPC');
   const vpcCidr = vpcs.length === 1 && typeof vpcs[0].Properties?.CidrBlock === 'string' ? vpcs[0].Properties.CidrBlock : undefined;
-  return { stack, file, instances, handles, vpcCidr };
+  const exports = new Map<string, Json>();
+  for (const [outputId, o] of Object.entries<Json>(parsed.Outputs ?? {})) {
+    const name = o.Export?.Name;
+    if (name === undefined) continue;
+    if (typeof name !== 'string') throw new Error(`output ${outputId} of ${stack} has a non-literal export name: ${JSON.stringify(name)}`);
+    exports.set(name, o.Value);
+  }
+  return { stack, file, instances, handles, vpcCidr, resources, exports };
+}
+
+// ---------------------------------------------------------------------------
+// Several stacks of one app (a lab: <name>-Lab-Shared and <name>-Lab-<k>)
+
+/** The stacks of one synthesized app that the twin boots, and what they export. */
+export interface LoadedApp {
+  dir: string;
+  /** Every template of the app (also those without instances), by stack name. */
+  templates: Map<string, LoadedTemplate>;
+  /** The stacks whose instances are booted, in the order given (or sorted naturally for a pattern). */
+  booted: string[];
+  /** The booted instances, stack by stack. */
+  instances: TemplateInstance[];
+  /** Export name -> the exporting stack and its unresolved output value, across the app. */
+  exports: Map<string, { stack: string; value: Json }>;
+  /** The CidrBlock of the app's VPC, if the whole app has exactly one with a literal block. */
+  vpcCidr?: string;
+}
+
+const naturalOrder = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true });
+
+/**
+ * Loads every template in dir and selects the stacks to boot: the names given
+ * (each must exist; one without instances boots nothing), or every stack whose
+ * name matches the pattern and has an instance. Logical ids of instances and
+ * wait-condition handles must be unique across the booted stacks (the twin
+ * names machines and signal URLs by them).
+ */
+export function loadApp(dir: string, stacks: string[] | RegExp): LoadedApp {
+  const names = fs.existsSync(dir)
+    ? fs.readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => f.slice(0, -'.template.json'.length))
+    : [];
+  const templates = new Map<string, LoadedTemplate>();
+  const selected = Array.isArray(stacks) ? stacks : names.filter((s) => stacks.test(s));
+  for (const s of selected) {
+    if (!names.includes(s)) throw new Error(`no ${path.join(dir, `${s}.template.json`)}; stacks there: ${names.join(', ') || 'none'}`);
+  }
+  for (const name of names.sort(naturalOrder)) {
+    // Stacks not booted are only read for their resources and exports, not checked.
+    templates.set(name, selected.includes(name) ? loadTemplate(dir, name, { allowNoInstances: true }) : readResources(dir, name));
+  }
+  const booted = Array.isArray(stacks) ? stacks : selected.sort(naturalOrder).filter((s) => templates.get(s)!.instances.length > 0);
+  const instances = booted.flatMap((s) => templates.get(s)!.instances);
+  if (instances.length === 0) throw new Error(`no AWS::EC2::Instance in the stacks ${Array.isArray(stacks) ? stacks.join(', ') : String(stacks)} of ${dir}`);
+  const seen = new Map<string, string>();
+  for (const s of booted) {
+    const t = templates.get(s)!;
+    for (const id of t.instances.flatMap((i) => [i.logicalId, i.handle])) {
+      if (seen.has(id) && seen.get(id) !== s) throw new Error(`logical id ${id} is in both ${seen.get(id)} and ${s}; the twin needs unique ids`);
+      seen.set(id, s);
+    }
+  }
+  const exports = new Map<string, { stack: string; value: Json }>();
+  for (const [stack, t] of templates) {
+    for (const [name, value] of t.exports ?? []) {
+      if (exports.has(name)) throw new Error(`export ${name} is defined by both ${exports.get(name)!.stack} and ${stack}`);
+      exports.set(name, { stack, value });
+    }
+  }
+  const vpcs = [...templates.values()].flatMap((t) =>
+    Object.values(t.resources ?? {}).filter((r: Json) => r.Type === 'AWS::EC2::VPC'),
+  );
+  const vpcCidr = vpcs.length === 1 && typeof vpcs[0].Properties?.CidrBlock === 'string' ? vpcs[0].Properties.CidrBlock : undefined;
+  return { dir, templates, booted, instances, exports, vpcCidr };
+}
+
+/** A template's resources and exports only (a stack the twin does not boot). */
+function readResources(dir: string, stack: string): LoadedTemplate {
+  const file = path.join(dir, `${stack}.template.json`);
+  const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const exports = new Map<string, Json>();
+  for (const o of Object.values<Json>(parsed.Outputs ?? {})) {
+    if (typeof o.Export?.Name === 'string') exports.set(o.Export.Name, o.Value);
+  }
+  return { stack, file, instances: [], handles: new Set(), resources: parsed.Resources ?? {}, exports };
+}
+
+/**
+ * Follows `{"Fn::ImportValue": name}` to the exporting stack's output value, as
+ * CloudFormation does; any other node stays in its own stack.
+ */
+export function followImport(app: LoadedApp, stack: string, node: Json): { stack: string; node: Json } {
+  if (node && typeof node === 'object' && !Array.isArray(node) && 'Fn::ImportValue' in node) {
+    const name = node['Fn::ImportValue'];
+    if (typeof name !== 'string') throw new Error(`the twin needs a literal Fn::ImportValue name: ${JSON.stringify(node)}`);
+    const exp = app.exports.get(name);
+    if (!exp) throw new Error(`Fn::ImportValue ${name}: no stack of ${app.dir} exports it`);
+    return followImport(app, exp.stack, exp.value);
+  }
+  return { stack, node };
+}
+
+/** An instance's AWS::EC2::KeyPair, as its KeyName names it. */
+export interface TemplateKeyPair {
+  /** Stack and logical id of the AWS::EC2::KeyPair resource. */
+  stack: string;
+  logicalId: string;
+  /** Its KeyName (literal), or `<stack>-<logicalId>`. */
+  keyName: string;
+  /** 'ed25519' or 'rsa' (EC2's default). */
+  keyType: string;
+  /** PublicKeyMaterial when the key is imported; undefined: EC2 generates the pair. */
+  publicKeyMaterial?: string;
+}
+
+/**
+ * The key pair an instance's KeyName refers to: a Ref to an AWS::EC2::KeyPair
+ * (in its own stack or, through Fn::ImportValue, in another), or a literal key
+ * name of a KeyPair resource of the app. undefined when the instance has no KeyName.
+ */
+export function keyPairOf(app: LoadedApp, inst: TemplateInstance): TemplateKeyPair | undefined {
+  if (inst.keyName === undefined) return undefined;
+  const { stack, node } = followImport(app, inst.stack!, inst.keyName);
+  const describe = (s: string, id: string, r: Json): TemplateKeyPair => {
+    const p = r.Properties ?? {};
+    if (p.PublicKeyMaterial !== undefined && typeof p.PublicKeyMaterial !== 'string') {
+      throw new Error(`key pair ${id}: the twin needs a literal PublicKeyMaterial, got ${JSON.stringify(p.PublicKeyMaterial)}`);
+    }
+    return {
+      stack: s,
+      logicalId: id,
+      keyName: typeof p.KeyName === 'string' ? p.KeyName : `${s}-${id}`,
+      keyType: typeof p.KeyType === 'string' ? p.KeyType : 'rsa',
+      publicKeyMaterial: p.PublicKeyMaterial,
+    };
+  };
+  if (typeof node === 'string') {
+    for (const [s, t] of app.templates) {
+      for (const [id, r] of Object.entries<Json>(t.resources ?? {})) {
+        if (r.Type === 'AWS::EC2::KeyPair' && r.Properties?.KeyName === node) return describe(s, id, r);
+      }
+    }
+    throw new Error(`instance ${inst.logicalId}: KeyName ${node} is no AWS::EC2::KeyPair of the app (the twin knows no pre-existing key pairs)`);
+  }
+  const ref = node && typeof node === 'object' ? node.Ref : undefined;
+  const r = typeof ref === 'string' ? app.templates.get(stack)?.resources?.[ref] : undefined;
+  if (!r || r.Type !== 'AWS::EC2::KeyPair') {
+    throw new Error(`instance ${inst.logicalId}: KeyName ${JSON.stringify(inst.keyName)} is not a Ref to an AWS::EC2::KeyPair`);
+  }
+  return describe(stack, ref, r);
 }
 
 const PSEUDO: Record<string, (v: IntrinsicValues) => string> = {

@@ -36,7 +36,9 @@ with client:
             break
         waited_too_long(f"{len(expected) - len(missing)} of {len(expected)} workers joined; missing: {', '.join(missing)}")
     # One task pinned to each worker proves that every one of them computes.
-    futures = [client.submit(socket.gethostname, workers=[a], allow_other_workers=False, pure=False) for a in joined.values()]
-    print(f"cluster: all {len(expected)} workers joined and ran a task:", *sorted(client.gather(futures)))
+    futures = {n: client.submit(socket.gethostname, workers=[a], allow_other_workers=False, pure=False) for n, a in joined.items()}
+    while not all(f.done() for f in futures.values()):
+        waited_too_long("no task result from: " + ", ".join(sorted(n for n, f in futures.items() if not f.done())))
+    print(f"cluster: all {len(expected)} workers joined and ran a task:", *sorted(client.gather(list(futures.values()))))
 PY
 }
