@@ -143,16 +143,23 @@ apt_packages_installed() {
   done
 }
 
+# apt-get update exits 0 when a repository is down; Error-Mode=any makes that
+# an error, so that update and install are retried together.
+apt_update_install() {
+  # shellcheck disable=SC2046 # one word per package name
+  apt_get -o APT::Update::Error-Mode=any update &&
+    apt_get install --no-install-recommends $(apt_packages)
+}
+
 phase_apt() {
   if apt_packages_installed; then
     log "already installed: $(apt_packages | xargs)"
     return 0
   fi
-  # A reboot in the middle of an install leaves dpkg half-configured.
-  dpkg --configure -a
-  retry 6 5 apt_get update
-  # shellcheck disable=SC2046 # one word per package name
-  retry 6 5 apt_get install --no-install-recommends $(apt_packages)
+  # A reboot in the middle of an install leaves dpkg half-configured; dpkg,
+  # unlike apt-get, does not wait for a lock that unattended-upgrades holds.
+  retry 10 5 dpkg --configure -a
+  retry 6 5 apt_update_install
 }
 
 venv_healthy() {

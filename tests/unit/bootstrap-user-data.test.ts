@@ -186,3 +186,21 @@ describe('userdata/ scripts', () => {
     expect(readable(scheduler)).toContain('phase_cluster()');
   });
 });
+
+describe('dasklab-bootstrap.service', () => {
+  test('runs on every boot without an ordering cycle with cloud-final', () => {
+    // GIVEN the unit: ordered after cloud-final, which is itself ordered after multi-user.target
+    const unit = fs.readFileSync(path.join(USERDATA_DIR, 'dasklab-bootstrap.service'), 'utf8');
+    // THEN it is wanted by cloud-init.target, not by multi-user.target
+    expect(unit).toMatch(/^After=.*cloud-final\.service/m);
+    expect(unit).toMatch(/^WantedBy=cloud-init\.target$/m);
+    expect(unit).not.toMatch(/^WantedBy=multi-user\.target$/m);
+  });
+
+  test('the apt phase retries update and install together and waits for dpkg', () => {
+    const body = renderBootstrapSource(PARAMS).body;
+    expect(body).toContain('APT::Update::Error-Mode=any update');
+    expect(body).toContain('retry 6 5 apt_update_install');
+    expect(body).toContain('retry 10 5 dpkg --configure -a');
+  });
+});

@@ -1,0 +1,128 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { DEFAULT_STACK, SignalResult, Twin, TwinOptions } from './launcher';
+import { mustRun, sleep } from './proc';
+import { diagnostics, report, twinDescribe } from './support';
+
+/**
+ * Faults the bootstrap survives (issue 7, section 4): the apt lock held at
+ * first boot, the apt repository down for 30 s, the pip index answering errors
+ * to its first requests, a reboot in the middle of the bootstrap. In each case
+ * the machine must end ready within the timeout, and it must never signal
+ * SUCCESS while broken (nor FAILURE first): when it does signal SUCCESS, the
+ * venv really imports numpy and dask.
+ */
+const VENV = '/opt/dask/venv';
+// Each case ends within ~100 s here; a bootstrap that never finishes fails in 400 s, not CloudFormation's 30 min.
+const TIMEOUT_SECONDS = 400;
+
+twinDescribe('twin: faults the bootstrap survives', () => {
+  let templateDir: string;
+
+  // DASKLAB_TWIN_FAULTS_TEMPLATE_DIR: test an existing synthesis (a candidate fix, say) instead of synthesizing.
+  const given = process.env.DASKLAB_TWIN_FAULTS_TEMPLATE_DIR;
+
+  beforeAll(async () => {
+    if (given) {
+      templateDir = given;
+      return;
+    }
+    templateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-twin-synth-'));
+    await mustRun('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--output', templateDir], {
+      cwd: path.resolve(__dirname, '..', '..'),
+    });
+  });
+
+  afterAll(() => {
+    if (templateDir && !given) fs.rmSync(templateDir, { recursive: true, force: true });
+  });
+
+  /** Boots the default machine with opts, runs `during` while it boots, and checks it ends ready and working. */
+  async function survives(
+    opts: Partial<TwinOptions>,
+    check: (twin: Twin, result: SignalResult, log: string) => Promise<void> | void,
+    during?: (twin: Twin) => Promise<void>,
+  ): Promise<void> {
+    const twin = await Twin.start({ templateDir, stack: DEFAULT_STACK, timeoutSeconds: TIMEOUT_SECONDS, ...opts });
+    try {
+      if (during) await during(twin);
+      const [result] = await twin.waitForSignals();
+      await report(twin, [result]);
+      const m = twin.machines[0];
+      if (result.status !== 'SUCCESS') throw new Error(`${result.status}: ${result.reason}\n${await diagnostics(twin)}`);
+      expect(result.seconds).toBeLessThan(TIMEOUT_SECONDS);
+      // Every signal for the handle is a SUCCESS: no FAILURE came first.
+      expect(twin.services.signals.filter((s) => s.handle === m.handle).map((s) => s.body.Status)).toEqual(['SUCCESS']);
+      expect((await twin.readyJson(m)).status).toBe('ready');
+      // Not ready while broken: the venv imports numpy and dask.
+      const imports = await twin.exec(m, [`${VENV}/bin/python`, '-c', 'import numpy, dask; print(numpy.__version__, dask.__version__)'], { user: 'ubuntu' });
+      expect(imports.stderr).toBe('');
+      expect(imports.code).toBe(0);
+      const log = (await twin.exec(m, ['cat', '/var/log/dasklab/bootstrap.log'])).stdout;
+      await check(twin, result, log);
+    } finally {
+      await twin.stop();
+    }
+  }
+
+  test('apt and dpkg locks held for 60 s from early boot (as unattended-upgrades): the apt phase waits, then SUCCESS', async () => {
+    await survives({ faults: { aptLockSeconds: 60 } }, async (twin, result, log) => {
+      const ready = await twin.readyJson(twin.machines[0]);
+      process.stderr.write(`apt lock: apt phase ${ready.phases.apt.seconds} s, signal after ${result.seconds.toFixed(0)} s\n`);
+      // The lock was really in the way: apt waited for it (or failed on it and was retried).
+      expect(log).toMatch(/Waiting for cache lock|Could not get lock|lock was locked by/);
+      expect(result.seconds).toBeGreaterThan(60);
+      expect(ready.phases.apt.seconds).toBeGreaterThanOrEqual(30);
+    });
+  });
+
+  test('apt repository answering 503 for 30 s from its first request: retries carry the apt phase to SUCCESS', async () => {
+    await survives({ faults: { aptRepo: { mode: '503', downForSeconds: 30 } } }, async (twin, result, log) => {
+      const ready = await twin.readyJson(twin.machines[0]);
+      process.stderr.write(`apt down 30 s: apt phase ${ready.phases.apt.seconds} s, signal after ${result.seconds.toFixed(0)} s\n`);
+      expect(fs.readFileSync(twin.services.accessLog, 'utf8')).toMatch(/apt .*" 503 /);
+      expect(log).toMatch(/attempt 1 of \d+ failed .*apt/);
+      expect(ready.phases.apt.seconds).toBeGreaterThanOrEqual(25);
+    });
+  });
+
+  test('pip index answering 500 to its first 5 requests: SUCCESS', async () => {
+    await survives({ faults: { pipIndex: { mode: '500', failFirstRequests: 5 } } }, async (twin, result) => {
+      const ready = await twin.readyJson(twin.machines[0]);
+      process.stderr.write(`pip 500 x5: pip phase ${ready.phases.pip.seconds} s, signal after ${result.seconds.toFixed(0)} s\n`);
+      const errors = fs.readFileSync(twin.services.accessLog, 'utf8').split('\n').filter((l) => / pip .*" 500 /.test(l));
+      expect(errors).toHaveLength(5);
+    });
+  });
+
+  test('rebooted in the middle of the pip phase: the bootstrap finishes on the next boot, SUCCESS', async () => {
+    let rebootedAt = 0;
+    await survives(
+      { persistentRoot: true },
+      async (twin, result, log) => {
+        process.stderr.write(`reboot in pip: rebooted after ${rebootedAt.toFixed(0)} s, signal after ${result.seconds.toFixed(0)} s\n`);
+        expect(twin.reboots(twin.machines[0])).toBe(1);
+        // The first boot's bootstrap was cut short in pip; the second ran again (apt already done) and finished.
+        expect(log.match(/\[pip\] phase started/g)?.length).toBe(2);
+        expect(log).toMatch(/\[apt\] already installed/);
+        expect(log.match(/dasklab bootstrap \(/g)?.length).toBe(2);
+        // cloud-init did not run the user data again on the second boot (same instance-id).
+        expect(log.match(/installed dasklab-bootstrap.service/g)?.length).toBe(1);
+      },
+      async (twin) => {
+        const m = twin.machines[0];
+        const started = Date.now();
+        for (;;) {
+          const r = await twin.exec(m, ['grep', '-q', '\\[pip\\] phase started', '/var/log/dasklab/bootstrap.log']).catch(() => ({ code: 1 }));
+          if (r.code === 0) break;
+          if (Date.now() - started > 600000) throw new Error('the pip phase never started');
+          await sleep(250);
+        }
+        await sleep(1000); // pip is downloading/installing
+        rebootedAt = (Date.now() - started) / 1000;
+        await twin.reboot(m);
+      },
+    );
+  });
+});
