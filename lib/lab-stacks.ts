@@ -3,6 +3,7 @@ import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { denyDefaultEgress } from './cluster-security-groups';
+import { ConfigError } from './config/errors';
 import { DasklabConfig } from './config/schema';
 import { DASK_PORTS } from './dask-ports';
 import { DaskMachine } from './dask-machine';
@@ -174,8 +175,23 @@ function addStudentCluster(
   return [scheduler, ...workerMachines];
 }
 
+/**
+ * Most machines a lab may have: with ids hashed over LAB_SHARDS stacks, the
+ * fullest stack then stays within CloudFormation's 1 MB and 500 resources
+ * (measured by `npm run bench`: 850 machines fit at one worker per student).
+ */
+export const LAB_MACHINE_LIMIT = 800;
+
 /** Adds the lab's stacks: the shared one and LAB_SHARDS student stacks. */
 export function addLabStacks(app: App, config: DasklabConfig, students: readonly LabStudent[]): void {
+  const perStudent = 1 + config.lab!.workersPerStudent;
+  if (students.length * perStudent > LAB_MACHINE_LIMIT) {
+    throw new ConfigError(`The lab of ${config.name} is too large`, [
+      `lab: ${students.length} students with ${perStudent} machines each are ${students.length * perStudent} machines; ` +
+        `expected at most ${LAB_MACHINE_LIMIT} machines, so that every stack stays within CloudFormation's limits ` +
+        `(with workersPerStudent ${config.lab!.workersPerStudent}: at most ${Math.floor(LAB_MACHINE_LIMIT / perStudent)} students)`,
+    ]);
+  }
   const shared = new LabSharedStack(app, labSharedStackName(config), { config });
   const byShard = new Map<number, LabStudent[]>();
   for (const student of students) {
@@ -188,6 +204,6 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
       shared,
       students: byShard.get(shard) ?? [],
     });
-    stack.addDependency(shared);
+    stack.addStackDependency(shared);
   }
 }

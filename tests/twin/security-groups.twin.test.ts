@@ -51,10 +51,13 @@ describe('security groups -> nftables', () => {
     expect(fws.Other.ingress).toEqual([]);
   });
 
-  test('egress: explicit rules replace the default; a group without any keeps AWS\'s allow-all', () => {
+  test('egress: inline rules replace the default; standalone rules alone keep AWS\'s allow-all', () => {
+    // Member has only a standalone egress rule, so EC2 keeps its allow-all
+    // egress (which is why the product gives such groups an inline rule).
     expect(brief(fws.S.egress)).toEqual([
       'tcp 443-443 0.0.0.0/0',
       'tcp 8786-8786 10.40.0.10/32,10.40.0.100/32',
+      'all -1--1 0.0.0.0/0',
       'icmp 252-86 255.255.255.255/32',
     ]);
     expect(brief(fws.Other.egress)).toEqual(['all -1--1 0.0.0.0/0']);

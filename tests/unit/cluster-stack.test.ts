@@ -125,6 +125,16 @@ describe('cluster stack', () => {
     ]);
   });
 
+  test('every security group has inline egress, so EC2 adds no allow-all egress to any of them', () => {
+    // GIVEN standalone egress rules (between groups) do not remove EC2's default allow-all egress
+    const template = templateOf(STACK, CLUSTER);
+    // THEN every group declares its egress inline: real rules, or a rule that matches nothing
+    for (const [id, sg] of Object.entries(template.findResources('AWS::EC2::SecurityGroup'))) {
+      expect([id, Array.isArray((sg as any).Properties.SecurityGroupEgress)]).toEqual([id, true]);
+      expect((sg as any).Properties.SecurityGroupEgress).not.toContainEqual(expect.objectContaining({ IpProtocol: '-1' }));
+    }
+  });
+
   test('the dashboard opens only to access.dashboardCidrs, only on the scheduler', () => {
     // GIVEN a dashboard CIDR
     const template = templateOf(STACK, { ...CLUSTER, access: { dashboardCidrs: ['198.51.100.0/24'] } });

@@ -89,9 +89,12 @@ describe('lab machines', () => {
     const machines = Object.values(instancesOf(template));
     expect(machines.map((m) => tag(m, 'dasklab:role')).sort()).toEqual(['scheduler', 'worker', 'worker']);
     expect(machines.every((m) => tag(m, 'dasklab:student') === 'alice')).toBe(true);
-    // the student's own security group opens the Dask ports to itself only
+    // the student's own security group opens the Dask ports to itself only, and has no default egress
     const groups = template.findResources('AWS::EC2::SecurityGroup');
     expect(Object.keys(groups)).toHaveLength(1);
+    expect(Object.values(groups)[0].Properties.SecurityGroupEgress).toEqual([
+      expect.objectContaining({ CidrIp: '255.255.255.255/32', IpProtocol: 'icmp' }),
+    ]);
     const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((r: any) => [
       r.Properties.FromPort,
       r.Properties.ToPort,
@@ -130,6 +133,16 @@ describe('scale', () => {
       machines += Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::EC2::Instance').length;
     }
     expect(machines).toBe(count * (1 + workers));
+  });
+});
+
+describe('too large a lab', () => {
+  test('is refused before any stack is built, naming the limit and the largest class that fits', () => {
+    const app = new App();
+    expect(() => addDasklabStacks(app, validateConfig({ lab: { roster: ids(300), workersPerStudent: 2 } }, 'test'))).toThrow(
+      'lab: 300 students with 3 machines each are 900 machines; expected at most 800 machines, so that every stack stays within CloudFormation\'s limits (with workersPerStudent 2: at most 266 students)',
+    );
+    expect(app.node.children).toHaveLength(0);
   });
 });
 
