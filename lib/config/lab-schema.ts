@@ -17,6 +17,7 @@
  * resolved to `machine.instanceType` when not set. See {@link completeLab}.
  */
 import { z } from 'zod';
+import { checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { findStudentProblems, MAX_STUDENTS, rosterSizeProblem, Student } from './roster';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
@@ -112,34 +113,6 @@ export function rosterPathProblem(p: string): string | null {
     return `${ROSTER_EXPECTED}; the path is longer than ${MAX_ROSTER_PATH_LENGTH} characters`;
   }
   return null;
-}
-
-// ---------------------------------------------------------------------------
-// Building blocks (as in schema.ts)
-// ---------------------------------------------------------------------------
-
-/** A string validated by a pure function returning a reason or null; `redact` keeps the value out of messages. */
-function checkedString(typeError: string, check: (s: string) => string | null, redact?: (s: string) => boolean) {
-  return z.string({ error: typeError }).superRefine((s, ctx) => {
-    const problem = check(s);
-    if (problem !== null) {
-      ctx.addIssue({ code: 'custom', message: problem, input: s, params: { redact: redact?.(s) ?? false } });
-    }
-  });
-}
-
-/** An integer in [min, max]; one message for every way of missing it. */
-function intRange(min: number, max: number, why = '') {
-  const error = `expected an integer from ${min} to ${max}${why}`;
-  return z.int({ error }).min(min, { error }).max(max, { error });
-}
-
-/** A strict object; a non-object value is told the fields it should have. */
-function section<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
-  const fields = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}: an object with the fields ${fields}` : undefined),
-  });
 }
 
 /** True for a JSON object (the `when` of refinements that must run even when a field failed). */

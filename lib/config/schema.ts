@@ -16,6 +16,7 @@
  */
 import { z } from 'zod';
 import { cidrProblem, parseCidr } from './cidr';
+import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { completeLab, LabSchema } from './lab-schema';
 import { normalizeProjectName, parseRequirement, requirementProblem } from './requirement';
@@ -57,42 +58,6 @@ const MAX_VENV_LENGTH = 128;
 // ---------------------------------------------------------------------------
 // Building blocks
 // ---------------------------------------------------------------------------
-
-/**
- * A string validated by a pure function returning a reason or null. `typeError`
- * is the message for a non-string value. `redact` keeps the value out of the
- * error output when it returns true (for private keys).
- */
-function checkedString(typeError: string, check: (s: string) => string | null, redact?: (s: string) => boolean) {
-  return z.string({ error: typeError }).superRefine((s, ctx) => {
-    const problem = check(s);
-    if (problem !== null) {
-      ctx.addIssue({ code: 'custom', message: problem, input: s, params: { redact: redact?.(s) ?? false } });
-    }
-  });
-}
-
-/** An integer in [min, max]; one message for every way of missing it. */
-function intRange(min: number, max: number, why = '') {
-  const error = `expected an integer from ${min} to ${max}${why}`;
-  return z.int({ error }).min(min, { error }).max(max, { error });
-}
-
-/** A boolean; JSON true/false only (no "true" strings). */
-function bool() {
-  return z.boolean({ error: 'expected true or false (without quotes)' });
-}
-
-/**
- * A strict object: unknown fields are rejected. The message for a non-object
- * value lists the fields; unknown fields are reported per field by the formatter.
- */
-function section<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
-  const fields = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}: an object with the fields ${fields}` : undefined),
-  });
-}
 
 /** A list of CIDR blocks with no block listed twice (compared in canonical form). */
 function cidrList(purpose: string) {
