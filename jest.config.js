@@ -5,4 +5,6 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.tsx?$': 'ts-jest' },
   testTimeout: 60000,
+  globalSetup: '<rootDir>/tests/support/tmpdir-setup.js',
+  globalTeardown: '<rootDir>/tests/support/tmpdir-teardown.js',
 };
