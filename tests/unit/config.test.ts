@@ -7,6 +7,7 @@ import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { configErrorOf, expectOneProblem } from './config-errors';
 import {
   architectureOf,
   ConfigError,
@@ -23,31 +24,7 @@ import {
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
-/** The ConfigError thrown for `input`; fails the test if none is thrown. */
-function configErrorOf(input: unknown): ConfigError {
-  try {
-    validateConfig(input);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(input)}`);
-}
 
-/**
- * The single problem line for `field`, asserting that it is the only problem,
- * that it names the field and that it contains every fragment.
- */
-function expectOneProblem(input: unknown, field: string, ...fragments: string[]): string {
-  const { problems } = configErrorOf(input);
-  expect(problems).toHaveLength(1);
-  const [line] = problems;
-  expect(line.startsWith(`${field}: `)).toBe(true);
-  for (const fragment of fragments) {
-    expect(line).toContain(fragment);
-  }
-  return line;
-}
 
 /** SSH wire-format string: uint32 length, then the bytes. */
 function sshString(data: Buffer | string): Buffer {
@@ -568,8 +545,8 @@ describe('resolveConfigPath', () => {
 
   test('-c config=FILE is resolved against the working directory', () => {
     // GIVEN relative and absolute values WHEN resolved THEN relative ones are under cwd
-    expect(resolveConfigPath('configs/class.json', '/work/x')).toBe('/work/x/configs/class.json');
-    expect(resolveConfigPath('/etc/dasklab.json', '/work/x')).toBe('/etc/dasklab.json');
+    expect(resolveConfigPath('configs/class.json', '/home/trainer/course')).toBe('/home/trainer/course/configs/class.json');
+    expect(resolveConfigPath('/etc/dasklab.json', '/home/trainer/course')).toBe('/etc/dasklab.json');
   });
 
   test('an empty or non-string value is rejected', () => {

@@ -8,32 +8,12 @@ import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ConfigError, ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeZoneProblem, validateConfig } from '../../lib/config';
+import { configErrorOf, expectOneProblem } from './config-errors';
+import { ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeZoneProblem, validateConfig } from '../../lib/config';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rosters');
 
-/** The ConfigError thrown for `input`; fails the test if none is thrown. */
-function configErrorOf(input: unknown, configDir?: string): ConfigError {
-  try {
-    validateConfig(input, undefined, configDir);
-  } catch (err) {
-    if (err instanceof ConfigError) return err;
-    throw err;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(input)}`);
-}
 
-/** The single problem line for `field`, asserting it is the only one and contains every fragment. */
-function expectOneProblem(input: unknown, field: string, ...fragments: string[]): string {
-  const { problems } = configErrorOf(input);
-  expect(problems).toHaveLength(1);
-  const [line] = problems;
-  expect(line.startsWith(`${field}: `)).toBe(true);
-  for (const fragment of fragments) {
-    expect(line).toContain(fragment);
-  }
-  return line;
-}
 
 /** A config with a lab of two students and `lab` fields merged in. */
 function labOf(lab: Record<string, unknown>, rest: Record<string, unknown> = {}): Record<string, unknown> {
