@@ -6,6 +6,8 @@
  * what was and was not tested.
  */
 import { aptPackagesFor } from '../../lib/bootstrap-user-data';
+/** EC2's user-data limit; the twin refuses larger user data as EC2 would. */
+export { USER_DATA_LIMIT_BYTES } from '../../lib/bootstrap-user-data';
 
 /** One difference from EC2 and why the twin has to make it. */
 export interface Deviation {
@@ -21,8 +23,6 @@ export const PIP_REQUIREMENT_REWRITES: Readonly<Record<string, string>> = {
   'dask[complete]': 'dask[array,distributed]',
 };
 
-/** EC2's user-data limit (before base64); the twin refuses larger user data as EC2 would. */
-export const USER_DATA_LIMIT_BYTES = 16 * 1024;
 
 export const DEVIATIONS: readonly Deviation[] = [
   {
