@@ -30,6 +30,19 @@ export interface DaskServiceParameters {
    * @default - none
    */
   readonly expectedWorkers?: readonly string[];
+  /**
+   * Mutual TLS between the cluster's members and its clients. The scheduler
+   * makes the certificate authority and the certificates; they travel only
+   * through SecureString parameters under `parameterPath`.
+   * @default - plain TCP
+   */
+  readonly tls?: DaskTlsParameters;
+}
+
+/** Where a cluster's TLS material is shared. */
+export interface DaskTlsParameters {
+  /** The SSM Parameter Store path (no trailing slash) of the cluster's certificates, e.g. `/dasklab/demo/cluster/tls`. */
+  readonly parameterPath: string;
 }
 
 /** Everything the bootstrap needs to know about its machine. */
@@ -142,8 +155,8 @@ export function aptPackagesFor(pythonVersion: string): string[] {
 }
 
 /** The Dask scheduler's address for workers and clients. */
-export function schedulerAddress(host: string): string {
-  return `tcp://${host}:${DASK_PORTS.scheduler}`;
+export function schedulerAddress(host: string, tls = false): string {
+  return `${tls ? 'tls' : 'tcp'}://${host}:${DASK_PORTS.scheduler}`;
 }
 
 function daskUnitName(params: BootstrapParameters): string | undefined {

@@ -35,6 +35,11 @@ export function workerNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `worker-${i + 1}`);
 }
 
+/** Where a cluster's TLS certificates are kept in SSM Parameter Store. */
+export function clusterTlsParameterPath(app: string): string {
+  return `/dasklab/${app}/cluster/tls`;
+}
+
 /**
  * `<name>-Cluster`: a Dask scheduler and `cluster.workers` workers.
  *
@@ -68,6 +73,8 @@ export class ClusterStack extends Stack {
 
     const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);
     const names = workerNames(cluster.workers);
+    const tls = cluster.tls ? { parameterPath: clusterTlsParameterPath(config.name) } : undefined;
+    if (tls) this.fleet.instanceRole.allowParameterPath(tls.parameterPath);
     this.scheduler = this.fleet.addMachine(this, 'Scheduler', {
       role: 'scheduler',
       instanceType: cluster.schedulerInstanceType,
@@ -76,7 +83,7 @@ export class ClusterStack extends Stack {
       subnetIndex: 0,
       privateIpAddress: schedulerHost,
       extraSecurityGroups: [groups.member, groups.scheduler],
-      dask: { schedulerHost, name: 'scheduler', expectedWorkers: names },
+      dask: { schedulerHost, name: 'scheduler', expectedWorkers: names, tls },
     });
     this.workers = names.map((name, i) =>
       this.fleet.addMachine(this, `Worker${i + 1}`, {
@@ -86,7 +93,7 @@ export class ClusterStack extends Stack {
         name: `${config.name}-${name}`,
         subnetIndex: i + 1,
         extraSecurityGroups: [groups.member, groups.worker],
-        dask: { schedulerHost, name },
+        dask: { schedulerHost, name, tls },
         spot: cluster.spot,
       }),
     );
@@ -96,7 +103,7 @@ export class ClusterStack extends Stack {
       directSsh: config.access.sshCidrs.length > 0,
       prefix: 'Scheduler',
     });
-    const address = schedulerAddress(schedulerHost);
+    const address = schedulerAddress(schedulerHost, cluster.tls);
     new CfnOutput(this, 'SchedulerAddress', {
       description: 'The Dask scheduler, reachable from the cluster’s machines',
       value: address,

@@ -1,3 +1,5 @@
+import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
@@ -34,4 +36,24 @@ export class MachineInstanceRole extends Construct {
     acknowledge(this.role, 'ssmManagedPolicy');
     acknowledge(this.role, 'tagOwnInstance');
   }
+
+  /**
+   * Lets the machines read and write the parameters under `path` (e.g. a
+   * cluster's TLS certificates) and no others.
+   */
+  public allowParameterPath(path: string): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ClusterParameters',
+        actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
+        resources: [parameterPathArn(Stack.of(this), path)],
+      }),
+    );
+    acknowledge(this.role, 'clusterParameters', { path });
+  }
+}
+
+/** The ARN pattern of every SSM parameter under `path` (which starts with `/`). */
+export function parameterPathArn(stack: Stack, path: string): string {
+  return Arn.format({ service: 'ssm', resource: 'parameter', resourceName: `${path.replace(/^\//, '')}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
 }

@@ -51,11 +51,33 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'An instance id is not known before the instance exists; the condition aws:ARN = ec2:SourceInstanceARN ' +
       'limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
   },
+  clusterParameters: {
+    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]',
+    reason:
+      'The names of the certificate parameters sit under one path of this cluster (/dasklab/<name>/cluster/tls); ' +
+      'the machines may read and write that path and no other parameter.',
+  },
 } as const;
 
-/** Acknowledges one of {@link NAG_ACKNOWLEDGEMENTS} on a construct. */
-export function acknowledge(scope: IConstruct, which: keyof typeof NAG_ACKNOWLEDGEMENTS): void {
-  Validations.of(scope).acknowledge(NAG_ACKNOWLEDGEMENTS[which]);
+/**
+ * Acknowledges one of {@link NAG_ACKNOWLEDGEMENTS} on a construct; `{key}`
+ * placeholders in its id are filled from `values`.
+ */
+export function acknowledge(
+  scope: IConstruct,
+  which: keyof typeof NAG_ACKNOWLEDGEMENTS,
+  values: Record<string, string> = {},
+): void {
+  const { id, reason } = NAG_ACKNOWLEDGEMENTS[which];
+  Validations.of(scope).acknowledge({ id: id.replace(/\{(\w+)\}/g, (_, key: string) => values[key]), reason });
+}
+
+/** The entry of {@link NAG_ACKNOWLEDGEMENTS} an acknowledged finding id comes from, if any. */
+export function acknowledgementOf(findingId: string): keyof typeof NAG_ACKNOWLEDGEMENTS | undefined {
+  const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+  return (Object.keys(NAG_ACKNOWLEDGEMENTS) as (keyof typeof NAG_ACKNOWLEDGEMENTS)[]).find((key) =>
+    new RegExp(`^${escape(NAG_ACKNOWLEDGEMENTS[key].id).replace(/\\?\{\w+\\?\}/g, '[^\\]]+')}$`).test(findingId),
+  );
 }
 
 /** Runs the AWS Solutions rule pack over every stack of the app at synth. */

@@ -259,6 +259,9 @@ const ClusterSchema = section('the cluster settings', {
   spot: bool()
     .default(false)
     .describe('Run the workers on persistent EC2 Spot capacity (cheaper; a reclaimed worker stops and restarts when capacity returns). The scheduler stays on demand.'),
+  tls: bool()
+    .default(true)
+    .describe('Mutual TLS between scheduler, workers and clients (tls:// addresses). The scheduler makes the certificates; they are shared only through SecureString parameters of this cluster in SSM Parameter Store, and `dasklab tls-client` gives a client its copy. false: plain TCP inside the cluster\'s security groups.'),
 });
 
 /**

@@ -151,10 +151,10 @@ describe('cluster stack', () => {
     // WHEN
     const outputs = templateOf(STACK, CLUSTER).toJSON().Outputs;
     // THEN
-    expect(outputs.SchedulerAddress.Value).toBe('tcp://10.40.0.10:8786');
+    expect(outputs.SchedulerAddress.Value).toBe('tls://10.40.0.10:8786');
     expect(JSON.stringify(outputs.DashboardTunnelCommand.Value)).toContain('AWS-StartPortForwardingSession');
     expect(JSON.stringify(outputs.DashboardTunnelCommand.Value)).toContain('portNumber=8787,localPortNumber=8787');
-    expect(outputs.ClientSnippet.Value).toContain('Client("tcp://10.40.0.10:8786")');
+    expect(outputs.ClientSnippet.Value).toContain('Client("tls://10.40.0.10:8786")');
     expect(outputs).toHaveProperty('WorkerInstanceIds');
     expect(outputs).toHaveProperty('SchedulerSshCommand');
   });

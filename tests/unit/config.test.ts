@@ -108,6 +108,7 @@ describe('defaults', () => {
       schedulerInstanceType: 't3.medium',
       workerInstanceType: 't3.large',
       spot: false,
+      tls: true,
     });
   });
 
