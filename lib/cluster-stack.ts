@@ -6,6 +6,7 @@ import { DasklabConfig } from './config/schema';
 import { DASK_PORTS } from './dask-ports';
 import { DaskMachine } from './dask-machine';
 import { MachineFleet } from './machine-fleet';
+import { MachineWrittenParameters } from './machine-written-parameters';
 import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
 import { tagApp } from './tags';
 
@@ -73,8 +74,10 @@ export class ClusterStack extends Stack {
 
     const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);
     const names = workerNames(cluster.workers);
-    const tls = cluster.tls ? { parameterPath: clusterTlsParameterPath(config.name) } : undefined;
-    if (tls) this.fleet.instanceRole.allowParameterPath(tls.parameterPath);
+    const tlsParameters = cluster.tls
+      ? new MachineWrittenParameters(this, 'TlsParameters', { path: clusterTlsParameterPath(config.name), instanceRole: this.fleet.instanceRole })
+      : undefined;
+    const tls = tlsParameters ? { parameterPath: tlsParameters.path } : undefined;
     this.scheduler = this.fleet.addMachine(this, 'Scheduler', {
       role: 'scheduler',
       instanceType: cluster.schedulerInstanceType,
@@ -97,6 +100,11 @@ export class ClusterStack extends Stack {
         spot: cluster.spot,
       }),
     );
+
+    if (tlsParameters) {
+      // Deleted after every machine, so that no machine writes a certificate after the cleanup.
+      for (const machine of [this.scheduler, ...this.workers]) machine.instanceResource.node.addDependency(tlsParameters.resource);
+    }
 
     addConnectionOutputs(this, this.scheduler, {
       keyFile: `${config.name}-scheduler.pem`,

@@ -1,10 +1,11 @@
-import { Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
+import { CfnResource, Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { BootstrapParameters, MachineRole, renderBootstrap } from './bootstrap-user-data';
 import { BootstrapWaitCondition } from './bootstrap-wait-condition';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { acknowledge } from './nag';
+import { SpotMachine } from './spot-machine';
 import { tagMachine } from './tags';
 
 /** Properties of {@link DaskMachine}. */
@@ -43,6 +44,13 @@ export interface DaskMachineProps {
    * @default - one assigned by EC2
    */
   readonly privateIpAddress?: string;
+  /**
+   * Launch on spot capacity (a persistent request that stops the machine when
+   * EC2 reclaims the capacity), or on demand when EC2 has no spot capacity.
+   * Not with a fixed private IP.
+   * @default false
+   */
+  readonly spot?: boolean;
 }
 
 /**
@@ -54,7 +62,8 @@ export interface DaskMachineProps {
  * changes when Canonical publishes a new image.
  */
 export class DaskMachine extends Construct {
-  public readonly instance: ec2.CfnInstance;
+  /** The machine's resource: an instance, or a spot machine. */
+  public readonly instance: ec2.CfnInstance | SpotMachine;
   public readonly keyPair: ec2.IKeyPair;
   public readonly ready: BootstrapWaitCondition;
   /** Set when the machine generated its own key pair. */
@@ -80,21 +89,36 @@ export class DaskMachine extends Construct {
       signalUrl: this.ready.signalUrl,
       readyTimeoutSeconds: (props.readyTimeout ?? Duration.minutes(30)).toSeconds(),
     });
-    this.instance = new ec2.CfnInstance(this, 'Instance', {
-      launchTemplate: props.launchTemplate.specification,
-      instanceType: props.instanceType,
-      subnetId: props.subnet.subnetId,
-      securityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
-      keyName: this.keyPair.keyPairName,
-      privateIpAddress: props.privateIpAddress,
-      userData: Fn.base64(userData),
-      propagateTagsToVolumeOnCreation: true,
-    });
-    this.ready.waitFor(this.instance);
-    acknowledge(this.instance, 'detailedMonitoring');
-    acknowledge(this.instance, 'terminationProtection');
-    if (Stack.of(props.launchTemplate) !== Stack.of(this)) {
-      acknowledge(this.instance, 'crossStackLaunchTemplate');
+    if (props.spot) {
+      if (props.privateIpAddress) throw new Error(`${this.node.path}: a spot machine cannot have a fixed private IP`);
+      this.instance = new SpotMachine(this, 'SpotInstance', {
+        app: props.bootstrap.app,
+        launchTemplate: props.launchTemplate,
+        instanceType: props.instanceType,
+        subnet: props.subnet,
+        securityGroups: props.securityGroups,
+        keyPair: this.keyPair,
+        userData: Fn.base64(userData),
+      });
+      this.ready.waitFor(this.instance.resource.node.defaultChild as CfnResource);
+    } else {
+      const instance = new ec2.CfnInstance(this, 'Instance', {
+        launchTemplate: props.launchTemplate.specification,
+        instanceType: props.instanceType,
+        subnetId: props.subnet.subnetId,
+        securityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
+        keyName: this.keyPair.keyPairName,
+        privateIpAddress: props.privateIpAddress,
+        userData: Fn.base64(userData),
+        propagateTagsToVolumeOnCreation: true,
+      });
+      this.instance = instance;
+      this.ready.waitFor(instance);
+      acknowledge(instance, 'detailedMonitoring');
+      acknowledge(instance, 'terminationProtection');
+      if (Stack.of(props.launchTemplate) !== Stack.of(this)) {
+        acknowledge(instance, 'crossStackLaunchTemplate');
+      }
     }
 
     Tags.of(this).add('Name', props.name);
@@ -102,18 +126,23 @@ export class DaskMachine extends Construct {
   }
 
   public get instanceId(): string {
-    return this.instance.ref;
+    return this.instance instanceof SpotMachine ? this.instance.instanceId : this.instance.ref;
   }
 
   public get publicIp(): string {
-    return this.instance.attrPublicIp;
+    return this.instance instanceof SpotMachine ? this.instance.publicIp : this.instance.attrPublicIp;
   }
 
   public get publicDnsName(): string {
-    return this.instance.attrPublicDnsName;
+    return this.instance instanceof SpotMachine ? this.instance.publicDnsName : this.instance.attrPublicDnsName;
   }
 
   public get privateIp(): string {
-    return this.instance.attrPrivateIp;
+    return this.instance instanceof SpotMachine ? this.instance.privateIp : this.instance.attrPrivateIp;
+  }
+
+  /** The resource that creates the machine, for dependencies. */
+  public get instanceResource(): CfnResource {
+    return this.instance instanceof SpotMachine ? (this.instance.resource.node.defaultChild as CfnResource) : this.instance;
   }
 }

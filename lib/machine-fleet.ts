@@ -59,7 +59,10 @@ export interface FleetMachineOptions {
   readonly privateIpAddress?: string;
   /** @default - no Dask service */
   readonly dask?: DaskServiceParameters;
-  /** @default false */
+  /**
+   * On spot capacity, on demand when spot has none.
+   * @default false
+   */
   readonly spot?: boolean;
 }
 
@@ -87,10 +90,10 @@ export class MachineFleet extends Construct {
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
   }
 
-  /** The shared launch template for an architecture and market, made on first use. */
-  public launchTemplateFor(architecture: UbuntuArchitecture, spot = false): MachineLaunchTemplate {
+  /** The shared launch template for an architecture, made on first use. */
+  public launchTemplateFor(architecture: UbuntuArchitecture): MachineLaunchTemplate {
     // The first template keeps the plain id, so that its logical id never changes.
-    const id = `LaunchTemplate${architecture === 'amd64' ? '' : architecture}${spot ? 'Spot' : ''}`;
+    const id = `LaunchTemplate${architecture === 'amd64' ? '' : architecture}`;
     let template = this.launchTemplates.get(id);
     if (!template) {
       template = new MachineLaunchTemplate(this, id, {
@@ -98,7 +101,6 @@ export class MachineFleet extends Construct {
         diskGiB: this.props.diskGiB,
         role: this.instanceRole.role,
         ubuntuRelease: this.props.ubuntuRelease,
-        spot,
       });
       this.launchTemplates.set(id, template);
     }
@@ -110,7 +112,7 @@ export class MachineFleet extends Construct {
     const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
     this.machineCount++;
     return new DaskMachine(scope, id, {
-      launchTemplate: this.launchTemplateFor(options.architecture, options.spot),
+      launchTemplate: this.launchTemplateFor(options.architecture),
       instanceType: options.instanceType,
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
@@ -121,6 +123,7 @@ export class MachineFleet extends Construct {
       keyPair: this.props.keyPair,
       student: options.student,
       name: options.name,
+      spot: options.spot,
     });
   }
 }

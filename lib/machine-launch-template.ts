@@ -16,13 +16,6 @@ export interface MachineLaunchTemplateProps {
    * @default '24.04'
    */
   readonly ubuntuRelease?: string;
-  /**
-   * Launch on spot capacity: a persistent request that stops the machine when
-   * EC2 reclaims the capacity and starts it again when capacity returns, so
-   * the machine keeps its id, disk and bootstrap.
-   * @default false
-   */
-  readonly spot?: boolean;
 }
 
 /**
@@ -33,9 +26,12 @@ export interface MachineLaunchTemplateProps {
 export class MachineLaunchTemplate extends Construct {
   public readonly launchTemplate: ec2.LaunchTemplate;
   public readonly image: UbuntuImage;
+  /** The role the machines run as. */
+  public readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: MachineLaunchTemplateProps) {
     super(scope, id);
+    this.role = props.role;
     this.image = new UbuntuImage({ release: props.ubuntuRelease, architecture: props.architecture });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: this.image,
@@ -43,9 +39,6 @@ export class MachineLaunchTemplate extends Construct {
       requireImdsv2: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpPutResponseHopLimit: 1,
-      spotOptions: props.spot
-        ? { requestType: ec2.SpotRequestType.PERSISTENT, interruptionBehavior: ec2.SpotInstanceInterruption.STOP }
-        : undefined,
       blockDevices: [
         {
           // The root device of Canonical's images.

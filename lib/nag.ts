@@ -10,52 +10,95 @@ import { IConstruct } from 'constructs';
  */
 export const NAG_ACKNOWLEDGEMENTS = {
   detailedMonitoring: {
-    id: 'AwsSolutions::AwsSolutions-EC28',
+    ids: ['AwsSolutions::AwsSolutions-EC28'],
     reason:
       'Basic 5-minute EC2 metrics are enough for a Dask machine or a student machine; detailed monitoring ' +
       'would add a monthly charge per machine, which for a class of hundreds is a surprise bill.',
   },
   terminationProtection: {
-    id: 'AwsSolutions::AwsSolutions-EC29',
+    ids: ['AwsSolutions::AwsSolutions-EC29'],
     reason:
       'dasklab machines are disposable and rebuilt from config; `cdk destroy` must remove every machine ' +
       'after a class or a job, which termination protection would block.',
   },
   crossStackLaunchTemplate: {
-    id: 'AwsSolutions::AwsSolutions-EC26',
+    ids: ['AwsSolutions::AwsSolutions-EC26'],
     reason:
       'The root volume is encrypted by the launch template that lab machines share, in the <name>-Lab-Shared ' +
       'stack; cdk-nag cannot follow the cross-stack reference. The lab template tests assert the encryption.',
   },
   worldOpenAcknowledged: {
-    id: 'AwsSolutions::AwsSolutions-EC23',
+    ids: ['AwsSolutions::AwsSolutions-EC23'],
     reason:
       'The config lists this access list in access.allowWorldOpen: its owner asked for the port to be open ' +
       'to the whole internet, and synth prints a warning naming it.',
   },
   worldOpenSensitivePort: {
-    id: 'CloudFormation-Validate::W2508',
+    ids: ['CloudFormation-Validate::W2508'],
     reason:
       'The config lists this access list in access.allowWorldOpen: SSH open to the whole internet was asked ' +
       'for explicitly, and synth prints a warning naming it.',
   },
   ssmManagedPolicy: {
-    id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+    ids: ['AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]'],
     reason:
       'AmazonSSMManagedInstanceCore is the policy AWS maintains for the SSM agent (Session Manager, the ' +
       'default shell and SSH tunnel of dasklab machines); a frozen copy would miss its updates.',
   },
   tagOwnInstance: {
-    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:*:*:instance/*]',
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:*:*:instance/*]'],
     reason:
       'An instance id is not known before the instance exists; the condition aws:ARN = ec2:SourceInstanceARN ' +
       'limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
   },
   clusterParameters: {
-    id: 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]',
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
     reason:
       'The names of the certificate parameters sit under one path of this cluster (/dasklab/<name>/cluster/tls); ' +
       'the machines may read and write that path and no other parameter.',
+  },
+  parameterCleanup: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
+    reason:
+      'When the stack is deleted, the cleanup function deletes the parameters the machines wrote under this ' +
+      'cluster\'s path, whose names it learns only then; it may list and delete under that path and no other.',
+  },
+  spotLauncherMachines: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],
+    reason:
+      'The spot launcher cannot name a worker before launching it: RunInstances is allowed only for machines ' +
+      'tagged dasklab:app=<name> at launch, and retagging and terminating only machines that carry that tag.',
+  },
+  spotLauncherLaunchParts: {
+    ids: ['volume', 'network-interface', 'spot-instances-request'].map(
+      (type) => `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*]`,
+    ),
+    reason:
+      'The root volume, network interface and spot request are created by the same RunInstances call as the ' +
+      'worker, which the launcher may make only for machines tagged with the app; their ids do not exist before.',
+  },
+  spotLauncherAppNetwork: {
+    ids: ['subnet', 'security-group', 'key-pair'].map(
+      (type) => `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:${type}/*]`,
+    ),
+    reason:
+      'Limited by condition to subnets, security groups and key pairs tagged dasklab:app=<name>: the workers\' ' +
+      'own, whose ids a policy written before them cannot list without a dependency on every one.',
+  },
+  spotLauncherImages: {
+    ids: [
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>::parameter/aws/service/canonical/*]',
+    ],
+    reason:
+      'Workers launch from Canonical\'s current Ubuntu image, which EC2 resolves from Canonical\'s public SSM ' +
+      'parameter at launch with the caller\'s rights; its AMI id changes with every Ubuntu release.',
+  },
+  spotLauncherDescribe: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'ec2:DescribeInstances, with which the launcher waits for a worker to run or to end, has no ' +
+      'resource-level permissions; it is the only action of the launcher on all resources.',
   },
 } as const;
 
@@ -68,15 +111,19 @@ export function acknowledge(
   which: keyof typeof NAG_ACKNOWLEDGEMENTS,
   values: Record<string, string> = {},
 ): void {
-  const { id, reason } = NAG_ACKNOWLEDGEMENTS[which];
-  Validations.of(scope).acknowledge({ id: id.replace(/\{(\w+)\}/g, (_, key: string) => values[key]), reason });
+  const { ids, reason } = NAG_ACKNOWLEDGEMENTS[which];
+  for (const id of ids) {
+    Validations.of(scope).acknowledge({ id: id.replace(/\{(\w+)\}/g, (_, key: string) => values[key]), reason });
+  }
 }
 
 /** The entry of {@link NAG_ACKNOWLEDGEMENTS} an acknowledged finding id comes from, if any. */
 export function acknowledgementOf(findingId: string): keyof typeof NAG_ACKNOWLEDGEMENTS | undefined {
   const escape = (text: string) => text.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
   return (Object.keys(NAG_ACKNOWLEDGEMENTS) as (keyof typeof NAG_ACKNOWLEDGEMENTS)[]).find((key) =>
-    new RegExp(`^${escape(NAG_ACKNOWLEDGEMENTS[key].id).replace(/\\?\{\w+\\?\}/g, '[^\\]]+')}$`).test(findingId),
+    NAG_ACKNOWLEDGEMENTS[key].ids.some((id: string) =>
+      new RegExp(`^${escape(id).replace(/\\?\{\w+\\?\}/g, '[^\\]]+')}$`).test(findingId),
+    ),
   );
 }
 

@@ -1,14 +1,9 @@
 import { Tags } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
 import { MachineRole } from './bootstrap-user-data';
+import { TAG_APP, TAG_ROLE, TAG_STUDENT } from './tag-keys';
 
-/**
- * The tag contract: the CLI finds everything an app deployed through these
- * tags, so their keys and values must not change.
- */
-export const TAG_APP = 'dasklab:app';
-export const TAG_ROLE = 'dasklab:role';
-export const TAG_STUDENT = 'dasklab:student';
+export { TAG_APP, TAG_BOOTSTRAP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from './tag-keys';
 
 /** Tags every taggable resource under `scope` as part of the app. */
 export function tagApp(scope: IConstruct, app: string): void {
@@ -22,6 +17,3 @@ export function tagMachine(scope: IConstruct, role: MachineRole, student?: strin
     Tags.of(scope).add(TAG_STUDENT, student);
   }
 }
-
-/** Set by each machine on itself: `bootstrapping`, `ready` or `failed:<phase>`. */
-export const TAG_BOOTSTRAP = 'dasklab:bootstrap';

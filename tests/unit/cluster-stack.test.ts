@@ -1,6 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { hostInCidr, workerNames } from '../../lib/cluster-stack';
-import { ingressRules, templateOf, userDataOf } from './support';
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine';
+import { ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Cluster';
 const CLUSTER = { cluster: { workers: 3 } };
@@ -40,8 +41,9 @@ function reaches(graph: Map<string, Set<string>>, from: string, to: string): boo
   return false;
 }
 
+/** The machines' logical ids: instances and spot machines. */
 function instanceIds(template: Template): { scheduler: string; workers: string[] } {
-  const instances = template.findResources('AWS::EC2::Instance');
+  const instances = { ...template.findResources('AWS::EC2::Instance'), ...template.findResources(SPOT_MACHINE_RESOURCE_TYPE) };
   const roleOf = (r: any) => r.Properties.Tags.find((t: any) => t.Key === 'dasklab:role').Value;
   const ids = Object.keys(instances);
   return {
@@ -89,14 +91,14 @@ describe('cluster stack', () => {
     expect(resources[scheduler].Properties.PrivateIpAddress).toBe('10.40.0.10');
     for (const [i, worker] of workers.entries()) {
       const text = userDataText(resources[worker]);
-      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");
       expect(text).toContain('dask worker ${DASK_SCHEDULER_ADDRESS} ');
       expect(text).toContain(`--name worker-${i + 1} `);
       expect(text).toContain("DASKLAB_DASK_UNIT='dask-worker'");
     }
     const schedulerText = userDataText(resources[scheduler]);
     expect(schedulerText).toContain("DASKLAB_DASK_WORKERS=('worker-1' 'worker-2' 'worker-3')");
-    expect(schedulerText).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+    expect(schedulerText).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");
     expect(schedulerText).toContain("DASKLAB_DASK_UNIT='dask-scheduler'");
   });
 
@@ -183,27 +185,138 @@ describe('helpers', () => {
 });
 
 describe('spot', () => {
-  test('cluster.spot puts the workers on persistent spot capacity and keeps the scheduler on demand', () => {
+  const SPOT = { cluster: { workers: 2, spot: true } };
+
+  test('cluster.spot: each worker is a spot machine with on-demand fallback; the scheduler is an on-demand instance', () => {
     // GIVEN spot workers
-    const template = templateOf(STACK, { cluster: { workers: 2, spot: true } });
-    const resources = template.toJSON().Resources;
-    const templates = template.findResources('AWS::EC2::LaunchTemplate');
-    const spotTemplates = Object.keys(templates).filter((id) => templates[id].Properties.LaunchTemplateData.InstanceMarketOptions);
-    // THEN one spot launch template, stopping (not terminating) on interruption
-    expect(spotTemplates).toHaveLength(1);
-    expect(templates[spotTemplates[0]].Properties.LaunchTemplateData.InstanceMarketOptions).toEqual({
-      MarketType: 'spot',
-      SpotOptions: { InstanceInterruptionBehavior: 'stop', SpotInstanceType: 'persistent' },
-    });
-    // AND the workers use it while the scheduler does not
-    const { scheduler, workers } = instanceIds(template);
-    const templateOfInstance = (id: string) => resources[id].Properties.LaunchTemplate.LaunchTemplateId.Ref;
-    expect(workers.map(templateOfInstance)).toEqual([spotTemplates[0], spotTemplates[0]]);
-    expect(templateOfInstance(scheduler)).not.toBe(spotTemplates[0]);
+    const template = templateOf(STACK, SPOT);
+    const spotMachines = template.findResources(SPOT_MACHINE_RESOURCE_TYPE);
+    const instances = template.findResources('AWS::EC2::Instance');
+    // THEN the workers are spot machines and the scheduler the only instance
+    const roleOf = (r: any) => r.Properties.Tags.find((t: any) => t.Key === 'dasklab:role')?.Value;
+    expect(Object.values(spotMachines).map(roleOf)).toEqual(['worker', 'worker']);
+    expect(Object.values(instances).map(roleOf)).toEqual(['scheduler']);
+    // AND they carry the tag contract, like an instance would
+    const worker1 = Object.values(spotMachines)[0] as any;
+    expect(worker1.Properties.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'dasklab:app', Value: 'dasklab' },
+        { Key: 'dasklab:role', Value: 'worker' },
+        { Key: 'Name', Value: 'dasklab-worker-1' },
+      ]),
+    );
+    // AND they launch from the same launch template as the scheduler, which has no market options:
+    // the launcher asks for spot itself, and the fallback uses the template as it is
+    const [launchTemplate] = Object.entries(template.findResources('AWS::EC2::LaunchTemplate'));
+    expect((launchTemplate[1] as any).Properties.LaunchTemplateData.InstanceMarketOptions).toBeUndefined();
+    for (const machine of Object.values(spotMachines) as any[]) {
+      expect(machine.Properties.LaunchTemplateId).toEqual({ Ref: launchTemplate[0] });
+      expect(machine.Properties.InstanceType).toBe('t3.large');
+      expect(machine.Properties.KeyName.Ref).toMatch(/KeyPair/);
+      expect(machine.Properties.SecurityGroupIds).toHaveLength(3);
+      expect(userDataText(machine)).toContain("DASKLAB_ROLE='worker'");
+    }
+    // AND the deploy waits for each spot worker's bootstrap
+    const waited = Object.values(template.findResources('AWS::CloudFormation::WaitCondition')).flatMap((w: any) => w.DependsOn);
+    for (const id of Object.keys(spotMachines)) expect(waited).toContain(id);
   });
 
-  test('without cluster.spot nothing runs on spot', () => {
-    const templates = Object.values(templateOf(STACK, CLUSTER).findResources('AWS::EC2::LaunchTemplate'));
+  test('the spot launcher runs on the latest Node.js runtime with a role limited to the app', () => {
+    // GIVEN spot workers
+    const template = templateOf(STACK, SPOT);
+    // THEN one launcher function serves every worker
+    const { id: functionId, resource: fn } = onlyResource(template, 'AWS::Lambda::Function', (r) => /SpotMachineLauncher/.test(JSON.stringify(r.Properties.Role)));
+    for (const machine of Object.values(template.findResources(SPOT_MACHINE_RESOURCE_TYPE)) as any[]) {
+      expect(machine.Properties.ServiceToken).toEqual({ 'Fn::GetAtt': [functionId, 'Arn'] });
+    }
+    expect(fn.Properties.Runtime).toBe('nodejs24.x');
+    // AND its role launches, retags and ends only machines tagged with the app, and passes only the machines' role to EC2
+    const statements = policyStatementsOf(template, fn.Properties.Role['Fn::GetAtt'][0]);
+    const bySid = (sid: string) => statements.find((s: any) => s.Sid === sid);
+    expect(bySid('LaunchAppMachines').Condition).toEqual({ StringEquals: { 'aws:RequestTag/dasklab:app': 'dasklab' } });
+    expect(bySid('RetagAndEndAppMachines').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/dasklab:app': 'dasklab' } });
+    expect(bySid('InAppNetworksWithAppKeys').Condition).toEqual({ StringEquals: { 'aws:ResourceTag/dasklab:app': 'dasklab' } });
+    const passRole = statements.filter((s: any) => s.Action === 'iam:PassRole');
+    expect(passRole).toHaveLength(1);
+    expect(passRole[0].Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } });
+    expect(JSON.stringify(passRole[0].Resource)).toMatch(/InstanceRole/);
+    // AND nothing but DescribeInstances applies to every resource
+    expect(statements.filter((s: any) => s.Resource === '*').map((s: any) => s.Action)).toEqual(['ec2:DescribeInstances']);
+  });
+
+  test('without cluster.spot nothing runs on spot and there is no launcher', () => {
+    const template = templateOf(STACK, CLUSTER);
+    template.resourceCountIs(SPOT_MACHINE_RESOURCE_TYPE, 0);
+    const templates = Object.values(template.findResources('AWS::EC2::LaunchTemplate'));
     expect(templates.filter((t: any) => t.Properties.LaunchTemplateData.InstanceMarketOptions)).toEqual([]);
+    expect(JSON.stringify(template.toJSON())).not.toContain('SpotMachineLauncher');
+  });
+
+  test('spot workers are created in parallel with the scheduler too', () => {
+    const template = templateOf(STACK, SPOT);
+    const graph = dependencyGraph(template);
+    const { scheduler, workers } = instanceIds(template);
+    expect(workers).toHaveLength(2);
+    for (const worker of workers) {
+      expect(reaches(graph, worker, scheduler)).toBe(false);
+      expect(reaches(graph, scheduler, worker)).toBe(false);
+    }
+  });
+});
+
+describe('tls', () => {
+  test('by default the machines may read and write their cluster\'s certificate parameters, and nothing else in SSM', () => {
+    // GIVEN a cluster with default settings
+    const template = templateOf(STACK, CLUSTER);
+    const { resource: instanceRole, id: instanceRoleId } = onlyResource(template, 'AWS::IAM::Role', (r) =>
+      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('ec2.amazonaws.com'),
+    );
+    expect(instanceRole).toBeDefined();
+    // THEN the role's only SSM parameter statement is the cluster's path
+    const ssm = policyStatementsOf(template, instanceRoleId).filter((s: any) => JSON.stringify(s.Action).includes('ssm:'));
+    expect(ssm).toHaveLength(1);
+    expect(ssm[0].Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter']);
+    expect(JSON.stringify(ssm[0].Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
+    // AND every machine's user data names that path, and holds no key material
+    const { scheduler, workers } = instanceIds(template);
+    const resources = template.toJSON().Resources;
+    for (const id of [scheduler, ...workers]) {
+      const text = userDataText(resources[id]);
+      expect(text).toContain("DASKLAB_TLS_PARAMETER_PATH='/dasklab/dasklab/cluster/tls'");
+      expect(text).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");
+    }
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/BEGIN [A-Z ]*(PRIVATE KEY|CERTIFICATE)/);
+  });
+
+  test('the certificates the machines write are deleted with the stack, after every machine', () => {
+    // GIVEN a cluster with default settings
+    const template = templateOf(STACK, CLUSTER);
+    // THEN a cleanup resource owns the path
+    const { id, resource } = onlyResource(template, 'Custom::DasklabParameterPath');
+    expect(resource.Properties.Path).toBe('/dasklab/dasklab/cluster/tls');
+    expect(resource.DeletionPolicy).toBe('Delete');
+    // AND every machine depends on it, so CloudFormation deletes them first
+    const graph = dependencyGraph(template);
+    const { scheduler, workers } = instanceIds(template);
+    for (const machine of [scheduler, ...workers]) expect(reaches(graph, machine, id)).toBe(true);
+    // AND its function may list and delete under that path only
+    const fnRole = template.toJSON().Resources[resource.Properties.ServiceToken['Fn::GetAtt'][0]].Properties.Role['Fn::GetAtt'][0];
+    const statements = policyStatementsOf(template, fnRole);
+    const cleanup = statements.find((s: any) => s.Sid === 'DeleteParametersUnderPath');
+    expect(cleanup.Action).toEqual(['ssm:GetParametersByPath', 'ssm:DeleteParameters']);
+    expect(cleanup.Resource.map((r: any) => JSON.stringify(r))).toEqual([
+      expect.stringMatching(/:parameter\/dasklab\/dasklab\/cluster\/tls"\]\]\}$/),
+      expect.stringMatching(/:parameter\/dasklab\/dasklab\/cluster\/tls\/\*"\]\]\}$/),
+    ]);
+    expect(statements.map((s: any) => s.Sid).sort()).toEqual(['DeleteParametersUnderPath', 'OwnLogGroup']);
+  });
+
+  test('cluster.tls false: plain tcp://, no certificate parameters, no SSM rights', () => {
+    const template = templateOf(STACK, { cluster: { workers: 1, tls: false } });
+    template.resourceCountIs('Custom::DasklabParameterPath', 0);
+    const json = JSON.stringify(template.toJSON());
+    expect(json).not.toContain('ssm:PutParameter');
+    expect(json).not.toContain('DASKLAB_TLS_PARAMETER_PATH');
+    expect(template.toJSON().Outputs.SchedulerAddress.Value).toBe('tcp://10.40.0.10:8786');
   });
 });

@@ -25,9 +25,9 @@ export function templateOf(stackName: string, input: DasklabConfigInput = {}): T
   return Template.fromStack(stack);
 }
 
-/** The only resource of a type, with its logical id. */
-export function onlyResource(template: Template, type: string): { id: string; resource: any } {
-  const resources = Object.entries(template.findResources(type));
+/** The only resource of a type (that matches `filter`), with its logical id. */
+export function onlyResource(template: Template, type: string, filter: (resource: any) => boolean = () => true): { id: string; resource: any } {
+  const resources = Object.entries(template.findResources(type)).filter(([, r]) => filter(r));
   if (resources.length !== 1) {
     throw new Error(`expected one ${type}, found ${resources.length}`);
   }
@@ -62,4 +62,11 @@ export function userDataOf(instance: any): string {
   const parts: unknown[] = typeof userData === 'string' ? [userData] : userData['Fn::Join'][1];
   const text = parts.map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
   return `${text}\n${decodeBootstrapBody(text)}`;
+}
+
+/** Every policy statement attached to a role (by its logical id), with single actions unwrapped. */
+export function policyStatementsOf(template: Template, roleLogicalId: string): any[] {
+  return Object.values(template.findResources('AWS::IAM::Policy'))
+    .filter((p: any) => p.Properties.Roles.some((r: any) => r.Ref === roleLogicalId))
+    .flatMap((p: any) => p.Properties.PolicyDocument.Statement);
 }

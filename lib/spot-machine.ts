@@ -1,0 +1,172 @@
+import { Arn, ArnFormat, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Stack, TagManager, TagType } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { HandlerFunction } from './handler-function';
+import { SpotMachineProperties } from './handlers/spot-machine';
+import { MachineLaunchTemplate } from './machine-launch-template';
+import { acknowledge } from './nag';
+import { TAG_APP } from './tag-keys';
+
+/** The custom resource type; the twin and the replacement check know it too. */
+export const SPOT_MACHINE_RESOURCE_TYPE = 'Custom::DasklabSpotMachine';
+
+/** Properties of {@link SpotMachine}. */
+export interface SpotMachineProps {
+  /** The app's name: the launcher may only launch and end machines tagged with it. */
+  readonly app: string;
+  /** The launch template, without market options: the on-demand fallback uses it as is. */
+  readonly launchTemplate: MachineLaunchTemplate;
+  readonly instanceType: string;
+  readonly subnet: ec2.ISubnet;
+  readonly securityGroups: readonly ec2.ISecurityGroup[];
+  readonly keyPair: ec2.IKeyPair;
+  /** Base64 user data. */
+  readonly userData: string;
+}
+
+/**
+ * One machine on spot capacity, or on demand when EC2 has none: a custom
+ * resource whose Lambda (lib/handlers/spot-machine.ts) asks for a persistent
+ * spot instance and falls back to on-demand. The machine carries the tags
+ * given to this construct (it is taggable like an instance) plus
+ * `dasklab:market`; `cdk destroy` cancels its spot request and terminates it.
+ */
+export class SpotMachine extends Construct implements ITaggable {
+  public readonly tags = new TagManager(TagType.KEY_VALUE, SPOT_MACHINE_RESOURCE_TYPE);
+  public readonly resource: CustomResource;
+
+  constructor(scope: Construct, id: string, props: SpotMachineProps) {
+    super(scope, id);
+    const launcher = SpotMachineLauncher.of(this, props);
+    const properties: { [K in keyof SpotMachineProperties]: unknown } = {
+      LaunchTemplateId: props.launchTemplate.specification.launchTemplateId,
+      LaunchTemplateVersion: props.launchTemplate.specification.version,
+      InstanceType: props.instanceType,
+      SubnetId: props.subnet.subnetId,
+      SecurityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
+      KeyName: props.keyPair.keyPairName,
+      UserData: props.userData,
+      Tags: Lazy.any({ produce: () => this.tags.renderTags() }),
+    };
+    this.resource = new CustomResource(this, 'Resource', {
+      serviceToken: launcher.serviceToken,
+      resourceType: SPOT_MACHINE_RESOURCE_TYPE,
+      properties,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+
+  public get instanceId(): string {
+    return this.resource.ref;
+  }
+
+  /** `spot` or `on-demand`, as launched. */
+  public get market(): string {
+    return this.resource.getAttString('Market');
+  }
+
+  public get privateIp(): string {
+    return this.resource.getAttString('PrivateIp');
+  }
+
+  public get publicIp(): string {
+    return this.resource.getAttString('PublicIp');
+  }
+
+  public get publicDnsName(): string {
+    return this.resource.getAttString('PublicDnsName');
+  }
+}
+
+/**
+ * The function that launches a stack's spot machines, one per stack, and
+ * what it may do: launch from this stack's launch templates into the app's
+ * subnets with the app's security groups and keys, only machines tagged with
+ * the app, pass only the machines' role, and end only the app's machines.
+ */
+class SpotMachineLauncher extends HandlerFunction {
+  static of(scope: Construct, props: SpotMachineProps): SpotMachineLauncher {
+    const stack = Stack.of(scope);
+    const existing = stack.node.tryFindChild('SpotMachineLauncher') as SpotMachineLauncher | undefined;
+    const launcher = existing ?? new SpotMachineLauncher(stack, 'SpotMachineLauncher', props.app);
+    launcher.allowLaunchTemplate(props.launchTemplate);
+    return launcher;
+  }
+
+  private readonly launchTemplates = new Set<string>();
+
+  private constructor(scope: Construct, id: string, app: string) {
+    super(scope, id, {
+      handlerFile: 'spot-machine.ts',
+      description: `dasklab ${app}: launches spot workers, on demand when spot has no capacity, and terminates them`,
+      // Launching waits up to 5 minutes for the machine to run, deleting up to 10 for it to end.
+      timeout: Duration.minutes(12),
+    });
+    const stack = Stack.of(this);
+    const ec2Arn = (resource: string, account = stack.account) =>
+      Arn.format({ service: 'ec2', resource, resourceName: '*', account, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+    const appTag = (kind: 'RequestTag' | 'ResourceTag') => ({ StringEquals: { [`aws:${kind}/${TAG_APP}`]: app } });
+    const statements = [
+      { sid: 'LaunchAppMachines', actions: ['ec2:RunInstances'], resources: [ec2Arn('instance')], conditions: appTag('RequestTag') },
+      {
+        sid: 'WithTheirDisksInterfacesAndSpotRequests',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('volume'), ec2Arn('network-interface'), ec2Arn('spot-instances-request')],
+      },
+      {
+        sid: 'InAppNetworksWithAppKeys',
+        actions: ['ec2:RunInstances'],
+        resources: [ec2Arn('subnet'), ec2Arn('security-group'), ec2Arn('key-pair')],
+        conditions: appTag('ResourceTag'),
+      },
+      { sid: 'FromPublicImages', actions: ['ec2:RunInstances'], resources: [ec2Arn('image', '')] },
+      {
+        // The launch templates' image is Canonical's public SSM parameter, resolved with the caller's rights.
+        sid: 'ResolveUbuntuImage',
+        actions: ['ssm:GetParameters'],
+        resources: [Arn.format({ service: 'ssm', account: '', resource: 'parameter', resourceName: 'aws/service/canonical/*', arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)],
+      },
+      {
+        sid: 'TagAtLaunch',
+        actions: ['ec2:CreateTags'],
+        resources: [ec2Arn('instance'), ec2Arn('volume'), ec2Arn('spot-instances-request')],
+        conditions: { StringEquals: { 'ec2:CreateAction': 'RunInstances' } },
+      },
+      {
+        sid: 'RetagAndEndAppMachines',
+        actions: ['ec2:CreateTags', 'ec2:DeleteTags', 'ec2:TerminateInstances'],
+        resources: [ec2Arn('instance')],
+        conditions: appTag('ResourceTag'),
+      },
+      { sid: 'CancelAppSpotRequests', actions: ['ec2:CancelSpotInstanceRequests'], resources: [ec2Arn('spot-instances-request')], conditions: appTag('ResourceTag') },
+      // DescribeInstances has no resource-level permissions.
+      { sid: 'WatchMachines', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+    ];
+    for (const statement of statements) this.role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
+    for (const which of ['spotLauncherMachines', 'spotLauncherLaunchParts', 'spotLauncherAppNetwork', 'spotLauncherImages', 'spotLauncherDescribe'] as const) {
+      acknowledge(this.role, which);
+    }
+  }
+
+  /** Lets the launcher use a launch template and pass its machines' role. */
+  private allowLaunchTemplate(template: MachineLaunchTemplate): void {
+    const id = template.specification.launchTemplateId;
+    if (this.launchTemplates.has(template.node.path)) return;
+    this.launchTemplates.add(template.node.path);
+    const stack = Stack.of(this);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:RunInstances'],
+        resources: [Arn.format({ service: 'ec2', resource: 'launch-template', resourceName: id, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack)],
+      }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['iam:PassRole'],
+        resources: [template.role.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
+      }),
+    );
+  }
+}
