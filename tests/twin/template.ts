@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine';
 
 /**
  * Reads a synthesized CloudFormation template the way the twin needs it: its
@@ -9,7 +10,10 @@ import * as path from 'path';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** One AWS::EC2::Instance of the template. */
+/** The resource types the twin boots as machines: instances, and spot machines (launched by a custom resource on AWS). */
+export const MACHINE_RESOURCE_TYPES: readonly string[] = ['AWS::EC2::Instance', SPOT_MACHINE_RESOURCE_TYPE];
+
+/** One machine of the template: an AWS::EC2::Instance or a spot machine. */
 export interface TemplateInstance {
   logicalId: string;
   /** The `dasklab:role` tag, or '' when the instance has none. */
@@ -84,7 +88,7 @@ export function loadTemplate(dir: string, stack: string, opts: { allowNoInstance
   const waits = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::CloudFormation::WaitCondition');
   const instances: TemplateInstance[] = [];
   for (const [logicalId, r] of Object.entries(resources)) {
-    if (r.Type !== 'AWS::EC2::Instance') continue;
+    if (!MACHINE_RESOURCE_TYPES.includes(r.Type)) continue;
     const props = r.Properties ?? {};
     const matching = waits.filter(([, w]) => asList(w.DependsOn).includes(logicalId));
     if (matching.length !== 1) {
@@ -124,14 +128,14 @@ export function loadTemplate(dir: string, stack: string, opts: { allowNoInstance
   );
   const vpcs = Object.values(resources).filter((r) => r.Type === 'AWS::EC2::VPC');
   const vpcCidr = vpcs.length === 1 && typeof vpcs[0].Properties?.CidrBlock === 'string' ? vpcs[0].Properties.CidrBlock : undefined;
-  const exports = new Map<string, Json>();
+  const exported = new Map<string, Json>();
   for (const [outputId, o] of Object.entries<Json>(parsed.Outputs ?? {})) {
     const name = o.Export?.Name;
     if (name === undefined) continue;
     if (typeof name !== 'string') throw new Error(`output ${outputId} of ${stack} has a non-literal export name: ${JSON.stringify(name)}`);
-    exports.set(name, o.Value);
+    exported.set(name, o.Value);
   }
-  return { stack, file, instances, handles, vpcCidr, resources, exports };
+  return { stack, file, instances, handles, vpcCidr, resources, exports: exported };
 }
 
 // ---------------------------------------------------------------------------
