@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SPOT_MACHINE_RESOURCE_TYPE } from './spot-machine-properties';
 
 /**
  * Properties of AWS::EC2::Instance whose change replaces the instance
@@ -27,11 +28,14 @@ export function machineFingerprints(templates: Templates): Map<string, string> {
   const result = new Map<string, string>();
   for (const [stackName, template] of templates) {
     for (const [logicalId, resource] of Object.entries<any>(template.Resources ?? {})) {
-      if (resource.Type !== 'AWS::EC2::Instance') continue;
+      const spot = resource.Type === SPOT_MACHINE_RESOURCE_TYPE;
+      if (resource.Type !== 'AWS::EC2::Instance' && !spot) continue;
       const props = resource.Properties ?? {};
       const name = (props.Tags ?? []).find((t: any) => t.Key === 'Name')?.Value ?? `${stackName}/${logicalId}`;
-      const replacing = Object.fromEntries(REPLACING_INSTANCE_PROPERTIES.map((p) => [p, props[p]]));
-      const launchTemplate = resolveResource(templates, exported, stackName, props.LaunchTemplate?.LaunchTemplateId);
+      const replacing = spot
+        ? Object.fromEntries(Object.keys(props).filter((p) => !IN_PLACE_SPOT_MACHINE_PROPERTIES.includes(p)).sort().map((p) => [p, props[p]]))
+        : Object.fromEntries(REPLACING_INSTANCE_PROPERTIES.map((p) => [p, props[p]]));
+      const launchTemplate = resolveResource(templates, exported, stackName, spot ? props.LaunchTemplateId : props.LaunchTemplate?.LaunchTemplateId);
       result.set(
         name,
         JSON.stringify({

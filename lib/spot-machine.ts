@@ -3,13 +3,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
-import { SpotMachineProperties } from './handlers/spot-machine';
+import { SPOT_MACHINE_RESOURCE_TYPE, SpotMachineProperties } from './spot-machine-properties';
+
+export { SPOT_MACHINE_RESOURCE_TYPE } from './spot-machine-properties';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { acknowledge } from './nag';
 import { TAG_APP } from './tag-keys';
-
-/** The custom resource type; the twin and the replacement check know it too. */
-export const SPOT_MACHINE_RESOURCE_TYPE = 'Custom::DasklabSpotMachine';
 
 /** Properties of {@link SpotMachine}. */
 export interface SpotMachineProps {

@@ -23,21 +23,11 @@ import {
   waitUntilInstanceRunning,
   waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
+import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SpotMachineProperties } from '../spot-machine-properties';
 import { TAG_MARKET } from '../tag-keys';
 import { customResourceHandler, CustomResourceEvent, CustomResourceResult, HandlerContext } from './custom-resource';
 
-/** The resource's properties, as the SpotMachine construct writes them. */
-export interface SpotMachineProperties {
-  readonly LaunchTemplateId: string;
-  readonly LaunchTemplateVersion: string;
-  readonly InstanceType: string;
-  readonly SubnetId: string;
-  readonly SecurityGroupIds: readonly string[];
-  readonly KeyName: string;
-  /** Base64, as EC2 takes it. */
-  readonly UserData: string;
-  readonly Tags?: readonly Tag[];
-}
+export type { SpotMachineProperties } from '../spot-machine-properties';
 
 export type Market = 'spot' | 'on-demand';
 
@@ -61,8 +51,6 @@ export const SPOT_UNAVAILABLE_ERRORS: ReadonlySet<string> = new Set([
  */
 const SPOT_OPTIONS = { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' } as const;
 
-/** Properties whose change only retags the machine; any other change replaces it. */
-const IN_PLACE_PROPERTIES = new Set(['ServiceToken', 'Tags']);
 
 /** What RunInstances creates and tags: a spot launch also makes a spot request. */
 function taggedResourceTypes(market: Market): ResourceType[] {
@@ -148,7 +136,7 @@ async function retag(ec2: EC2Client, instanceId: string, before: readonly Tag[],
 /** True when the change from `before` to `after` can be made to the running machine. */
 export function changesInPlace(before: Record<string, unknown>, after: Record<string, unknown>): boolean {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
-  return [...keys].every((key) => IN_PLACE_PROPERTIES.has(key) || JSON.stringify(before[key]) === JSON.stringify(after[key]));
+  return [...keys].every((key) => IN_PLACE_SPOT_MACHINE_PROPERTIES.includes(key) || JSON.stringify(before[key]) === JSON.stringify(after[key]));
 }
 
 /** Seconds a waiter may take, leaving the function time to answer CloudFormation. */

@@ -39,6 +39,21 @@ describe('cluster stability', () => {
     expect(replacedMachines(before, after)).toEqual([]);
     expect(after.size).toBe(5);
   });
+
+  test('adding spot workers does not replace the existing ones either', () => {
+    const before = machineFingerprints(templatesOf({ cluster: { workers: 2, spot: true } }));
+    const after = machineFingerprints(templatesOf({ cluster: { workers: 3, spot: true } }));
+    expect(replacedMachines(before, after)).toEqual([]);
+    expect(after.size).toBe(4);
+  });
+
+  test('a spot worker is replaced by any change but its tags, and the warning says so', () => {
+    // GIVEN spot workers, then another package list (new user data: an instance is updated, a spot machine replaced)
+    const before = templatesOf({ cluster: { workers: 2, spot: true } });
+    const after = templatesOf({ cluster: { workers: 2, spot: true }, python: { packages: ['numpy', 'dask[distributed]', 'pandas'] } });
+    // THEN the workers are named, the on-demand scheduler is not
+    expect(replacedMachines(machineFingerprints(before), machineFingerprints(after))).toEqual(['dasklab-worker-1', 'dasklab-worker-2']);
+  });
 });
 
 describe('the replacement warning synth prints', () => {
