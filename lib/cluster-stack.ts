@@ -2,6 +2,7 @@ import { Aws, CfnOutput, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { schedulerAddress } from './bootstrap-user-data';
 import { ClusterSecurityGroups } from './cluster-security-groups';
+import { clusterTlsParameterPath } from './cluster-tls';
 import { DasklabConfig } from './config/schema';
 import { DASK_PORTS } from './dask-ports';
 import { DaskMachine } from './dask-machine';
@@ -9,6 +10,8 @@ import { MachineFleet } from './machine-fleet';
 import { MachineWrittenParameters } from './machine-written-parameters';
 import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
 import { tagApp } from './tags';
+
+export { clusterTlsParameterPath } from './cluster-tls';
 
 /** Properties of {@link ClusterStack}. */
 export interface ClusterStackProps extends StackProps {
@@ -34,11 +37,6 @@ export function hostInCidr(cidr: string, host: number): string {
 /** `worker-1`, `worker-2`, ...: stable names the scheduler can wait for. */
 export function workerNames(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `worker-${i + 1}`);
-}
-
-/** Where a cluster's TLS certificates are kept in SSM Parameter Store. */
-export function clusterTlsParameterPath(app: string): string {
-  return `/dasklab/${app}/cluster/tls`;
 }
 
 /**

@@ -7,6 +7,7 @@ import { registerPower } from './commands/power';
 import { registerPreflight } from './commands/preflight';
 import { registerReset } from './commands/reset';
 import { registerStatus } from './commands/status';
+import { registerTlsClient } from './commands/tls-client';
 import { registerTunnel } from './commands/tunnel';
 
 /**
@@ -23,7 +24,7 @@ export function buildProgram(kit: CommandKit): Command {
       writeErr: (text) => kit.io.stderr.write(text),
     })
     .showHelpAfterError('(add --help for usage)')
-    .description('See and steer what dasklab deployed: status, hand-outs, stop/start, reset, preflight and the dashboard tunnel.\nEverything is found through the dasklab:app tag of the machines; no local state.')
+    .description('See and steer what dasklab deployed: status, hand-outs, stop/start, reset, preflight, the dashboard tunnel and TLS client certificates.\nEverything is found through the dasklab:app tag of the machines; no local state.')
     .version(version)
     .option('--app <name>', "the app: the dasklab:app tag (default: the config's name)")
     .option('--region <region>', 'AWS region (default: AWS_REGION or your profile\'s region)')
@@ -39,5 +40,6 @@ export function buildProgram(kit: CommandKit): Command {
   registerReset(program, kit);
   registerPreflight(program, kit);
   registerTunnel(program, kit);
+  registerTlsClient(program, kit);
   return program;
 }
