@@ -1,7 +1,12 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { addDasklabStacks } from '../../lib/app';
 import { hostInCidr, workerNames } from '../../lib/cluster-stack';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine';
-import { ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
+import { configOf, ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Cluster';
 const CLUSTER = { cluster: { workers: 3 } };
@@ -318,5 +323,36 @@ describe('tls', () => {
     expect(json).not.toContain('ssm:PutParameter');
     expect(json).not.toContain('DASKLAB_TLS_PARAMETER_PATH');
     expect(template.toJSON().Outputs.SchedulerAddress.Value).toBe('tcp://10.40.0.10:8786');
+  });
+});
+
+describe('the custom resources\' Lambda code', () => {
+  test('is bundled by esbuild at synth: small, the handler exported, the AWS SDK left to the runtime', () => {
+    // GIVEN a real synth (template tests skip bundling) of a spot cluster with TLS
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-bundle-'));
+    try {
+      const app = new App({ outdir });
+      addDasklabStacks(app, configOf({ cluster: { workers: 1, spot: true } }));
+      const assembly = app.synth();
+      const template = assembly.getStackByName(STACK).template;
+      // THEN each function's code is an asset directory holding one index.js
+      const functions = Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function') as any[];
+      expect(functions).toHaveLength(2);
+      const manifest = JSON.parse(fs.readFileSync(path.join(outdir, `${STACK}.assets.json`), 'utf8'));
+      const bundles = functions.map((fn) => {
+        const key: string = fn.Properties.Code.S3Key;
+        const asset = Object.values(manifest.files).find((f: any) => key.startsWith(f.destinations[Object.keys(f.destinations)[0]].objectKey.replace(/\.zip$/, ''))) as any;
+        return fs.readFileSync(path.join(outdir, asset.source.path, 'index.js'), 'utf8');
+      });
+      for (const code of bundles) {
+        expect(code.length).toBeLessThan(20_000);
+        expect(code).toMatch(/handler/);
+        expect(code).toMatch(/require\("@aws-sdk\/client-(ec2|ssm)"\)/);
+      }
+      expect(bundles.some((code) => code.includes('RunInstancesCommand'))).toBe(true);
+      expect(bundles.some((code) => code.includes('DeleteParametersCommand'))).toBe(true);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,13 +1,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
 import { LAB_SHARDS, shardOf } from '../../lib/lab-stacks';
-import { userDataOf } from './support';
+import { testApp, userDataOf } from './support';
 
 const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
@@ -17,7 +16,7 @@ function ids(count: number): string[] {
 
 /** Synthesizes a lab app and returns each stack's template, by stack name. */
 function synthLab(input: DasklabConfigInput): Map<string, Template> {
-  const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-')) });
+  const app = testApp({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-')) });
   addDasklabStacks(app, validateConfig(input, 'test'));
   const assembly = app.synth();
   return new Map(assembly.stacks.map((s) => [s.stackName, Template.fromJSON(s.template)]));
@@ -115,7 +114,7 @@ describe('scale', () => {
   ])('%i students with %i workers each stay within CloudFormation limits per stack', (count, workers) => {
     // GIVEN a large class
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-scale-'));
-    const app = new App({ outdir });
+    const app = testApp({ outdir });
     addDasklabStacks(app, validateConfig({ lab: { roster: ids(count), workersPerStudent: workers } }, 'test'));
     // WHEN synthesized
     const assembly = app.synth();
@@ -138,7 +137,7 @@ describe('scale', () => {
 
 describe('too large a lab', () => {
   test('is refused before any stack is built, naming the limit and the largest class that fits', () => {
-    const app = new App();
+    const app = testApp();
     expect(() => addDasklabStacks(app, validateConfig({ lab: { roster: ids(300), workersPerStudent: 2 } }, 'test'))).toThrow(
       'lab: 300 students with 3 machines each are 900 machines; expected at most 800 machines, so that every stack stays within CloudFormation\'s limits (with workersPerStudent 2: at most 266 students)',
     );

@@ -6,14 +6,14 @@ import * as path from 'path';
 import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { acknowledgementOf, NAG_ACKNOWLEDGEMENTS } from '../../lib/nag';
-import { configOf } from './support';
+import { configOf, testApp } from './support';
 
 const PUBLIC_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
 /** Synthesizes the whole app, as `cdk synth` does, with cdk-nag's AWS Solutions pack. */
 function synthWithNag(input: DasklabConfigInput, extend?: (app: App) => void): string {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-nag-'));
-  const app = new App({ outdir });
+  const app = testApp({ outdir });
   addDasklabStacks(app, configOf(input));
   extend?.(app);
   app.synth();

@@ -1,12 +1,12 @@
-import { App } from 'aws-cdk-lib';
 import { addDasklabStacks } from '../../lib/app';
+import { testApp } from './support';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
 import { machineFingerprints, replacedMachines, replacementWarning } from '../../lib/replacement-check';
 
 /** The templates of the app for a config, by stack name. */
 function templatesOf(input: DasklabConfigInput): Map<string, any> {
-  const app = new App();
+  const app = testApp();
   addDasklabStacks(app, validateConfig(input, 'test'));
   return new Map(app.synth().stacks.map((s) => [s.stackName, s.template]));
 }

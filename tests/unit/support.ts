@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, AppProps, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
 import { decodeBootstrapBody } from '../../lib/bootstrap-user-data';
@@ -9,9 +9,18 @@ export function configOf(input: DasklabConfigInput = {}): DasklabConfig {
   return ConfigSchema.parse(input);
 }
 
+/**
+ * An app for template tests. It skips the esbuild bundling of the custom
+ * resources' Lambda code (1 to 2 s per stack); the test of the bundle itself
+ * uses a plain App.
+ */
+export function testApp(props: AppProps = {}): App {
+  return new App({ ...props, context: { ...props.context, 'aws:cdk:bundling-stacks': [] } });
+}
+
 /** Synthesizes the app for a config and returns its stacks by name. */
 export function synthApp(input: DasklabConfigInput = {}): Map<string, Stack> {
-  const app = new App();
+  const app = testApp();
   addDasklabStacks(app, configOf(input));
   return new Map(app.node.children.filter((c): c is Stack => c instanceof Stack).map((s) => [s.stackName, s]));
 }

@@ -1,11 +1,11 @@
-import { App } from 'aws-cdk-lib';
 import { addDasklabStacks } from '../../lib/app';
+import { testApp } from './support';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
 
 /** Every resource of every stack of an app, with its stack name. */
 function resourcesOf(input: DasklabConfigInput): Array<{ stack: string; id: string; resource: any }> {
-  const app = new App();
+  const app = testApp();
   addDasklabStacks(app, validateConfig(input, 'test'));
   return app.synth().stacks.flatMap((stack) =>
     Object.entries(stack.template.Resources as Record<string, any>).map(([id, resource]) => ({ stack: stack.stackName, id, resource })),
