@@ -1,20 +1,14 @@
 /** `dasklab handouts --out DIR`: keys, ssh_config, roster.csv and a page per student. */
 import * as path from 'path';
 import { Command } from 'commander';
-import { checkWritableDir, writeDirAtomically } from '../atomic-dir';
+import { writeDirAtomically } from '../atomic-dir';
 import { CommandContext } from '../context';
 import { collectHandoutEntries, renderHandouts } from '../handouts';
 import { SSH_CONFIG_FILE } from '../ssh-config';
-import { actionOf, CommandKit, examples } from './kit';
+import { actionOf, CommandKit, examples, OutDirOptions, outDirOf, withOutDir } from './kit';
 
-interface HandoutsOptions {
-  readonly out: string;
-  readonly force?: boolean;
-}
-
-async function handouts(ctx: CommandContext, options: HandoutsOptions): Promise<number> {
-  const dir = path.resolve(ctx.io.cwd, options.out);
-  checkWritableDir(dir, options.force === true); // before any AWS call: fail fast
+async function handouts(ctx: CommandContext, options: OutDirOptions): Promise<number> {
+  const dir = outDirOf(ctx, options);
   const machines = await ctx.machines();
   const region = await ctx.region();
   const entries = await collectHandoutEntries(ctx.clients(), machines, region);
@@ -51,14 +45,14 @@ async function handouts(ctx: CommandContext, options: HandoutsOptions): Promise<
 
 /** Adds `handouts` to the program. */
 export function registerHandouts(program: Command, kit: CommandKit): void {
-  program
-    .command('handouts')
-    .description('write what to hand out: a private key per machine (0600), ssh_config, roster.csv and a Markdown page per student or machine')
-    .requiredOption('--out <dir>', 'directory to create (must not exist or be empty)')
-    .option('--force', 'replace the directory if it exists')
+  withOutDir(
+    program
+      .command('handouts')
+      .description('write what to hand out: a private key per machine (0600), ssh_config, roster.csv and a Markdown page per student or machine'),
+  )
     .addHelpText(
       'after',
       examples('npx dasklab handouts --out handouts/', 'npx dasklab handouts --out handouts/ --force && ssh -F handouts/ssh_config alice'),
     )
-    .action(actionOf(kit, (ctx, options: HandoutsOptions) => handouts(ctx, options)));
+    .action(actionOf(kit, (ctx, options: OutDirOptions) => handouts(ctx, options)));
 }

@@ -2,7 +2,9 @@
  * What every command file uses to plug into the program: running an action
  * with its context, and the help text's example.
  */
+import * as path from 'path';
 import { Command } from 'commander';
+import { checkWritableDir } from '../atomic-dir';
 import { CommandContext, GlobalOptions } from '../context';
 import { CliIo } from '../io';
 
@@ -43,4 +45,24 @@ export function positiveNumber(name: string) {
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number, not "${value}"`);
     return n;
   };
+}
+
+/** The options of a command that writes a directory. */
+export interface OutDirOptions {
+  readonly out: string;
+  readonly force?: boolean;
+}
+
+/** Adds `--out DIR` and `--force` to a command that writes a directory. */
+export function withOutDir(command: Command): Command {
+  return command
+    .requiredOption('--out <dir>', 'directory to create (must not exist or be empty)')
+    .option('--force', 'replace the directory if it exists');
+}
+
+/** The absolute output directory, checked before any AWS call so that a bad --out fails at once. */
+export function outDirOf(ctx: CommandContext, options: OutDirOptions): string {
+  const dir = path.resolve(ctx.io.cwd, options.out);
+  checkWritableDir(dir, options.force === true);
+  return dir;
 }

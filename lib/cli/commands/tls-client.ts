@@ -1,19 +1,13 @@
 /** `dasklab tls-client --out DIR`: a Dask client's certificates for a cluster with mutual TLS. */
 import * as path from 'path';
 import { Command } from 'commander';
-import { checkWritableDir, writeDirAtomically } from '../atomic-dir';
+import { writeDirAtomically } from '../atomic-dir';
 import { CommandContext } from '../context';
 import { clientTlsMaterialOf, clusterScheduler, renderTlsClientFiles, tlsSchedulerAddress, TLS_CLIENT_FILES } from '../tls-client';
-import { actionOf, CommandKit, examples } from './kit';
+import { actionOf, CommandKit, examples, OutDirOptions, outDirOf, withOutDir } from './kit';
 
-interface TlsClientOptions {
-  readonly out: string;
-  readonly force?: boolean;
-}
-
-async function tlsClient(ctx: CommandContext, options: TlsClientOptions): Promise<number> {
-  const dir = path.resolve(ctx.io.cwd, options.out);
-  checkWritableDir(dir, options.force === true); // before any AWS call: fail fast
+async function tlsClient(ctx: CommandContext, options: OutDirOptions): Promise<number> {
+  const dir = outDirOf(ctx, options);
   const app = ctx.app();
   const scheduler = clusterScheduler(await ctx.machines(), app);
   const material = await clientTlsMaterialOf(ctx.clients().ssm, app);
@@ -32,11 +26,11 @@ async function tlsClient(ctx: CommandContext, options: TlsClientOptions): Promis
 
 /** Adds `tls-client` to the program. */
 export function registerTlsClient(program: Command, kit: CommandKit): void {
-  program
-    .command('tls-client')
-    .description("write what a Dask client needs to join the app's cluster over mutual TLS: the CA and client certificates, the client key (0600) and connect.py")
-    .requiredOption('--out <dir>', 'directory to create (must not exist or be empty)')
-    .option('--force', 'replace the directory if it exists')
+  withOutDir(
+    program
+      .command('tls-client')
+      .description("write what a Dask client needs to join the app's cluster over mutual TLS: the CA and client certificates, the client key (0600) and connect.py"),
+  )
     .addHelpText('after', examples('npx dasklab tls-client --out dask-tls/', 'python dask-tls/connect.py'))
-    .action(actionOf(kit, (ctx, options: TlsClientOptions) => tlsClient(ctx, options)));
+    .action(actionOf(kit, (ctx, options: OutDirOptions) => tlsClient(ctx, options)));
 }
