@@ -67,6 +67,29 @@ suite('status against moto', () => {
     expect(rows[0].publicIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
   });
 
+  test('spot workers show what capacity they got: spot, or on demand when spot had none', async () => {
+    // GIVEN a cluster whose second worker fell back to on-demand capacity
+    await fakeDeploy({
+      app: 'spotty',
+      machines: [
+        { role: 'scheduler', name: 'spotty-scheduler', bootstrap: 'ready' },
+        { role: 'worker', name: 'spotty-worker-1', bootstrap: 'ready', market: 'spot' },
+        { role: 'worker', name: 'spotty-worker-2', bootstrap: 'ready', market: 'on-demand' },
+      ],
+    });
+    // WHEN
+    const table = await cli(['status', '--app', 'spotty', '--region', REGION]);
+    const json = await cli(['status', '--app', 'spotty', '--region', REGION, '--json']);
+    // THEN
+    const roles = table.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s{2,}/).slice(0, 2));
+    expect(roles).toEqual([
+      ['spotty-scheduler', 'scheduler'],
+      ['spotty-worker-1', 'worker (spot)'],
+      ['spotty-worker-2', 'worker (on-demand)'],
+    ]);
+    expect(JSON.parse(json.stdout).map((r: any) => [r.role, r.market])).toEqual([['scheduler', undefined], ['worker', 'spot'], ['worker', 'on-demand']]);
+  });
+
   test('an app without machines: says so, naming the app and the region, exit 1', async () => {
     const run = await cli(['status', '--app', 'nosuchapp', '--region', REGION]);
     expect(run.code).toBe(1);

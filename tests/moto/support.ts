@@ -22,7 +22,7 @@ import { ENDPOINT_ENV } from '../../lib/cli/clients';
 import { CliIo } from '../../lib/cli/io';
 import { runCli } from '../../lib/cli/main';
 import { keyParameterName } from '../../lib/cli/private-keys';
-import { TAG_APP, TAG_ROLE, TAG_STUDENT } from '../../lib/tags';
+import { TAG_APP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../../lib/tag-keys';
 import { BOOTSTRAP_TAG } from '../../lib/cli/bootstrap-tag';
 
 /** The region the tests deploy to. */
@@ -105,6 +105,8 @@ export interface FakeMachine {
   readonly instanceType?: string;
   /** The `dasklab:bootstrap` tag; none when undefined. */
   readonly bootstrap?: string;
+  /** The `dasklab:market` tag of a spot worker; none when undefined. */
+  readonly market?: 'spot' | 'on-demand';
 }
 
 /** Options of {@link fakeDeploy}. */
@@ -164,6 +166,7 @@ export async function fakeDeploy(options: FakeDeployOptions): Promise<CreatedMac
         { Key: 'Name', Value: machine.name },
       ];
       if (machine.student) tags.push({ Key: TAG_STUDENT, Value: machine.student });
+      if (machine.market) tags.push({ Key: TAG_MARKET, Value: machine.market });
       const run = await ec2.send(
         new RunInstancesCommand({
           ImageId: 'ami-12c6146b',

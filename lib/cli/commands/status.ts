@@ -10,6 +10,8 @@ import { actionOf, CommandKit, examples } from './kit';
 export interface StatusRow {
   readonly machine: string;
   readonly role?: string;
+  /** A spot worker's capacity: `spot`, or `on-demand` when spot had none. */
+  readonly market?: string;
   readonly student?: string;
   readonly instanceId: string;
   readonly instanceType?: string;
@@ -25,6 +27,7 @@ export function statusRows(machines: readonly Machine[], now: Date): StatusRow[]
   return machines.map((m) => ({
     machine: m.label,
     role: m.role,
+    market: m.market,
     student: m.student,
     instanceId: m.instanceId,
     instanceType: m.instanceType,
@@ -40,7 +43,7 @@ export function statusRows(machines: readonly Machine[], now: Date): StatusRow[]
 export function formatStatus(rows: readonly StatusRow[]): string[] {
   return formatTable(
     ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'PUBLIC IP', 'READINESS'],
-    rows.map((r) => [r.machine, r.role, r.student, r.instanceId, r.instanceType, r.state, r.publicIp, r.readiness]),
+    rows.map((r) => [r.machine, r.market ? `${r.role} (${r.market})` : r.role, r.student, r.instanceId, r.instanceType, r.state, r.publicIp, r.readiness]),
   );
 }
 

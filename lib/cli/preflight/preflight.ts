@@ -17,7 +17,7 @@ import {
   _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import { TAG_APP } from '../../tags';
+import { TAG_APP } from '../../tag-keys';
 import { DeployPlan, PlannedMachine, VPC_AZ_COUNT } from './deploy-plan';
 import { quotaValue } from './service-quota';
 import { vcpuQuotaOf, VcpuQuota } from './vcpu-quotas';
