@@ -131,17 +131,17 @@ export function renderParameters(params: BootstrapParameters): string {
   ];
   // Only the parameters of the phases this machine runs.
   if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey!));
+  if (phases.includes('tls')) lines.push(assignment('DASKLAB_TLS_PARAMETER_PATH', tlsParameterPath(dask!.tls!)));
   if (phases.includes('dask')) {
     lines.push(
       assignment('DASKLAB_DASK_UNIT', daskUnitName(params)!),
-      assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost)),
+      assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost, !!dask!.tls)),
     );
   }
-  if (phases.includes('cluster')) {
-    lines.push(
-      assignment('DASKLAB_DASK_WORKERS', dask!.expectedWorkers ?? []),
-      assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)),
-    );
+  if (phases.includes('cluster')) lines.push(assignment('DASKLAB_DASK_WORKERS', dask!.expectedWorkers ?? []));
+  // The phases that wait for other machines stop in time to report why.
+  if (phases.includes('cluster') || phases.includes('tls')) {
+    lines.push(assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)));
   }
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
 }
@@ -152,6 +152,15 @@ export function renderParameters(params: BootstrapParameters): string {
  */
 export function aptPackagesFor(pythonVersion: string): string[] {
   return [`python${pythonVersion}`, `python${pythonVersion}-venv`, 'python3-pip', 'python3-boto3'];
+}
+
+/** The TLS parameter path, checked: absolute, no trailing slash (the names below it are `<path>/ca-cert`, ...). */
+function tlsParameterPath(tls: DaskTlsParameters): string {
+  const p = tls.parameterPath;
+  if (!Token.isUnresolved(p) && !/^(\/[A-Za-z0-9_.-]+)+$/.test(p)) {
+    throw new Error(`dask.tls.parameterPath must be an SSM parameter path like /dasklab/demo/cluster/tls, got ${JSON.stringify(p)}`);
+  }
+  return p;
 }
 
 /** The Dask scheduler's address for workers and clients. */
@@ -178,6 +187,7 @@ export function renderDaskUnit(params: BootstrapParameters): string {
     DASHBOARD_PORT: String(DASK_PORTS.dashboard),
     WORKER_PORT: String(DASK_PORTS.worker),
     NANNY_PORT: String(DASK_PORTS.nanny),
+    PROTOCOL: params.dask.tls ? 'tls' : 'tcp',
   };
   return readUserdataFile(`${unit}.service`).replace(/@([A-Z_]+)@/g, (match, key: string) => {
     const value = values[key];
@@ -187,7 +197,7 @@ export function renderDaskUnit(params: BootstrapParameters): string {
 }
 
 /** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
-const OPTIONAL_PHASES = ['trainer-key', 'dask', 'cluster', 'idle'];
+const OPTIONAL_PHASES = ['trainer-key', 'tls', 'dask', 'cluster', 'idle'];
 
 /**
  * The bootstrap's phases for a machine, in order. Optional phases are
@@ -201,6 +211,7 @@ export function phasesOf(params: BootstrapParameters): string[] {
     'profile',
     ...(params.trainerPublicKey ? ['trainer-key'] : []),
     'verify',
+    ...(params.dask?.tls ? ['tls'] : []),
     ...(params.dask ? ['dask'] : []),
     ...(params.dask && params.role === 'scheduler' ? ['cluster'] : []),
     ...((params.idleStopMinutes ?? 0) > 0 ? ['idle'] : []),

@@ -106,6 +106,14 @@ PY
   fi
 }
 
+# Seconds left before CloudFormation stops waiting, less a margin to report in
+# (for the phases that wait for other machines).
+seconds_until_deadline() {
+  local uptime
+  uptime=$(cut -d. -f1 /proc/uptime)
+  echo $((DASKLAB_READY_TIMEOUT_SECONDS - uptime - 90))
+}
+
 as_user() {
   runuser -u "$DASKLAB_USER" -- "$@"
 }

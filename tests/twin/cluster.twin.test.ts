@@ -1,11 +1,16 @@
-import { SignalResult, Twin, TwinMachine } from './launcher';
+import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../../lib/cluster-tls';
+import { SignalResult, Twin, TWIN_REGION, TwinMachine } from './launcher';
 import { RunResult, sleep } from './proc';
 import { diagnostics, report, twinDescribe } from './support';
 
+/** What the scheduler publishes for the members and `dasklab tls-client`, below the cluster's parameter path. */
+const TLS_PARAMETERS = ['ca-cert', 'worker-cert', 'worker-key', 'client-cert', 'client-key'];
+
 /**
- * A Dask cluster (scheduler + 2 workers) from the app's cluster config: every
- * machine signals SUCCESS, the scheduler only after every worker joined, and a
- * client on the scheduler computes on both workers.
+ * A Dask cluster (scheduler + 2 workers) from the app's cluster config, with
+ * mutual TLS (the default): every machine signals SUCCESS, the scheduler only
+ * after every worker joined over TLS, and a client on the scheduler computes on
+ * both workers. Clients without the cluster's certificates are refused.
  */
 twinDescribe('twin: Dask cluster', () => {
   let twin: Twin;
@@ -35,6 +40,13 @@ twinDescribe('twin: Dask cluster', () => {
     }
     const scheduler = twin.machines.find((m) => m.role === 'scheduler')!;
     expect(Object.keys((await twin.readyJson(scheduler)).phases)).toContain('cluster');
+    // How the readiness check went (a lost connection shows as "tasks lost").
+    const log = await twin.exec(scheduler, ['grep', '-E', '^cluster: |\\[(tls|cluster)\\] ', '/var/log/dasklab/bootstrap.log']);
+    process.stderr.write(`\nscheduler's tls and cluster phases:\n${log.stdout}`);
+    for (const w of twin.machines.filter((m) => m.role === 'worker')) {
+      const wlog = await twin.exec(w, ['grep', '-E', '\\[tls\\] ', '/var/log/dasklab/bootstrap.log']);
+      process.stderr.write(`${w.logicalId}'s tls phase:\n${wlog.stdout}`);
+    }
   });
 
   test('a client on the scheduler runs a task on each worker', async () => {
@@ -43,7 +55,7 @@ twinDescribe('twin: Dask cluster', () => {
     const script = [
       'import socket',
       'from distributed import Client',
-      `with Client("tcp://${scheduler.ip}:8786", timeout=30) as c:`,
+      `with Client("${address()}", timeout=30) as c:`,
       '    addrs = list(c.scheduler_info()["workers"])',
       '    hosts = c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs])',
       '    print(" ".join(sorted(hosts)))',
@@ -62,7 +74,7 @@ twinDescribe('twin: Dask cluster', () => {
       'import json, collections',
       'import dask.array as da',
       'from distributed import Client, get_task_stream',
-      `with Client("tcp://${scheduler.ip}:8786", timeout=30) as c:`,
+      `with Client("${address()}", timeout=30) as c:`,
       '    names = {a: w["name"] for a, w in c.scheduler_info()["workers"].items()}',
       '    with get_task_stream(c) as ts:',
       '        total = da.random.random((4000, 4000), chunks=500).sum().compute()',
@@ -78,6 +90,157 @@ twinDescribe('twin: Dask cluster', () => {
       const chunks = Object.entries<number>(out.per).filter(([k]) => k.startsWith('random_sample') && k.endsWith(`@${name}`));
       expect({ name, chunks: chunks.reduce((t, [, n]) => t + n, 0) > 0 }).toEqual({ name, chunks: true });
     }
+  });
+
+  test('the cluster runs over TLS: the scheduler listens on tls:// and knows every worker by a tls:// address', async () => {
+    const scheduler = machine('scheduler');
+    // The scheduler's own view, from inside its process.
+    const script = [
+      'import json',
+      'from distributed import Client',
+      `with Client("${address()}", timeout=30) as c:`,
+      '    print(json.dumps(c.run_on_scheduler(lambda dask_scheduler: {"address": dask_scheduler.address, "listeners": [l.listen_address for l in dask_scheduler.listeners], "workers": {w.name: w.address for w in dask_scheduler.workers.values()}, "nannies": sorted(w.nanny for w in dask_scheduler.workers.values())})))',
+    ].join('\n');
+    const view = JSON.parse((await pyOn(scheduler, script)).stdout.trim().split('\n').pop()!);
+    process.stderr.write(`\nscheduler's view: ${JSON.stringify(view)}\n`);
+    // Its own address names its host as it resolves its name (the twin's /etc/hosts: 127.0.1.1); the scheme and port are what count.
+    expect(view.address).toMatch(/^tls:\/\/[\d.]+:8786$/);
+    expect(view.listeners).toEqual([expect.stringMatching(/^tls:\/\/[\d.]*:8786$/)]);
+    const workers = twin.machines.filter((m) => m.role === 'worker');
+    expect(Object.keys(view.workers).sort()).toEqual(Object.values(await workerNames()).sort());
+    expect(Object.values<string>(view.workers).sort()).toEqual(workers.map((w) => `tls://${w.ip}:8788`).sort());
+    expect(view.nannies).toEqual(workers.map((w) => `tls://${w.ip}:8789`).sort());
+  });
+
+  test('the scheduler published the CA and the worker and client certificates as SecureString parameters, and never the CA key', async () => {
+    const scheduler = machine('scheduler');
+    const path = clusterTlsParameterPath('dasklab');
+    const found = await twin.moto.getParameters(TWIN_REGION, TLS_PARAMETERS.map((n) => `${path}/${n}`));
+    expect(found.map((p) => [p.name, p.type]).sort()).toEqual(TLS_PARAMETERS.map((n) => [`${path}/${n}`, 'SecureString']).sort());
+    // Every member uses the published CA.
+    const published = found.find((p) => p.name.endsWith('/ca-cert'))!.value;
+    for (const m of twin.machines) {
+      const onDisk = await twin.exec(m, ['cat', '/etc/dask/tls/ca-cert.pem']);
+      expect({ machine: m.logicalId, same: onDisk.stdout.trim() === published.trim() }).toEqual({ machine: m.logicalId, same: true });
+    }
+    // The machines wrote nothing else there (only the scheduler writes, and only these names).
+    const writes = twin.services.ssmCalls.filter((c) => c.action === 'PutParameter');
+    expect(new Set(writes.map((c) => c.instanceId))).toEqual(new Set([scheduler.instanceId]));
+    expect([...new Set(writes.flatMap((c) => c.names))].sort()).toEqual(TLS_PARAMETERS.map((n) => `${path}/${n}`).sort());
+    // Keys: root and the Dask user only; no CA key anywhere on the scheduler.
+    const modes = await twin.exec(scheduler, ['sh', '-c', 'stat -c "%n %a %U:%G" /etc/dask/tls /etc/dask/tls/*']);
+    const byName = Object.fromEntries(modes.stdout.trim().split('\n').map((l) => l.split(' ')).map(([n, ...rest]) => [n, rest.join(' ')]));
+    expect(byName).toEqual({
+      '/etc/dask/tls': '750 root:ubuntu',
+      '/etc/dask/tls/ca-cert.pem': '644 root:root',
+      ...Object.fromEntries(['scheduler', 'worker', 'client'].flatMap((role) => [
+        [`/etc/dask/tls/${role}-cert.pem`, '644 root:root'],
+        [`/etc/dask/tls/${role}-key.pem`, '640 root:ubuntu'],
+      ])),
+    });
+    // The CA's key would be a PEM private key like these (ssh host keys are OpenSSH's own format).
+    const keys = await twin.exec(scheduler, ['sh', '-c', 'grep -rlxE -- "-----BEGIN (EC )?PRIVATE KEY-----" /etc /var /root /home /tmp 2>/dev/null | sort']);
+    expect(keys.stdout.trim().split('\n')).toEqual(['scheduler', 'worker', 'client'].map((r) => `/etc/dask/tls/${r}-key.pem`).sort());
+  });
+
+  test('a plain-TCP client is refused', async () => {
+    const [worker] = twin.machines.filter((m) => m.role === 'worker');
+    const outcome = await tryClient(
+      worker,
+      ['dask.config.set({"distributed.comm.require-encryption": False})'],
+      `Client("tcp://${machine('scheduler').ip}:8786", timeout=10)`,
+    );
+    process.stderr.write(`\nplain TCP client: ${outcome}\n`);
+    expect(outcome).toMatch(/^refused: /);
+  });
+
+  test('a client with a certificate from another CA is refused by the scheduler', async () => {
+    const [worker] = twin.machines.filter((m) => m.role === 'worker');
+    // Another CA and a client certificate from it, made here; the client trusts
+    // the cluster's CA, so only the scheduler's check of the client can fail.
+    const mint = [
+      'set -e; d=$(mktemp -d); cd "$d"',
+      'openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other-ca-key.pem -out other-ca.pem -subj "/CN=another CA" -days 1 2>/dev/null',
+      'openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout key.pem -subj "/CN=dask-client dasklab" 2>/dev/null |' +
+        ' openssl x509 -req -CA other-ca.pem -CAkey other-ca-key.pem -set_serial 7 -days 1 -out cert.pem 2>/dev/null',
+      'echo "$d"',
+    ].join('\n');
+    const dir = (await twin.exec(worker, ['sh', '-c', mint], { user: 'ubuntu' })).stdout.trim();
+    expect(dir).toMatch(/^\/tmp\//);
+    const scheduler = machine('scheduler');
+    const since = (await twin.exec(scheduler, ['date', '+@%s'])).stdout.trim();
+    const outcome = await tryClient(
+      worker,
+      [`security = Security(tls_ca_file="/etc/dask/tls/ca-cert.pem", tls_client_cert="${dir}/cert.pem", tls_client_key="${dir}/key.pem", require_encryption=True)`],
+      `Client("${address()}", security=security, timeout=10)`,
+    );
+    process.stderr.write(`\nclient certificate from another CA: ${outcome}\n`);
+    expect(outcome).toMatch(/^refused: /);
+    // The scheduler says why: the client's certificate is not from its CA. (The
+    // client sees that alert, or only the reset that follows, depending on timing.)
+    const journal = await twin.exec(scheduler, ['journalctl', '--no-pager', '-o', 'cat', '-u', 'dask-scheduler', '--since', since]);
+    const rejected = journal.stdout.split('\n').filter((l) =>
+      l.includes(`TLS handshake failed with remote 'tls://${worker.ip}:`) && /CERTIFICATE_VERIFY_FAILED/.test(l));
+    process.stderr.write(`scheduler: ${rejected[0] ?? `(no rejected certificate logged)\n${journal.stdout.slice(-2000)}`}\n`);
+    expect(rejected.length).toBeGreaterThan(0);
+  });
+
+  test('a client holding the CA and client certificate from Parameter Store (as dasklab tls-client fetches them) computes on both workers', async () => {
+    const scheduler = machine('scheduler');
+    const path = clusterTlsParameterPath('dasklab');
+    const wanted = Object.values(CLIENT_TLS_PARAMETERS);
+    const found = await twin.moto.getParameters(TWIN_REGION, wanted.map((n) => `${path}/${n}`));
+    expect(found.map((p) => p.type)).toEqual(['SecureString', 'SecureString', 'SecureString']);
+    // Written where the client runs, readable by its user only, as the CLI writes them.
+    const files = Object.fromEntries(found.map((p) => [p.name.split('/').pop()!, p.value]));
+    expect(Object.keys(files).sort()).toEqual(['ca-cert', 'client-cert', 'client-key']);
+    const writer = [
+      'import json, os, sys, tempfile',
+      'files = json.load(sys.stdin)',
+      'd = tempfile.mkdtemp()',
+      'for name, pem in files.items():',
+      '    fd = os.open(os.path.join(d, name + ".pem"), os.O_WRONLY | os.O_CREAT, 0o600)',
+      '    os.write(fd, pem.encode())',
+      '    os.close(fd)',
+      'print(d)',
+    ].join('\n');
+    const w = await twin.exec(scheduler, ['python3', '-c', writer], { user: 'ubuntu', input: JSON.stringify(files) });
+    expect(w.code).toBe(0);
+    const clientDir = w.stdout.trim();
+    const workers = twin.machines.filter((m) => m.role === 'worker');
+    const compute = [
+      'import socket',
+      'from distributed import Client, Security',
+      `security = Security(tls_ca_file="${clientDir}/ca-cert.pem", tls_client_cert="${clientDir}/client-cert.pem", tls_client_key="${clientDir}/client-key.pem", require_encryption=True)`,
+      `with Client("${address()}", security=security, timeout=30) as c:`,
+      '    addrs = list(c.scheduler_info()["workers"])',
+      '    print(" ".join(sorted(c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs]))))',
+    ].join('\n');
+    // The machine's own Dask config is out of the way: only the fetched files count.
+    const r = await twin.exec(scheduler, ['env', 'DASK_ROOT_CONFIG=/nonexistent', '/opt/dask/venv/bin/python', '-'], { user: 'ubuntu', input: compute, timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(r.stderr.slice(-3000));
+    expect(r.stdout.trim()).toBe(workers.map((w) => w.hostname).sort().join(' '));
+  });
+
+  test('the bootstrap run again keeps the CA and finishes', async () => {
+    const scheduler = machine('scheduler');
+    const [worker] = twin.machines.filter((m) => m.role === 'worker');
+    const before = await caFingerprint(scheduler);
+    const signalsBefore = twin.services.signals.length;
+    const started = Date.now();
+    await Promise.all([scheduler, worker].map((m) => twin.exec(m, ['systemctl', 'restart', 'dasklab-bootstrap.service'], { timeoutMs: 300_000 })));
+    process.stderr.write(`\nbootstrap run again on the scheduler and a worker: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    for (const m of [scheduler, worker]) {
+      expect({ m: m.logicalId, status: (await twin.readyJson(m)).status }).toEqual({ m: m.logicalId, status: 'ready' });
+      expect(await caFingerprint(m)).toBe(before);
+      const log = await twin.exec(m, ['grep', '-c', 'certificates in place in /etc/dask/tls', '/var/log/dasklab/bootstrap.log']);
+      expect(log.stdout.trim()).toBe('1');
+    }
+    const again = twin.services.signals.slice(signalsBefore);
+    expect(again.map((s) => s.body.Status)).toEqual(['SUCCESS', 'SUCCESS']);
+    const path = clusterTlsParameterPath('dasklab');
+    const [ca] = await twin.moto.getParameters(TWIN_REGION, [`${path}/ca-cert`]);
+    expect(ca.value.trim()).toBe((await twin.exec(scheduler, ['cat', '/etc/dask/tls/ca-cert.pem'])).stdout.trim());
   });
 
   test('the template\'s security groups are enforced between the machines', async () => {
@@ -146,7 +309,7 @@ twinDescribe('twin: Dask cluster', () => {
     const script = [
       'import socket',
       'from distributed import Client',
-      `with Client("tcp://${scheduler.ip}:8786", timeout=30) as c:`,
+      `with Client("${address()}", timeout=30) as c:`,
       '    addrs = list(c.scheduler_info()["workers"])',
       '    print(" ".join(sorted(c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs]))))',
     ].join('\n');
@@ -158,6 +321,40 @@ twinDescribe('twin: Dask cluster', () => {
 
   function machine(role: string): TwinMachine {
     return twin.machines.find((m) => m.role === role)!;
+  }
+
+  /** The scheduler's address, as the template's SchedulerAddress output gives it. */
+  function address(): string {
+    return `tls://${machine('scheduler').ip}:8786`;
+  }
+
+  /** The SHA-256 fingerprint of the CA certificate a machine uses. */
+  async function caFingerprint(m: TwinMachine): Promise<string> {
+    const r = await twin.exec(m, ['openssl', 'x509', '-noout', '-fingerprint', '-sha256', '-in', '/etc/dask/tls/ca-cert.pem']);
+    if (r.code !== 0) throw new Error(`no CA certificate on ${m.logicalId}: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /**
+   * Tries to connect a client to the scheduler from a machine, as ubuntu, with
+   * the machine's Dask config out of the way (DASK_ROOT_CONFIG), as on an
+   * operator's laptop: "connected <n> workers" or "refused: <error>".
+   */
+  async function tryClient(m: TwinMachine, prelude: string[], connect: string): Promise<string> {
+    const script = [
+      'import sys',
+      'import dask',
+      'from distributed import Client, Security',
+      ...prelude,
+      'try:',
+      `    with ${connect} as c:`,
+      '        print("connected", len(c.scheduler_info()["workers"]), "workers")',
+      'except (OSError, RuntimeError) as error:',
+      '    print("refused:", type(error).__name__, str(error).splitlines()[0][:300])',
+    ].join('\n');
+    const r = await twin.exec(m, ['env', 'DASK_ROOT_CONFIG=/nonexistent', '/opt/dask/venv/bin/python', '-'], { user: 'ubuntu', input: script, timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`client on ${m.logicalId} exited ${r.code}:\n${r.stderr.slice(-3000)}`);
+    return r.stdout.trim().split('\n').pop()!;
   }
 
   /** Runs a python script with the venv's python as ubuntu; fails the test on a non-zero exit. */
@@ -217,7 +414,7 @@ while time.monotonic() - start < timeout:
         time.sleep(1)
 sys.exit(f"timed out after {timeout} s waiting for {want}; last: {last}")
 `;
-    const r = await pyOn(scheduler, script, [`tcp://${scheduler.ip}:8786`, String(timeoutSeconds), JSON.stringify(want)], (timeoutSeconds + 60) * 1000);
+    const r = await pyOn(scheduler, script, [address(), String(timeoutSeconds), JSON.stringify(want)], (timeoutSeconds + 60) * 1000);
     return JSON.parse(r.stdout.trim().split('\n').pop()!);
   }
 

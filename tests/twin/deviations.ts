@@ -64,6 +64,10 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: 'no AWS API is reachable; the endpoint identifies the caller by source IP instead of by signature.',
   },
   {
+    what: "SSM Parameter Store is moto 5.1 (Debian trixie's python3-moto, the CLI tests' cached tree at /var/cache/dasklab-moto, run with chroot inside the hub namespace on its loopback), started only when a machine's user data has DASKLAB_TLS_PARAMETER_PATH; the twin's EC2 endpoint forwards SSM requests (X-Amz-Target AmazonSSM.*) to it, allowing GetParameter(s), GetParametersByPath and PutParameter only on names below the caller's DASKLAB_TLS_PARAMETER_PATH (what the instance role allows) and refusing the rest with AccessDeniedException. SecureString values are not encrypted with a KMS key",
+    why: 'no AWS API is reachable; DASKLAB_AWS_ENDPOINT_URL names one endpoint for every service, as AWS_ENDPOINT_URL does for boto3, so SSM arrives where EC2 does. The allowed path comes from the user data rather than from the template\'s IAM policy.',
+  },
+  {
     what: "wait-condition handles resolve to plain-http URLs of the twin's signal receiver (http://10.213.0.1:8081/signal/<handle>) instead of pre-signed S3 https URLs",
     why: 'no CloudFormation; the receiver speaks the same PUT protocol.',
   },

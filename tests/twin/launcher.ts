@@ -15,6 +15,7 @@ import { loadApp, resolveUserData } from './template';
 import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
 import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
 import { OwnProcStat } from './proc-stat';
+import { MOTO_ENDPOINT, TwinMoto } from './moto';
 
 /**
  * The twin: boots a synthesized template's EC2 instances as containers, with
@@ -123,6 +124,13 @@ export class Twin {
   }
   private servicesRef?: Services;
 
+  /** moto, the machines' SSM Parameter Store; running only when a machine has a parameter path (a TLS cluster). */
+  get moto(): TwinMoto {
+    if (!this.motoRef) throw new Error('no machine of this twin uses SSM Parameter Store, so moto is not running');
+    return this.motoRef;
+  }
+  private motoRef?: TwinMoto;
+
   static async start(opts: TwinOptions = {}): Promise<Twin> {
     const log = opts.log ?? ((msg: string) => process.stderr.write(`[twin] ${msg}\n`));
     if (process.getuid?.() !== 0) throw new Error('the twin needs root (debootstrap, network namespaces, systemd-nspawn)');
@@ -192,9 +200,14 @@ export class Twin {
           keyPair: keyPairs.get(inst),
         };
         log(`${inst.logicalId}: ${info.cidrs.join(' ')} ${info.instanceId}; user data: ${adapted.changes.join('; ') || 'unchanged'}`);
-        return { info, inst, userData: adapted.script, k };
+        const parameterPath = adapted.parameters.get('DASKLAB_TLS_PARAMETER_PATH');
+        return { info, inst, userData: adapted.script, k, ssmParameterPath: typeof parameterPath === 'string' ? parameterPath : undefined };
       });
 
+      // SSM Parameter Store (moto) only for machines that use it: it costs a few seconds to start.
+      const usesSsm = specs.some((s) => s.ssmParameterPath);
+      const moto = usesSsm ? TwinMoto.start(network.hub, runDir, log) : undefined;
+      moto?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       twin.servicesRef = await Services.start({
         hubNetns: network.hub,
         aptDir: indexes.aptDir,
@@ -202,15 +215,18 @@ export class Twin {
         runDir,
         faults: opts.faults,
         log,
-        machines: specs.map(({ info, inst }) => ({
+        ssmEndpoint: usesSsm ? MOTO_ENDPOINT : undefined,
+        machines: specs.map(({ info, inst, ssmParameterPath }) => ({
           ip: info.ip,
           serviceIp: info.serviceIp,
           instanceId: info.instanceId,
           hostname: info.hostname,
           instanceType: inst.instanceType,
           region: TWIN_REGION,
+          ssmParameterPath,
         })),
       });
+      twin.motoRef = await moto;
       if (opts.faults?.pipIndex) log(`fault injected: pip index ${JSON.stringify(opts.faults.pipIndex)}`);
       if (opts.faults?.aptRepo) log(`fault injected: apt repository ${JSON.stringify(opts.faults.aptRepo)}`);
       const machineFault = machineFaults(runDir, opts.faults);
@@ -380,6 +396,7 @@ export class Twin {
     await Promise.all([...this.machineByLogicalId.values()].map((m) => m.stop()));
     for (const p of this.procStats) p.stop();
     this.servicesRef?.stop();
+    this.motoRef?.stop();
     this.network.remove();
     this.dropRunDir();
   }

@@ -7,7 +7,8 @@ the host's python3 (stdlib only). Four HTTP servers:
   pip    HUB_IP:8082           the PEP 503 index (static files), with injectable faults
   signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
   imds   169.254.169.254:80    IMDSv2, answering per source IP (with instance-role credentials)
-  ec2    HUB_IP:8083           the EC2 API, CreateTags only, as the instance role allows it
+  ec2    HUB_IP:8083           the machines' AWS endpoint: EC2 CreateTags, and SSM Parameter Store
+                               forwarded to moto (when the twin runs it), as the instance role allows them
 
 Events (signals, fault state) go to stdout as JSON lines for services.ts to read;
 every request is logged to the access log.
@@ -19,6 +20,8 @@ import secrets
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer, BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
@@ -194,12 +197,14 @@ ROLE = "dasklab-twin-instance-role"
 
 
 class Ec2Handler(Quiet, BaseHTTPRequestHandler):
-    """The EC2 query API for what the bootstrap calls: CreateTags of the dasklab:bootstrap
-    tag on the caller's own instance (what the instance role permits); anything else
-    is refused as IAM would."""
+    """The AWS endpoint of the machines (DASKLAB_AWS_ENDPOINT_URL), for what the bootstrap
+    calls as its instance role permits: EC2 CreateTags of the dasklab:bootstrap tag on the
+    caller's own instance, and SSM Parameter Store reads and writes below the caller's
+    parameter path (forwarded to moto). Anything else is refused as IAM would."""
 
     service = "ec2"
     tag_key = "dasklab:bootstrap"
+    ssm_actions = {"GetParameter", "GetParameters", "GetParametersByPath", "PutParameter"}
 
     def _xml(self, status, body):
         data = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'.encode()
@@ -213,10 +218,48 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
         self._xml(status, f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message>"
                           f"</Error></Errors><RequestID>twin</RequestID></Response>")
 
+    def _json_error(self, status, code, message):
+        data = json.dumps({"__type": code, "message": message}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _ssm(self, machine, body):
+        """SSM's JSON protocol (X-Amz-Target: AmazonSSM.<Action>), forwarded to moto."""
+        action = self.headers["X-Amz-Target"].split(".", 1)[1]
+        allowed = (machine or {}).get("ssmParameterPath")
+        request = json.loads(body or b"{}")
+        names = [request[k] for k in ("Name", "Path") if k in request] + list(request.get("Names", []))
+        if not CONFIG.get("ssmEndpoint") or action not in self.ssm_actions or not allowed or not names or \
+                not all(n.startswith(allowed + "/") for n in names):
+            who = machine["instanceId"] if machine else self.client_address[0]
+            return self._json_error(400, "AccessDeniedException", f"{who} is not authorized to perform ssm:{action} on {names}")
+        headers = {k: v for k, v in self.headers.items()
+                   if k.lower() in ("content-type", "x-amz-target", "authorization", "x-amz-date", "x-amz-security-token")}
+        forwarded = urllib.request.Request(CONFIG["ssmEndpoint"] + "/", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(forwarded, timeout=30) as reply:
+                status, data, kind = reply.status, reply.read(), reply.headers.get("Content-Type")
+        except urllib.error.HTTPError as error:
+            status, data, kind = error.code, error.read(), error.headers.get("Content-Type")
+        except OSError as error:
+            return self._json_error(503, "ServiceUnavailable", f"the twin's moto does not answer: {error}")
+        event("ssm", client=self.client_address[0], instanceId=machine["instanceId"], action=action, names=names, status=status)
+        self.send_response(status)
+        self.send_header("Content-Type", kind or "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
-        form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+        body = self.rfile.read(length)
         machine = CONFIG["imds"].get(self.client_address[0])
+        if self.headers.get("X-Amz-Target", "").startswith("AmazonSSM."):
+            return self._ssm(machine, body)
+        form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
         if form.get("Action") != "CreateTags" or machine is None:
             return self._error(403, "UnauthorizedOperation", f"the twin's instance role does not allow {form.get('Action')}")
         resources = [v for k, v in form.items() if k.startswith("ResourceId.")]

@@ -7,7 +7,7 @@ import { onCleanup } from './cleanup';
 import { HUB_IP, IMDS_IP, PORTS } from './network';
 
 /**
- * Starts services.py (apt repo, pip index, signal receiver, IMDSv2) inside the
+ * Starts services.py (apt repo, pip index, signal receiver, IMDSv2, AWS endpoint) inside the
  * hub namespace and turns its JSON event lines into events.
  */
 
@@ -57,6 +57,8 @@ export interface ImdsIdentity {
   hostname: string;
   instanceType: string;
   region: string;
+  /** The SSM parameter path its instance role may read and write below, if any. */
+  ssmParameterPath?: string;
 }
 
 /** A wait-condition signal as received (CloudFormation's JSON body). */
@@ -66,6 +68,15 @@ export interface ReceivedSignal {
   time: number;
   client: string;
   body: { Status?: string; Reason?: string; UniqueId?: string; Data?: string };
+}
+
+/** An SSM call the twin's AWS endpoint forwarded to moto, with moto's HTTP status. */
+export interface ForwardedSsmCall {
+  instanceId: string;
+  time: number;
+  action: string;
+  names: string[];
+  status: number;
 }
 
 /** A CreateTags call the twin's EC2 endpoint accepted. */
@@ -81,6 +92,8 @@ export interface ServicesOptions {
   pipDir: string;
   runDir: string;
   machines: ImdsIdentity[];
+  /** moto's endpoint inside the hub namespace; SSM requests are refused without it. */
+  ssmEndpoint?: string;
   faults?: Faults;
   log: (msg: string) => void;
 }
@@ -88,6 +101,7 @@ export interface ServicesOptions {
 export class Services extends EventEmitter {
   readonly signals: ReceivedSignal[] = [];
   readonly tagCalls: ReceivedTags[] = [];
+  readonly ssmCalls: ForwardedSsmCall[] = [];
   readonly accessLog: string;
   private constructor(
     private readonly child: ChildProcess,
@@ -110,6 +124,7 @@ export class Services extends EventEmitter {
         aptDir: opts.aptDir,
         pipDir: opts.pipDir,
         accessLog,
+        ssmEndpoint: opts.ssmEndpoint ?? null,
         pipFault: opts.faults?.pipIndex ?? null,
         aptFault: opts.faults?.aptRepo ?? null,
         // Keyed by every address a machine may call from.
@@ -141,6 +156,8 @@ export class Services extends EventEmitter {
           services.emit('signal', sig);
         } else if (ev.event === 'tags') {
           services.tagCalls.push({ instanceId: ev.instanceId, time: ev.time, tags: ev.tags });
+        } else if (ev.event === 'ssm') {
+          services.ssmCalls.push({ instanceId: ev.instanceId, time: ev.time, action: ev.action, names: ev.names, status: ev.status });
         } else if (ev.event === 'bad-signal') {
           opts.log(`malformed signal for ${ev.handle} from ${ev.client}: ${ev.body}`);
         } else if (ev.event !== 'listening') {

@@ -32,6 +32,8 @@ export async function diagnostics(twin: Twin): Promise<string> {
     // Pending jobs show a bootstrap waiting on a unit that waits on it.
     const jobs = await twin.exec(m, ['systemctl', 'list-jobs', '--no-pager']).catch((e) => ({ stdout: String(e) }));
     parts.push(`--- ${m.logicalId} systemctl list-jobs\n${jobs.stdout}`);
+    const dask = await twin.exec(m, ['journalctl', '--no-pager', '-n', '40', '-u', 'dask-scheduler', '-u', 'dask-worker']).catch((e) => ({ stdout: String(e) }));
+    parts.push(`--- ${m.logicalId} Dask services' journal (tail)\n${dask.stdout}`);
   }
   return parts.join('\n');
 }

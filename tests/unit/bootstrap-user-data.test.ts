@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  BODY_DELIMITER,
   BootstrapParameters,
   USERDATA_DIR,
   phasesOf,
@@ -14,6 +15,7 @@ import {
   shellQuote,
   userDataSize,
 } from '../../lib/bootstrap-user-data';
+import { CLIENT_TLS_PARAMETERS } from '../../lib/cluster-tls';
 
 const PARAMS: BootstrapParameters = {
   app: 'dasklab',
@@ -184,6 +186,110 @@ describe('userdata/ scripts', () => {
     expect(phasesOf(scheduler)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster']);
     expect(readable(PARAMS)).not.toContain('phase_cluster');
     expect(readable(scheduler)).toContain('phase_cluster()');
+  });
+});
+
+describe('mutual TLS in a cluster', () => {
+  const TLS = { parameterPath: '/dasklab/demo/cluster/tls' };
+  const SCHEDULER: BootstrapParameters = {
+    ...PARAMS,
+    role: 'scheduler',
+    readyTimeoutSeconds: 1200,
+    dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1', 'worker-2'], tls: TLS },
+  };
+  const WORKER: BootstrapParameters = { ...PARAMS, role: 'worker', dask: { schedulerHost: '10.40.0.10', name: 'worker-1', tls: TLS } };
+
+  test('a TLS scheduler and worker run the tls phase before dask, with its parameters and a tls:// address', () => {
+    // GIVEN a scheduler and a worker of a cluster with TLS
+    // WHEN their bootstraps are rendered
+    const scheduler = readable(SCHEDULER);
+    const worker = readable(WORKER);
+    // THEN both run the tls phase right before dask, and know where the certificates are shared
+    expect(phasesOf(SCHEDULER)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify', 'tls', 'dask', 'cluster']);
+    expect(phasesOf(WORKER)).toEqual(['apt', 'venv', 'pip', 'profile', 'verify', 'tls', 'dask']);
+    for (const script of [scheduler, worker]) {
+      expect(script).toContain("DASKLAB_TLS_PARAMETER_PATH='/dasklab/demo/cluster/tls'");
+      expect(script).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");
+      expect(script).toContain('phase_tls()');
+    }
+    // AND the worker knows the deadline it must give up before
+    expect(worker).toContain("DASKLAB_READY_TIMEOUT_SECONDS='1800'");
+    expect(scheduler).toContain("DASKLAB_READY_TIMEOUT_SECONDS='1200'");
+    // AND the scheduler listens on tls
+    expect(scheduler).toMatch(/dask scheduler --protocol tls /);
+  });
+
+  test('without TLS there is no tls phase, and the scheduler listens on plain TCP', () => {
+    // GIVEN a cluster without TLS (cluster.tls: false, or a lab's per-student cluster)
+    const plain = { ...SCHEDULER, dask: { ...SCHEDULER.dask!, tls: undefined } };
+    // WHEN rendered
+    const script = readable(plain);
+    // THEN
+    expect(phasesOf(plain)).not.toContain('tls');
+    expect(script).not.toContain('DASKLAB_TLS_PARAMETER_PATH');
+    expect(script).not.toContain('phase_tls');
+    expect(script).toContain("DASKLAB_SCHEDULER_ADDRESS='tcp://10.40.0.10:8786'");
+    expect(script).toMatch(/dask scheduler --protocol tcp /);
+  });
+
+  test('no certificate or key material can be in the user data: the machines make and fetch it', () => {
+    // GIVEN the rendered user data of a TLS scheduler and worker, and the files they are made of
+    // (the compressed body decoded: it is the readable bootstrap)
+    const texts = [SCHEDULER, WORKER].flatMap((p) => {
+      const userData = renderBootstrap(p);
+      return [userData.split(`<<'${BODY_DELIMITER}'`)[0], decodeBootstrapBody(userData)];
+    });
+    const sources = [
+      ...fs.readdirSync(USERDATA_DIR).filter((f) => !fs.statSync(path.join(USERDATA_DIR, f)).isDirectory()),
+      ...fs.readdirSync(path.join(USERDATA_DIR, 'phases')).map((f) => path.join('phases', f)),
+    ].map((f) => fs.readFileSync(path.join(USERDATA_DIR, f), 'utf8'));
+    // WHEN searched for PEM blocks, or the base64 that DER certificates and EC keys start with
+    // THEN there is none
+    for (const text of [...texts, ...sources]) {
+      expect(text).not.toMatch(/-----BEGIN [A-Z ]+-----/);
+      expect(text).not.toMatch(/MII[A-Za-z0-9+/]{20}|MHcCAQEE/);
+    }
+    // AND the parameters hold no PEM-like value: the renderer takes only a path
+    expect(renderParameters(SCHEDULER)).not.toMatch(/BEGIN|PRIVATE|CERTIFICATE/);
+    // AND the certificates are made with openssl on the machine
+    expect(readable(SCHEDULER)).toContain('openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256');
+  });
+
+  test('the certificates are shared as SecureString parameters, among them every one the CLI reads', () => {
+    // GIVEN the scheduler's bootstrap
+    const script = readable(SCHEDULER);
+    // THEN it publishes exactly these names below the path, as SecureString, overwriting
+    const shared = /TLS_SHARED=\(([^)]*)\)/.exec(script)![1].split(' ');
+    expect(shared).toEqual(['ca-cert', 'worker-cert', 'worker-key', 'client-cert', 'client-key']);
+    expect(script).toContain('Type="SecureString", Overwrite=True');
+    // AND `dasklab tls-client` finds what it reads there
+    expect(shared).toEqual(expect.arrayContaining(Object.values(CLIENT_TLS_PARAMETERS)));
+  });
+
+  test.each(['dasklab/demo/tls', '/dasklab/demo/tls/', '/dasklab/de mo', ''])('a parameter path like %j is refused at synth', (parameterPath) => {
+    // GIVEN a malformed parameter path
+    const params = { ...WORKER, dask: { ...WORKER.dask!, tls: { parameterPath } } };
+    // WHEN rendered THEN it throws, naming the field
+    expect(() => renderBootstrap(params)).toThrow(/dask\.tls\.parameterPath/);
+  });
+
+  test('the largest TLS machine stays within EC2s 16 KB limit, counting the signal URL at its longest', () => {
+    // GIVEN a TLS scheduler waiting for many workers, with the signal URL a token as at synth time
+    const signalUrl = '${Token[TOKEN.123]}';
+    const workers = Array.from({ length: 100 }, (_, i) => `worker-${i + 1}`);
+    const script = renderBootstrap({ ...SCHEDULER, signalUrl, dask: { ...SCHEDULER.dask!, expectedWorkers: workers } });
+    // WHEN sized THEN it fits with room to spare
+    expect(userDataSize(script, signalUrl)).toBeLessThan(USER_DATA_LIMIT_BYTES - 2048);
+  });
+
+  test('the TLS bootstrap is valid bash and shellcheck-clean', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-'));
+    for (const [name, text] of [['scheduler.sh', readable(SCHEDULER)], ['worker.sh', readable(WORKER)]]) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, text);
+      execFileSync('bash', ['-n', file]);
+      execFileSync('shellcheck', [file]);
+    }
   });
 });
 
