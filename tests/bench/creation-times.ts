@@ -1,3 +1,4 @@
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine-properties';
 import table from './cfn-creation-seconds.json';
 
 /**
@@ -8,6 +9,11 @@ import table from './cfn-creation-seconds.json';
 
 export const WAIT_CONDITION = 'AWS::CloudFormation::WaitCondition';
 export const INSTANCE = 'AWS::EC2::Instance';
+
+/** A machine's resource: an instance, or a spot machine (launched by a custom resource). */
+export function isMachine(type: string): boolean {
+  return type === INSTANCE || type === SPOT_MACHINE_RESOURCE_TYPE;
+}
 
 /** A wait condition's duration: the bootstrap of the machine it waits for, by its dasklab:role. */
 export interface BootstrapSeconds {

@@ -1,5 +1,5 @@
 import { CloudAssembly, collectReferences, dependsOnOf, tagOf } from './cloud-assembly';
-import { CreationTimes, INSTANCE, WAIT_CONDITION } from './creation-times';
+import { CreationTimes, isMachine, WAIT_CONDITION } from './creation-times';
 
 /**
  * The creation order CloudFormation must follow, and how long it takes.
@@ -48,7 +48,7 @@ const key = (stack: string, id: string) => `${stack}/${id}`;
 /** The role of the machine a wait condition waits for, through its DependsOn. */
 function waitedRole(resources: Record<string, any>, resource: any): string | undefined { // eslint-disable-line @typescript-eslint/no-explicit-any
   for (const dep of dependsOnOf(resource)) {
-    if (resources[dep]?.Type === INSTANCE) return tagOf(resources[dep], 'dasklab:role');
+    if (isMachine(resources[dep]?.Type ?? '')) return tagOf(resources[dep], 'dasklab:role');
   }
   return undefined;
 }
@@ -130,7 +130,7 @@ export function analyseCreation(assembly: CloudAssembly, times: CreationTimes): 
         seconds,
         finish: begin + seconds,
         chain: chain + 1,
-        waves: waves + (resource.Type === INSTANCE ? 1 : 0),
+        waves: waves + (isMachine(resource.Type) ? 1 : 0),
         predecessor,
       };
       ownChains.set(k, ownChain + 1);

@@ -1,3 +1,4 @@
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine-properties';
 import { CloudAssembly } from './cloud-assembly';
 
 /**
@@ -37,9 +38,10 @@ export function fleetOf(assembly: CloudAssembly): FleetMachine[] {
   const machines: FleetMachine[] = [];
   for (const stack of assembly.stacks.values()) {
     for (const [id, r] of Object.entries<Json>(stack.resources)) {
-      if (r.Type !== 'AWS::EC2::Instance') continue;
+      const spotMachine = r.Type === SPOT_MACHINE_RESOURCE_TYPE;
+      if (r.Type !== 'AWS::EC2::Instance' && !spotMachine) continue;
       const p = r.Properties ?? {};
-      const lt = target(assembly, stack.name, p.LaunchTemplate?.LaunchTemplateId)?.Properties?.LaunchTemplateData ?? {};
+      const lt = target(assembly, stack.name, spotMachine ? p.LaunchTemplateId : p.LaunchTemplate?.LaunchTemplateId)?.Properties?.LaunchTemplateData ?? {};
       const volumes = [...(lt.BlockDeviceMappings ?? []), ...(p.BlockDeviceMappings ?? [])]
         .map((b: Json) => b.Ebs)
         .filter((e: Json) => e && typeof e.VolumeSize === 'number');
@@ -52,7 +54,8 @@ export function fleetOf(assembly: CloudAssembly): FleetMachine[] {
         diskGiB: volumes.reduce((t: number, e: Json) => t + e.VolumeSize, 0),
         volumeTypes: [...new Set<string>(volumes.map((e: Json) => e.VolumeType ?? 'gp2'))],
         publicIpv4: publicByInterface || subnet?.Properties?.MapPublicIpOnLaunch === true,
-        spot: lt.InstanceMarketOptions?.MarketType === 'spot',
+        // A spot machine may fall back to on demand; the bench prices the common case.
+        spot: spotMachine || lt.InstanceMarketOptions?.MarketType === 'spot',
       });
     }
   }

@@ -1,7 +1,7 @@
 import limits from './cfn-limits.json';
 import { CloudAssembly, readCloudAssembly } from './cloud-assembly';
 import { analyseCreation } from './critical-path';
-import { CreationTimes, INSTANCE } from './creation-times';
+import { CreationTimes, isMachine } from './creation-times';
 
 /**
  * Section 2, per app: the shape of each stack's template (resources, bytes,
@@ -67,7 +67,7 @@ export function shapeOfAssembly(
       bytes: s.bytes,
       outputs,
       parameters: Object.keys(s.template.Parameters ?? {}).length,
-      instances: resources.filter((r) => r.Type === INSTANCE).length,
+      instances: resources.filter((r) => isMachine(r.Type)).length,
       percentOfLimit: {
         resources: pct(resources.length, limits.resources),
         bytes: pct(s.bytes, limits.templateBytes),
