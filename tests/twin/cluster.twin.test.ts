@@ -7,7 +7,7 @@ import { diagnostics, report, twinDescribe } from './support';
 const TLS_PARAMETERS = ['ca-cert', 'worker-cert', 'worker-key', 'client-cert', 'client-key'];
 
 /**
- * A Dask cluster (scheduler + 2 workers) from the app's cluster config, with
+ * A Dask cluster (scheduler + 2 spot workers) from the app's cluster config, with
  * mutual TLS (the default): every machine signals SUCCESS, the scheduler only
  * after every worker joined over TLS, and a client on the scheduler computes on
  * both workers. Clients without the cluster's certificates are refused.
@@ -34,6 +34,11 @@ twinDescribe('twin: Dask cluster', () => {
 
   test('one scheduler and two workers, all signal SUCCESS', async () => {
     expect(twin.machines.map((m) => m.role).sort()).toEqual(['scheduler', 'worker', 'worker']);
+    // The workers are the template's spot machines (custom resources on AWS), booted like instances.
+    expect(twin.machines.filter((m) => m.role === 'worker').map((m) => m.logicalId)).toEqual([
+      expect.stringMatching(/^Worker1SpotInstance/),
+      expect.stringMatching(/^Worker2SpotInstance/),
+    ]);
     const failed = results.filter((r) => r.status !== 'SUCCESS');
     if (failed.length) {
       throw new Error(`${failed.map((r) => `${r.machine.logicalId}: ${r.status}: ${r.reason}`).join('\n')}\n${await diagnostics(twin)}`);

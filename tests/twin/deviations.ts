@@ -68,6 +68,10 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: 'no AWS API is reachable; DASKLAB_AWS_ENDPOINT_URL names one endpoint for every service, as AWS_ENDPOINT_URL does for boto3, so SSM arrives where EC2 does. The allowed path comes from the user data rather than from the template\'s IAM policy.',
   },
   {
+    what: 'a spot worker (Custom::DasklabSpotMachine) boots like an instance, from the same properties; whether EC2 gives it spot or on-demand capacity is not simulated',
+    why: "there is no Lambda or EC2 capacity here; the launcher's spot attempt and on-demand fallback are tested against moto (tests/moto/custom-resources.moto.test.ts).",
+  },
+  {
     what: "wait-condition handles resolve to plain-http URLs of the twin's signal receiver (http://10.213.0.1:8081/signal/<handle>) instead of pre-signed S3 https URLs",
     why: 'no CloudFormation; the receiver speaks the same PUT protocol.',
   },
