@@ -375,6 +375,14 @@ run_bootstrap() {
 
 main() {
   local command=${1:-install}
+  if [[ "$command" == tls-refresh ]] && declare -F tls_refresh >/dev/null; then
+    # Before a worker's Dask service starts (see phases/tls.sh); never fails it.
+    CURRENT_PHASE=tls-refresh
+    start_logging
+    tls_refresh || true
+    flush_log
+    return 0
+  fi
   if [[ "$command" != install && "$command" != run ]]; then
     echo "usage: $0 [install|run]" >&2
     exit 2

@@ -322,6 +322,30 @@ twinDescribe('twin: Dask cluster', () => {
     expect(hosts.stdout.trim()).toBe(twin.machines.filter((m) => m.role === 'worker').map((w) => w.hostname).sort().join(' '));
   });
 
+  test('a scheduler that makes a new CA (a new disk) gets its workers back: they fetch the new certificates by themselves', async () => {
+    const scheduler = machine('scheduler');
+    const workers = twin.machines.filter((m) => m.role === 'worker');
+    const oldCa = await caFingerprint(scheduler);
+    const signalsBefore = twin.services.signals.length;
+    // GIVEN the scheduler loses its certificates, as a new machine or a reset disk would
+    expect((await twin.exec(scheduler, ['rm', '-rf', '/etc/dask/tls'])).code).toBe(0);
+    // WHEN its bootstrap runs: a new CA, published, and the scheduler restarted with it
+    const started = Date.now();
+    const rerun = await twin.exec(scheduler, ['systemctl', 'restart', 'dasklab-bootstrap.service'], { timeoutMs: 420_000 });
+    process.stderr.write(`\nscheduler with a new CA: ready again ${((Date.now() - started) / 1000).toFixed(1)} s after its bootstrap started\n`);
+    // THEN it reports ready only after every worker, refused with its old certificate, fetched the new ones and ran a task
+    expect(rerun.code).toBe(0);
+    expect((await twin.readyJson(scheduler)).status).toBe('ready');
+    expect(twin.services.signals.slice(signalsBefore).map((s) => s.body.Status)).toEqual(['SUCCESS']);
+    const newCa = await caFingerprint(scheduler);
+    expect(newCa).not.toBe(oldCa);
+    for (const w of workers) {
+      expect({ worker: w.logicalId, ca: await caFingerprint(w) }).toEqual({ worker: w.logicalId, ca: newCa });
+      const log = await twin.exec(w, ['grep', '-c', 'certificates refreshed from', '/var/log/dasklab/bootstrap.log']);
+      expect({ worker: w.logicalId, refreshed: log.stdout.trim() }).toEqual({ worker: w.logicalId, refreshed: '1' });
+    }
+  });
+
   // ---- helpers
 
   function machine(role: string): TwinMachine {

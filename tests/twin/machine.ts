@@ -101,10 +101,9 @@ export class Machine {
     const s = this.spec;
     const console = fs.openSync(s.consoleLog, 'a');
     this.bootedAt = Date.now();
-    // setpriv --pdeathsig: if we die without cleaning up, nspawn gets SIGTERM and
+    // setpriv --pdeathsig: if we die without cleaning up, unshare is killed (it
+    // ignores SIGTERM), and its death sends nspawn SIGTERM (--kill-child), which
     // powers the container off.
-    // setpriv --pdeathsig: if we die without cleaning up, unshare gets SIGTERM and
-    // passes it on to nspawn (--kill-child), which powers the container off.
     // unshare --time: a time namespace whose boot and monotonic clocks start near
     // zero, so /proc/uptime in the machine counts from its own boot, as on EC2
     // (the bootstrap computes its deadline from it).
@@ -112,7 +111,7 @@ export class Machine {
     this.child = spawn(
       'setpriv',
       [
-        '--pdeathsig', 'SIGTERM',
+        '--pdeathsig', 'SIGKILL',
         'unshare', '--time', '--fork', '--kill-child=SIGTERM', '--boottime', `-${uptime}`, '--monotonic', `-${uptime}`,
         'systemd-nspawn', '--boot', '--register=no', '--keep-unit',
         ...(s.persistentDir ? [] : ['--volatile=overlay']),

@@ -31,8 +31,14 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       stderr += d.toString();
       if (opts.echoStderr) process.stderr.write(d);
     });
+    // On timeout the output streams are closed too: a grandchild (nsenter forks
+    // into the machine's PID namespace) may hold them open after the kill.
     const timer = opts.timeoutMs
-      ? setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs)
+      ? setTimeout(() => {
+          child.kill('SIGKILL');
+          child.stdout!.destroy();
+          child.stderr!.destroy();
+        }, opts.timeoutMs)
       : undefined;
     child.on('error', reject);
     child.on('close', (code, signal) => {

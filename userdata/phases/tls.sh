@@ -134,7 +134,8 @@ tls_publish() {
 
 # tls_matches_scheduler DIR: whether the scheduler answers with a certificate of
 # DIR's CA. Parameters left by an earlier scheduler of the same name would
-# otherwise lock this worker out for good.
+# otherwise lock this worker out for good. Exit status 3: it answers with
+# another CA's certificate; 1: it does not answer.
 tls_matches_scheduler() {
   python3 - "$1" "$DASKLAB_SCHEDULER_ADDRESS" 2>"$STATE_DIR/tls.err" <<'PY'
 import socket
@@ -150,7 +151,8 @@ try:
     with socket.create_connection((host, int(port)), timeout=5) as raw, context.wrap_socket(raw):
         pass
 except ssl.SSLCertVerificationError as error:
-    sys.exit(f"the scheduler's certificate is not from the published CA (stale parameters?): {error.verify_message}")
+    print(f"the scheduler's certificate is not from the CA in {directory}: {error.verify_message}", file=sys.stderr)
+    sys.exit(3)
 except OSError as error:
     sys.exit(f"the scheduler at {address} does not answer yet: {error}")
 PY
@@ -176,6 +178,36 @@ tls_fetch() {
   log "fetched the certificates; the scheduler presents one of their CA"
 }
 
+# Before each start of a worker's Dask service (as root, from a drop-in): when
+# the scheduler answers with another CA's certificate, it was replaced and made
+# a new CA, so the worker fetches the new certificates. It never blocks the
+# start: if the scheduler is down or the fetch fails, the worker fails to join
+# and systemd starts it (and this) again.
+tls_refresh() {
+  local staging status=0
+  tls_matches_scheduler "$TLS_DIR" || status=$?
+  if ((status != 3)); then return 0; fi
+  log "$(tail -n 1 "$STATE_DIR/tls.err"); fetching the new certificates"
+  staging=$(tls_staging)
+  if tls_ssm get "$staging" && tls_matches_scheduler "$staging"; then
+    tls_place "$staging"
+    log "certificates refreshed from $DASKLAB_TLS_PARAMETER_PATH"
+  else
+    log "could not refresh the certificates: $(tail -n 1 "$STATE_DIR/tls.err")"
+    rm -rf "$staging"
+  fi
+}
+
+# On a worker: runs tls_refresh before every start of the Dask service.
+tls_install_refresh() {
+  local dropin="$UNIT_DIR/$DASKLAB_DASK_UNIT.service.d"
+  install -d -m 0755 "$dropin"
+  if printf '%s\n' '[Service]' '# dasklab: a replaced scheduler has a new CA; fetch its certificates first.' \
+    "ExecStartPre=+$INSTALL_PATH tls-refresh" | write_file "$dropin/dasklab-tls-refresh.conf"; then
+    systemctl daemon-reload
+  fi
+}
+
 tls_write_config() {
   local role
   {
@@ -190,7 +222,7 @@ tls_write_config() {
 }
 
 phase_tls() {
-  local staging
+  local staging renewed=
   install -d -m 0755 /etc/dask
   # Left by a reboot in the middle of making or fetching; never in use.
   rm -rf /etc/dask/.tls.*
@@ -200,12 +232,18 @@ phase_tls() {
     staging=$(tls_staging)
     tls_mint "$staging"
     tls_place "$staging"
+    renewed=1
     log "made a new cluster CA and certificates in $TLS_DIR"
   else
     tls_fetch
+    renewed=1
   fi
   # Every run: a reboot may have come between making and publishing.
-  if [[ "$DASKLAB_ROLE" == scheduler ]]; then retry 5 5 tls_publish; fi
+  if [[ "$DASKLAB_ROLE" == scheduler ]]; then retry 5 5 tls_publish; else tls_install_refresh; fi
   tls_write_config
+  # A Dask service already running holds the old certificates in memory.
+  if [[ -n "$renewed" ]] && systemctl is-active --quiet "$DASKLAB_DASK_UNIT.service"; then
+    systemctl restart "$DASKLAB_DASK_UNIT.service"
+  fi
   log "Dask uses mutual TLS: $TLS_CONFIG"
 }
