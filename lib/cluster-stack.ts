@@ -101,7 +101,7 @@ export class ClusterStack extends Stack {
 
     if (tlsParameters) {
       // Deleted after every machine, so that no machine writes a certificate after the cleanup.
-      for (const machine of [this.scheduler, ...this.workers]) machine.instanceResource.node.addDependency(tlsParameters.resource);
+      for (const machine of [this.scheduler, ...this.workers]) machine.instance.cfnResource.node.addDependency(tlsParameters.resource);
     }
 
     addConnectionOutputs(this, this.scheduler, {

@@ -61,9 +61,19 @@ export interface DaskMachineProps {
  * AMI is resolved by EC2 at launch, so nothing in the instance's definition
  * changes when Canonical publishes a new image.
  */
+/** What the app reads of a machine, whichever resource launches it. */
+export interface LaunchedMachine {
+  readonly instanceId: string;
+  readonly privateIp: string;
+  readonly publicIp: string;
+  readonly publicDnsName: string;
+  /** The resource that creates the machine, for dependencies. */
+  readonly cfnResource: CfnResource;
+}
+
 export class DaskMachine extends Construct {
-  /** The machine's resource: an instance, or a spot machine. */
-  public readonly instance: ec2.CfnInstance | SpotMachine;
+  /** The machine: an instance, or a spot machine. */
+  public readonly instance: LaunchedMachine;
   public readonly keyPair: ec2.IKeyPair;
   public readonly ready: BootstrapWaitCondition;
   /** Set when the machine generated its own key pair. */
@@ -100,7 +110,6 @@ export class DaskMachine extends Construct {
         keyPair: this.keyPair,
         userData: Fn.base64(userData),
       });
-      this.ready.waitFor(this.instance.resource.node.defaultChild as CfnResource);
     } else {
       const instance = new ec2.CfnInstance(this, 'Instance', {
         launchTemplate: props.launchTemplate.specification,
@@ -112,8 +121,13 @@ export class DaskMachine extends Construct {
         userData: Fn.base64(userData),
         propagateTagsToVolumeOnCreation: true,
       });
-      this.instance = instance;
-      this.ready.waitFor(instance);
+      this.instance = {
+        instanceId: instance.ref,
+        privateIp: instance.attrPrivateIp,
+        publicIp: instance.attrPublicIp,
+        publicDnsName: instance.attrPublicDnsName,
+        cfnResource: instance,
+      };
       acknowledge(instance, 'detailedMonitoring');
       acknowledge(instance, 'terminationProtection');
       if (Stack.of(props.launchTemplate) !== Stack.of(this)) {
@@ -121,28 +135,24 @@ export class DaskMachine extends Construct {
       }
     }
 
+    this.ready.waitFor(this.instance.cfnResource);
     Tags.of(this).add('Name', props.name);
     tagMachine(this, props.role, props.student);
   }
 
   public get instanceId(): string {
-    return this.instance instanceof SpotMachine ? this.instance.instanceId : this.instance.ref;
+    return this.instance.instanceId;
   }
 
   public get publicIp(): string {
-    return this.instance instanceof SpotMachine ? this.instance.publicIp : this.instance.attrPublicIp;
+    return this.instance.publicIp;
   }
 
   public get publicDnsName(): string {
-    return this.instance instanceof SpotMachine ? this.instance.publicDnsName : this.instance.attrPublicDnsName;
+    return this.instance.publicDnsName;
   }
 
   public get privateIp(): string {
-    return this.instance instanceof SpotMachine ? this.instance.privateIp : this.instance.attrPrivateIp;
-  }
-
-  /** The resource that creates the machine, for dependencies. */
-  public get instanceResource(): CfnResource {
-    return this.instance instanceof SpotMachine ? (this.instance.resource.node.defaultChild as CfnResource) : this.instance;
+    return this.instance.privateIp;
   }
 }

@@ -46,14 +46,14 @@ export class MachineInstanceRole extends Construct {
       new iam.PolicyStatement({
         sid: 'ClusterParameters',
         actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
-        resources: [parameterPathArn(Stack.of(this), path)],
+        resources: [parameterArn(Stack.of(this), `${path}/*`)],
       }),
     );
     acknowledge(this.role, 'clusterParameters', { path });
   }
 }
 
-/** The ARN pattern of every SSM parameter under `path` (which starts with `/`). */
-export function parameterPathArn(stack: Stack, path: string): string {
-  return Arn.format({ service: 'ssm', resource: 'parameter', resourceName: `${path.replace(/^\//, '')}/*`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
+/** The ARN of an SSM parameter (or a pattern, with `*`), from its name as SSM writes it: `/a/b`. */
+export function parameterArn(stack: Stack, name: string): string {
+  return Arn.format({ service: 'ssm', resource: 'parameter', resourceName: name.replace(/^\//, ''), arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack);
 }

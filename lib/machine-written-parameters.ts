@@ -2,7 +2,7 @@ import { CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { HandlerFunction } from './handler-function';
-import { MachineInstanceRole, parameterPathArn } from './instance-role';
+import { MachineInstanceRole, parameterArn } from './instance-role';
 import { acknowledge } from './nag';
 
 /** Properties of {@link MachineWrittenParameters}. */
@@ -38,8 +38,8 @@ export class MachineWrittenParameters extends Construct {
         actions: ['ssm:GetParametersByPath', 'ssm:DeleteParameters'],
         resources: [
           // GetParametersByPath is authorized on the path itself, DeleteParameters on each name under it.
-          parameterPathArn(Stack.of(this), props.path).replace(/\/\*$/, ''),
-          parameterPathArn(Stack.of(this), props.path),
+          parameterArn(Stack.of(this), props.path),
+          parameterArn(Stack.of(this), `${props.path}/*`),
         ],
       }),
     );

@@ -1,7 +1,8 @@
-import { Arn, ArnFormat, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Stack, TagManager, TagType } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnResource, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Stack, TagManager, TagType } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import type { LaunchedMachine } from './dask-machine';
 import { HandlerFunction } from './handler-function';
 import { SPOT_MACHINE_RESOURCE_TYPE, SpotMachineProperties } from './spot-machine-properties';
 
@@ -31,9 +32,10 @@ export interface SpotMachineProps {
  * given to this construct (it is taggable like an instance) plus
  * `dasklab:market`; `cdk destroy` cancels its spot request and terminates it.
  */
-export class SpotMachine extends Construct implements ITaggable {
+export class SpotMachine extends Construct implements ITaggable, LaunchedMachine {
   public readonly tags = new TagManager(TagType.KEY_VALUE, SPOT_MACHINE_RESOURCE_TYPE);
   public readonly resource: CustomResource;
+  public readonly cfnResource: CfnResource;
 
   constructor(scope: Construct, id: string, props: SpotMachineProps) {
     super(scope, id);
@@ -54,6 +56,7 @@ export class SpotMachine extends Construct implements ITaggable {
       properties,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.cfnResource = this.resource.node.defaultChild as CfnResource;
   }
 
   public get instanceId(): string {

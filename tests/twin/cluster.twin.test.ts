@@ -55,19 +55,7 @@ twinDescribe('twin: Dask cluster', () => {
   });
 
   test('a client on the scheduler runs a task on each worker', async () => {
-    const scheduler = twin.machines.find((m) => m.role === 'scheduler')!;
-    const workers = twin.machines.filter((m) => m.role === 'worker');
-    const script = [
-      'import socket',
-      'from distributed import Client',
-      `with Client("${address()}", timeout=30) as c:`,
-      '    addrs = list(c.scheduler_info()["workers"])',
-      '    hosts = c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs])',
-      '    print(" ".join(sorted(hosts)))',
-    ].join('\n');
-    const r = await twin.exec(scheduler, ['/opt/dask/venv/bin/python', '-'], { user: 'ubuntu', input: script });
-    expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe(workers.map((w) => w.hostname).sort().join(' '));
+    expect(await hostsOfATaskOnEachWorker()).toBe(workerHostnames());
   });
 
   test('an array reduction uses both workers (the scheduler\'s task stream)', async () => {
@@ -311,15 +299,7 @@ twinDescribe('twin: Dask cluster', () => {
     process.stderr.write(`\nscheduler restarted: ${names.join(', ')} reconnected ${seconds.toFixed(1)} s later; ` +
       `new worker processes: ${newProcesses.join(', ') || 'none'} (${JSON.stringify(before.pids)} -> ${JSON.stringify(after.pids)})\n`);
     // And they compute: a task on each.
-    const script = [
-      'import socket',
-      'from distributed import Client',
-      `with Client("${address()}", timeout=30) as c:`,
-      '    addrs = list(c.scheduler_info()["workers"])',
-      '    print(" ".join(sorted(c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs]))))',
-    ].join('\n');
-    const hosts = await pyOn(scheduler, script);
-    expect(hosts.stdout.trim()).toBe(twin.machines.filter((m) => m.role === 'worker').map((w) => w.hostname).sort().join(' '));
+    expect(await hostsOfATaskOnEachWorker()).toBe(workerHostnames());
   });
 
   test('a scheduler that makes a new CA (a new disk) gets its workers back: they fetch the new certificates by themselves', async () => {
@@ -353,6 +333,22 @@ twinDescribe('twin: Dask cluster', () => {
   }
 
   /** The scheduler's address, as the template's SchedulerAddress output gives it. */
+  /** A client on the scheduler (its Dask config has the certificates) runs a task on each worker: their hostnames, sorted. */
+  async function hostsOfATaskOnEachWorker(): Promise<string> {
+    const script = [
+      'import socket',
+      'from distributed import Client',
+      `with Client("${address()}", timeout=30) as c:`,
+      '    addrs = list(c.scheduler_info()["workers"])',
+      '    print(" ".join(sorted(c.gather([c.submit(socket.gethostname, workers=[a], pure=False) for a in addrs]))))',
+    ].join('\n');
+    return (await pyOn(machine('scheduler'), script)).stdout.trim();
+  }
+
+  function workerHostnames(): string {
+    return twin.machines.filter((m) => m.role === 'worker').map((w) => w.hostname).sort().join(' ');
+  }
+
   function address(): string {
     return `tls://${machine('scheduler').ip}:8786`;
   }

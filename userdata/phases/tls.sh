@@ -158,13 +158,25 @@ except OSError as error:
 PY
 }
 
+# tls_take_published: fetches the published certificates and keeps them in
+# $TLS_DIR if the scheduler presents one of their CA; else fails, keeping none.
+tls_take_published() {
+  local staging
+  staging=$(tls_staging)
+  if tls_ssm get "$staging" && tls_matches_scheduler "$staging"; then
+    tls_place "$staging"
+  else
+    rm -rf "$staging"
+    return 1
+  fi
+}
+
 # On a worker: waits until the scheduler has published the certificates and
 # runs with them, then keeps them. Gives up in time to report why.
 tls_fetch() {
-  local staging reason last=
-  staging=$(tls_staging)
+  local reason last=
   log "waiting for the certificates under $DASKLAB_TLS_PARAMETER_PATH and a scheduler that holds them"
-  until tls_ssm get "$staging" && tls_matches_scheduler "$staging"; do
+  until tls_take_published; do
     reason=$(tail -n 1 "$STATE_DIR/tls.err")
     if [[ "$reason" != "$last" ]]; then log "$reason"; fi
     last=$reason
@@ -174,7 +186,6 @@ tls_fetch() {
     fi
     sleep 5
   done
-  tls_place "$staging"
   log "fetched the certificates; the scheduler presents one of their CA"
 }
 
@@ -184,17 +195,14 @@ tls_fetch() {
 # start: if the scheduler is down or the fetch fails, the worker fails to join
 # and systemd starts it (and this) again.
 tls_refresh() {
-  local staging status=0
+  local status=0
   tls_matches_scheduler "$TLS_DIR" || status=$?
   if ((status != 3)); then return 0; fi
   log "$(tail -n 1 "$STATE_DIR/tls.err"); fetching the new certificates"
-  staging=$(tls_staging)
-  if tls_ssm get "$staging" && tls_matches_scheduler "$staging"; then
-    tls_place "$staging"
+  if tls_take_published; then
     log "certificates refreshed from $DASKLAB_TLS_PARAMETER_PATH"
   else
     log "could not refresh the certificates: $(tail -n 1 "$STATE_DIR/tls.err")"
-    rm -rf "$staging"
   fi
 }
 
