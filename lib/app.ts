@@ -1,8 +1,8 @@
 import { App } from 'aws-cdk-lib';
 import { DasklabConfig } from './config/schema';
-import { ClusterStack } from './cluster-stack';
-import { addLabStacks } from './lab-stacks';
-import { MachineStack } from './machine-stack';
+import { ClusterStack } from './cluster/cluster-stack';
+import { addLabStacks } from './lab/lab-stacks';
+import { MachineStack } from './machine/machine-stack';
 import { addNagChecks } from './nag';
 
 /** Stack names of the app, per the names contract. */

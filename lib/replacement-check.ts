@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SPOT_MACHINE_RESOURCE_TYPE } from './spot-machine-properties';
+import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SPOT_MACHINE_RESOURCE_TYPE } from './machine/spot-machine-properties';
 
 /**
  * Properties of AWS::EC2::Instance whose change replaces the instance

@@ -1,6 +1,6 @@
 import { Tags } from 'aws-cdk-lib';
 import { IConstruct } from 'constructs';
-import { MachineRole } from './bootstrap-user-data';
+import { MachineRole } from './bootstrap/bootstrap-user-data';
 import { TAG_APP, TAG_ROLE, TAG_STUDENT } from './tag-keys';
 
 export { TAG_APP, TAG_BOOTSTRAP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from './tag-keys';

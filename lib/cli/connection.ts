@@ -3,7 +3,7 @@
  * 22, otherwise through AWS Systems Manager Session Manager, which needs no
  * open port (the AWS CLI and its Session Manager plugin on the user's side).
  */
-import { DASK_PORTS } from '../dask-ports';
+import { DASK_PORTS } from '../cluster/dask-ports';
 import { Machine } from './machines';
 import { Reachability } from './network-access';
 

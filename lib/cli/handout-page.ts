@@ -4,7 +4,7 @@
  * `python3 -V`, the ready venv, a venv of their own, `import numpy`, `import dask`.
  */
 import { dashboardTunnelArgv, shellJoin, sshCommand } from './connection';
-import { DASK_PORTS } from '../dask-ports';
+import { DASK_PORTS } from '../cluster/dask-ports';
 import { HandoutContext, HandoutEntry } from './handout-entry';
 
 /** The machines one page is about: a student's machines, or one machine. */

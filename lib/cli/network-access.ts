@@ -5,7 +5,7 @@
  * the deployed stack is the truth and the config may have changed since.
  */
 import { EC2Client, IpPermission, paginateDescribeSecurityGroups } from '@aws-sdk/client-ec2';
-import { DASK_PORTS } from '../dask-ports';
+import { DASK_PORTS } from '../cluster/dask-ports';
 import { Machine } from './machines';
 
 /** SSH's port. */

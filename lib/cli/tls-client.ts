@@ -6,8 +6,8 @@
  * so only authorized users get them.
  */
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../cluster-tls';
-import { DASK_PORTS } from '../dask-ports';
+import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../cluster/cluster-tls';
+import { DASK_PORTS } from '../cluster/dask-ports';
 import { DirFile } from './atomic-dir';
 import { CliError } from './errors';
 import { Machine } from './machines';

@@ -2,7 +2,7 @@
  * `dasklab tunnel`: the command that brings the Dask dashboard (port 8787 on
  * the scheduler) to http://localhost:8787, through Session Manager or SSH.
  */
-import { DASK_PORTS } from '../dask-ports';
+import { DASK_PORTS } from '../cluster/dask-ports';
 import { connectionOf, dashboardTunnelArgv } from './connection';
 import { CliError } from './errors';
 import { Machine } from './machines';

@@ -23,11 +23,11 @@ import {
   waitUntilInstanceRunning,
   waitUntilInstanceTerminated,
 } from '@aws-sdk/client-ec2';
-import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SpotMachineProperties } from '../spot-machine-properties';
+import { IN_PLACE_SPOT_MACHINE_PROPERTIES, SpotMachineProperties } from '../machine/spot-machine-properties';
 import { TAG_MARKET } from '../tag-keys';
 import { customResourceHandler, CustomResourceEvent, CustomResourceResult, HandlerContext } from './custom-resource';
 
-export type { SpotMachineProperties } from '../spot-machine-properties';
+export type { SpotMachineProperties } from '../machine/spot-machine-properties';
 
 export type Market = 'spot' | 'on-demand';
 

@@ -1,4 +1,4 @@
-import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine-properties';
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine-properties';
 import table from './cfn-creation-seconds.json';
 
 /**

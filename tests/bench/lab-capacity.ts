@@ -1,5 +1,5 @@
 import { MAX_STUDENTS, MAX_WORKERS_PER_STUDENT } from '../../lib/config';
-import { LAB_SHARDS, shardOf } from '../../lib/lab-stacks';
+import { LAB_SHARDS, shardOf } from '../../lib/lab/lab-stacks';
 import { rosterOf } from './apps';
 import limits from './cfn-limits.json';
 import { leastSquares } from './stats';

@@ -8,7 +8,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { clusterTlsParameterPath } from '../../lib/cluster-tls';
+import { clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { ENDPOINT_ENV } from '../../lib/cli/clients';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
 import { cli, fakeDeploy, REGION, tempDir, useMotoEnvironment } from './support';

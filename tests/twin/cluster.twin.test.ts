@@ -1,4 +1,4 @@
-import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../../lib/cluster-tls';
+import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { SignalResult, Twin, TWIN_REGION, TwinMachine } from './launcher';
 import { RunResult, sleep } from './proc';
 import { diagnostics, report, twinDescribe } from './support';

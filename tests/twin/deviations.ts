@@ -5,9 +5,9 @@
  * from it are made here and nowhere else, so a reader of a twin run knows exactly
  * what was and was not tested.
  */
-import { aptPackagesFor } from '../../lib/bootstrap-user-data';
+import { aptPackagesFor } from '../../lib/bootstrap/bootstrap-user-data';
 /** EC2's user-data limit; the twin refuses larger user data as EC2 would. */
-export { USER_DATA_LIMIT_BYTES } from '../../lib/bootstrap-user-data';
+export { USER_DATA_LIMIT_BYTES } from '../../lib/bootstrap/bootstrap-user-data';
 
 /** One difference from EC2 and why the twin has to make it. */
 export interface Deviation {
@@ -130,7 +130,7 @@ export function describeDeviations(): string {
 }
 
 // ---------------------------------------------------------------------------
-// The user-data parameter block (lib/bootstrap-user-data.ts renders it):
+// The user-data parameter block (lib/bootstrap/bootstrap-user-data.ts renders it):
 //   # >>> dasklab parameters
 //   NAME='value'  or  NAME=('a' 'b')
 //   # <<< dasklab parameters

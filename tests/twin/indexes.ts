@@ -4,7 +4,7 @@ import { writeFlatRepoIndex } from './apt-repo';
 import { cachedBuild, hashOf } from './cache';
 import { mustRun } from './proc';
 import { rootfsKey } from './rootfs';
-import { aptPackagesFor } from '../../lib/bootstrap-user-data';
+import { aptPackagesFor } from '../../lib/bootstrap/bootstrap-user-data';
 import { TWIN_PYTHON_VERSION } from './deviations';
 
 /**

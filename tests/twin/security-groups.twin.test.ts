@@ -13,7 +13,7 @@ const instance = (groups: string[], lt?: string) => ({
 });
 const NO_TRAFFIC = { CidrIp: '255.255.255.255/32', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 };
 
-/** A cluster shaped like lib/cluster-security-groups.ts synthesizes it. */
+/** A cluster shaped like lib/cluster/cluster-security-groups.ts synthesizes it. */
 const cluster = {
   Resources: {
     Fleet: sg({ SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443 }] }),

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine-properties';
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine-properties';
 
 /**
  * Reads a synthesized CloudFormation template the way the twin needs it: its

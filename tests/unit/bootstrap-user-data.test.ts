@@ -14,8 +14,8 @@ import {
   renderParameters,
   shellQuote,
   userDataSize,
-} from '../../lib/bootstrap-user-data';
-import { CLIENT_TLS_PARAMETERS } from '../../lib/cluster-tls';
+} from '../../lib/bootstrap/bootstrap-user-data';
+import { CLIENT_TLS_PARAMETERS } from '../../lib/cluster/cluster-tls';
 
 const PARAMS: BootstrapParameters = {
   app: 'dasklab',

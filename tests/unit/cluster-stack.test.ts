@@ -4,8 +4,8 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
-import { hostInCidr, workerNames } from '../../lib/cluster-stack';
-import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/spot-machine';
+import { hostInCidr, workerNames } from '../../lib/cluster/cluster-stack';
+import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine';
 import { configOf, ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Cluster';

@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
-import { LAB_SHARDS, shardOf } from '../../lib/lab-stacks';
+import { LAB_SHARDS, shardOf } from '../../lib/lab/lab-stacks';
 import { testApp, userDataOf } from './support';
 
 const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';

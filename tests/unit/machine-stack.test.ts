@@ -1,6 +1,6 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import { MachineStack } from '../../lib/machine-stack';
+import { MachineStack } from '../../lib/machine/machine-stack';
 import { configOf, ingressRules, onlyResource, synthApp, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Machine';

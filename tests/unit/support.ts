@@ -1,7 +1,7 @@
 import { App, AppProps, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
-import { decodeBootstrapBody } from '../../lib/bootstrap-user-data';
+import { decodeBootstrapBody } from '../../lib/bootstrap/bootstrap-user-data';
 import { ConfigSchema, DasklabConfig, DasklabConfigInput } from '../../lib/config/schema';
 
 /** A validated config from partial input, defaults filled in as the loader does. */

@@ -1,6 +1,6 @@
 /**
  * What a deploy of a config would create, counted for the preflight checks.
- * It mirrors the stacks (lib/machine-stack.ts, lib/cluster-stack.ts) without
+ * It mirrors the stacks (lib/machine/machine-stack.ts, lib/cluster/cluster-stack.ts) without
  * building them, so preflight starts fast and needs no CDK.
  */
 import { DasklabConfig } from '../../config';
@@ -33,7 +33,7 @@ export interface DeployPlan {
   readonly notes: readonly string[];
 }
 
-/** The number of availability zones the VPC spans (lib/network.ts, maxAzs). */
+/** The number of availability zones the VPC spans (lib/network/network.ts, maxAzs). */
 export const VPC_AZ_COUNT = 2;
 
 /** What the plan needs to know of a config's `lab` section, with its roster loaded. */
@@ -50,7 +50,7 @@ export interface LabPlanInput {
  * Counts what deploying `config` creates.
  *
  * @param lab the config's lab section with its roster loaded, when it has one
- *   (lib/lab-stacks.ts: one shared VPC, each student's machines in one subnet)
+ *   (lib/lab/lab-stacks.ts: one shared VPC, each student's machines in one subnet)
  */
 export function deployPlan(config: DasklabConfig, lab?: LabPlanInput): DeployPlan {
   const machines: PlannedMachine[] = [];

@@ -1,12 +1,12 @@
 import { CfnResource, Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { BootstrapParameters, MachineRole, renderBootstrap } from './bootstrap-user-data';
-import { BootstrapWaitCondition } from './bootstrap-wait-condition';
+import { BootstrapParameters, MachineRole, renderBootstrap } from '../bootstrap/bootstrap-user-data';
+import { BootstrapWaitCondition } from '../bootstrap/bootstrap-wait-condition';
 import { MachineLaunchTemplate } from './machine-launch-template';
-import { acknowledge } from './nag';
+import { acknowledge } from '../nag';
 import { SpotMachine } from './spot-machine';
-import { tagMachine } from './tags';
+import { tagMachine } from '../tags';
 
 /** Properties of {@link DaskMachine}. */
 export interface DaskMachineProps {

@@ -2,10 +2,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as zlib from 'zlib';
 import { Token } from 'aws-cdk-lib';
-import { DASK_PORTS } from './dask-ports';
+import { DASK_PORTS } from '../cluster/dask-ports';
 
 /** Where the scripts and unit files that run on the machines live. */
-export const USERDATA_DIR = path.join(__dirname, '..', 'userdata');
+export const USERDATA_DIR = path.join(__dirname, '..', '..', 'userdata');
 
 /** EC2 accepts at most 16 KB of user data, before base64 encoding. */
 export const USER_DATA_LIMIT_BYTES = 16 * 1024;

@@ -1,7 +1,7 @@
 import { Annotations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { isWorldOpen } from './config/schema';
-import { acknowledge } from './nag';
+import { isWorldOpen } from '../config/schema';
+import { acknowledge } from '../nag';
 
 /**
  * Checks an access list before its rules are added to a security group. A

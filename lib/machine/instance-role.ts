@@ -2,8 +2,8 @@ import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag';
-import { TAG_BOOTSTRAP } from './tags';
+import { acknowledge } from '../nag';
+import { TAG_BOOTSTRAP } from '../tags';
 
 /**
  * The role all machines of a stack share: what Session Manager needs, and the

@@ -1,6 +1,6 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { checkWorldOpen } from './world-open';
+import { checkWorldOpen } from '../network/world-open';
 
 /** Properties of {@link MachineSecurityGroup}. */
 export interface MachineSecurityGroupProps {

@@ -3,13 +3,13 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import type { LaunchedMachine } from './dask-machine';
-import { HandlerFunction } from './handler-function';
+import { HandlerFunction } from '../handlers/handler-function';
 import { SPOT_MACHINE_RESOURCE_TYPE, SpotMachineProperties } from './spot-machine-properties';
 
 export { SPOT_MACHINE_RESOURCE_TYPE } from './spot-machine-properties';
 import { MachineLaunchTemplate } from './machine-launch-template';
-import { acknowledge } from './nag';
-import { TAG_APP } from './tag-keys';
+import { acknowledge } from '../nag';
+import { TAG_APP } from '../tag-keys';
 
 /** Properties of {@link SpotMachine}. */
 export interface SpotMachineProps {

@@ -2,7 +2,7 @@ import { Aws, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
-import { DaskMachine } from './dask-machine';
+import { DaskMachine } from '../machine/dask-machine';
 
 /** A lab's daily schedule, as in the config. */
 export interface LabScheduleSettings {

@@ -1,8 +1,8 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { DASK_PORTS } from './dask-ports';
-import { peerOf } from './machine-security-group';
-import { checkWorldOpen } from './world-open';
+import { peerOf } from '../machine/machine-security-group';
+import { checkWorldOpen } from '../network/world-open';
 
 /**
  * EC2 gives a security group without inline egress rules an allow-all egress

@@ -1,11 +1,11 @@
 import { Aws, CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { DasklabConfig } from './config/schema';
-import { architectureOf } from './config/instance-types';
+import { DasklabConfig } from '../config/schema';
+import { architectureOf } from '../config/instance-types';
 import { DaskMachine } from './dask-machine';
 import { MachineFleet } from './machine-fleet';
-import { tagApp } from './tags';
+import { tagApp } from '../tags';
 
 /** Properties of {@link MachineStack}. */
 export interface MachineStackProps extends StackProps {

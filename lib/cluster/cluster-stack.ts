@@ -1,15 +1,15 @@
 import { Aws, CfnOutput, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { schedulerAddress } from './bootstrap-user-data';
+import { schedulerAddress } from '../bootstrap/bootstrap-user-data';
 import { ClusterSecurityGroups } from './cluster-security-groups';
 import { clusterTlsParameterPath } from './cluster-tls';
-import { DasklabConfig } from './config/schema';
+import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from './dask-ports';
-import { DaskMachine } from './dask-machine';
-import { MachineFleet } from './machine-fleet';
+import { DaskMachine } from '../machine/dask-machine';
+import { MachineFleet } from '../machine/machine-fleet';
 import { MachineWrittenParameters } from './machine-written-parameters';
-import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
-import { tagApp } from './tags';
+import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from '../machine/machine-stack';
+import { tagApp } from '../tags';
 
 export { clusterTlsParameterPath } from './cluster-tls';
 

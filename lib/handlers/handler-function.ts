@@ -46,7 +46,7 @@ export class HandlerFunction extends Construct {
       }),
     );
     this.function = new NodejsFunction(this, 'Function', {
-      entry: path.join(__dirname, 'handlers', props.handlerFile),
+      entry: path.join(__dirname, props.handlerFile),
       handler: 'handler',
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,

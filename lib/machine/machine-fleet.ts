@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { BootstrapParameters, DaskServiceParameters, MachineRole } from './bootstrap-user-data';
+import { BootstrapParameters, DaskServiceParameters, MachineRole } from '../bootstrap/bootstrap-user-data';
 import { DaskMachine } from './dask-machine';
 import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { MachineSecurityGroup } from './machine-security-group';
-import { DasklabNetwork } from './network';
+import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 
 /** Properties of {@link MachineFleet}. */

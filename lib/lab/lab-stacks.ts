@@ -2,15 +2,15 @@ import { createHash } from 'crypto';
 import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { denyDefaultEgress } from './cluster-security-groups';
-import { ConfigError } from './config/errors';
-import { DasklabConfig } from './config/schema';
-import { DASK_PORTS } from './dask-ports';
-import { DaskMachine } from './dask-machine';
+import { denyDefaultEgress } from '../cluster/cluster-security-groups';
+import { ConfigError } from '../config/errors';
+import { DasklabConfig } from '../config/schema';
+import { DASK_PORTS } from '../cluster/dask-ports';
+import { DaskMachine } from '../machine/dask-machine';
 import { LabSchedule } from './lab-schedule';
-import { MachineFleet } from './machine-fleet';
-import { fleetPropsOf, ubuntuArchitectureOf } from './machine-stack';
-import { tagApp } from './tags';
+import { MachineFleet } from '../machine/machine-fleet';
+import { fleetPropsOf, ubuntuArchitectureOf } from '../machine/machine-stack';
+import { tagApp } from '../tags';
 
 /**
  * Number of stacks a lab's machines are spread over, whatever the class size.
