@@ -1,0 +1,52 @@
+/**
+ * Every shape of app the config can produce, for the checks that must hold
+ * over all of them (AWS's resource specification, IAM's catalogue and policy
+ * evaluation, cfn-lint, update rules). A new kind of stack or machine belongs
+ * here, so that every such check covers it.
+ */
+import { addDasklabStacks } from '../../lib/app';
+import { DasklabConfigInput } from '../../lib/config/schema';
+import { configOf, testApp } from './support';
+
+export const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
+
+/** `count` roster ids, `s001`, `s002`, ... */
+export function rosterOf(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
+}
+
+/** The shapes, by a name that says what each adds. */
+export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> = [
+  ['default machine', {}],
+  ['machine with SSH and the dashboard open to a network, own key', { access: { sshCidrs: ['203.0.113.0/24'], dashboardCidrs: ['198.51.100.0/24'], publicKey: TRAINER_KEY } }],
+  ['cluster with TLS', { cluster: { workers: 2 } }],
+  ['cluster without TLS', { cluster: { workers: 2, tls: false } }],
+  ['spot cluster on Graviton', { cluster: { workers: 2, spot: true, schedulerInstanceType: 't4g.medium', workerInstanceType: 'm7g.large' } }],
+  ['lab of student machines with idle stop and a trainer key', { lab: { roster: ['alice', 'bob', 'carol'], idleStopMinutes: 30, trainerPublicKey: TRAINER_KEY } }],
+  ['lab with per-student clusters and a schedule', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1, schedule: { stop: '18:00', start: '08:00', timezone: 'Europe/Berlin' } } }],
+  ['lab of 500', { lab: { roster: rosterOf(500) } }],
+];
+
+/** One synthesized stack: its name and CloudFormation template. */
+export interface SynthesizedStack {
+  readonly stackName: string;
+  readonly template: any;
+}
+
+const synthesized = new Map<DasklabConfigInput, SynthesizedStack[]>();
+
+/**
+ * The templates of every stack of an app, as `cdk synth` writes them (cdk-nag
+ * included, Lambda bundling skipped). Memoised per config object, since several
+ * checks walk the same shapes.
+ */
+export function synthesizeShape(input: DasklabConfigInput): SynthesizedStack[] {
+  let stacks = synthesized.get(input);
+  if (!stacks) {
+    const app = testApp();
+    addDasklabStacks(app, configOf(input));
+    stacks = app.synth().stacks.map((s) => ({ stackName: s.stackName, template: s.template }));
+    synthesized.set(input, stacks);
+  }
+  return stacks;
+}
