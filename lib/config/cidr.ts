@@ -158,3 +158,23 @@ function format(version: 4 | 6, address: bigint): string {
   }
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
+
+/**
+ * How many addresses of one IP version the blocks cover together: the size of
+ * their union, each address counted once however many blocks hold it.
+ */
+export function addressesCovered(cidrs: readonly Cidr[], version: 4 | 6): bigint {
+  const bits = BigInt(version === 4 ? 32 : 128);
+  const ranges = cidrs
+    .filter((c) => c.version === version)
+    .map((c) => ({ first: c.address, end: c.address + (1n << (bits - BigInt(c.prefix))) }))
+    .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  let total = 0n;
+  let mergedEnd = -1n; // exclusive end of the ranges counted so far
+  for (const { first, end } of ranges) {
+    if (end <= mergedEnd) continue; // inside what is counted already
+    total += end - (first > mergedEnd ? first : mergedEnd);
+    mergedEnd = end;
+  }
+  return total;
+}

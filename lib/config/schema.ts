@@ -15,7 +15,7 @@
  *   return the default object as-is, without the inner defaults).
  */
 import { z } from 'zod';
-import { cidrProblem, parseCidr } from './cidr';
+import { addressesCovered, cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { completeLab, LabSchema } from './lab-schema';
@@ -184,9 +184,47 @@ export const WORLD_OPENABLE = ['sshCidrs', 'dashboardCidrs'] as const;
 /** What each access list opens, for messages. */
 const OPENS: Record<(typeof WORLD_OPENABLE)[number], string> = { sshCidrs: 'SSH (port 22)', dashboardCidrs: 'the Dask dashboard (port 8787)' };
 
-/** True for 0.0.0.0/0 and ::/0 (in any spelling). */
-export function isWorldOpen(cidr: string): boolean {
-  return cidrProblem(cidr) === null && parseCidr(cidr).prefix === 0;
+/**
+ * The most addresses an access list may open without `access.allowWorldOpen`:
+ * a /8 of IPv4 and a /32 of IPv6, counted over the whole list (the union of
+ * its blocks), so that halves or many /8s cannot open the world piecemeal.
+ * A /8 is the largest block ever assigned to one organisation (the legacy
+ * class A networks) and the whole private range 10.0.0.0/8 of a VPN; a /32 is
+ * the minimum IPv6 allocation to a whole provider (LIR). Anything wider is the
+ * internet at large, not someone's network.
+ */
+export const WORLD_OPEN_LINE = { ipv4: { prefix: 8, addresses: 1n << 24n }, ipv6: { prefix: 32, addresses: 1n << 96n } } as const;
+
+/** The line, in words, for messages. */
+export const WORLD_OPEN_LINE_TEXT = `a /${WORLD_OPEN_LINE.ipv4.prefix} of IPv4 (${(WORLD_OPEN_LINE.ipv4.addresses).toLocaleString('en-US')} addresses) or a /${WORLD_OPEN_LINE.ipv6.prefix} of IPv6`;
+
+/**
+ * What a list of CIDRs opens, in words, if together they cover more than
+ * {@link WORLD_OPEN_LINE} in either IP version ("the whole internet",
+ * "33,554,432 IPv4 addresses"); null if they stay within it. Invalid entries
+ * are left to their own check.
+ */
+export function worldOpenExtent(cidrs: readonly unknown[]): string | null {
+  const parsed = cidrs.filter((c): c is string => typeof c === 'string' && cidrProblem(c) === null).map(parseCidr);
+  const ipv4 = addressesCovered(parsed, 4);
+  const ipv6 = addressesCovered(parsed, 6);
+  if (ipv4 === 1n << 32n || ipv6 === 1n << 128n) {
+    return 'the whole internet';
+  }
+  const parts: string[] = [];
+  if (ipv4 > WORLD_OPEN_LINE.ipv4.addresses) {
+    parts.push(`${ipv4.toLocaleString('en-US')} IPv4 addresses`);
+  }
+  if (ipv6 > WORLD_OPEN_LINE.ipv6.addresses) {
+    parts.push(`${powerOfTwoText(ipv6)} IPv6 addresses`);
+  }
+  return parts.length === 0 ? null : parts.join(' and ');
+}
+
+/** "2^97" for a power of two, else "more than 2^96": IPv6 counts are too long to read in full. */
+function powerOfTwoText(n: bigint): string {
+  const log2 = n.toString(2).length - 1;
+  return n === 1n << BigInt(log2) ? `2^${log2}` : `more than 2^${log2}`;
 }
 
 const AccessSchema = section('the access settings', {
@@ -202,10 +240,10 @@ const AccessSchema = section('the access settings', {
     .describe('Your OpenSSH public key ("ssh-ed25519 AAAA... comment" or "ssh-rsa ..." of at least 2048 bits), installed for the ubuntu user instead of a generated EC2 key pair. Never a private key. null: dasklab generates key pairs.'),
   allowWorldOpen: z
     .array(z.enum(WORLD_OPENABLE, { error: `expected ${WORLD_OPENABLE.map((f) => `"${f}"`).join(' or ')}` }), {
-      error: 'expected a list of the access fields that may hold 0.0.0.0/0 or ::/0, e.g. ["sshCidrs"]',
+      error: 'expected a list of the access fields that may open more than a /8 of IPv4 or a /32 of IPv6 (such as 0.0.0.0/0), e.g. ["sshCidrs"]',
     })
     .default([])
-    .describe('Access lists that may open their port to the whole internet (0.0.0.0/0 or ::/0): "sshCidrs", "dashboardCidrs". Without this, such a CIDR is rejected; with it, synth still warns.'),
+    .describe('Access lists that may open their port to more than a /8 of IPv4 or a /32 of IPv6, counted over the whole list (0.0.0.0/0, ::/0, or halves such as 0.0.0.0/1 + 128.0.0.0/1): "sshCidrs", "dashboardCidrs". Without this, such a list is rejected; with it, synth still warns.'),
 });
 
 const MachineSchema = section('the machine settings', {
@@ -314,16 +352,15 @@ export const ConfigSchema = z
         for (const field of WORLD_OPENABLE) {
           const cidrs = access[field];
           if (!Array.isArray(cidrs) || allowed.includes(field)) continue;
-          cidrs.forEach((cidr, i) => {
-            if (typeof cidr === 'string' && isWorldOpen(cidr)) {
-              ctx.addIssue({
-                code: 'custom',
-                path: ['access', field, i],
-                input: cidr,
-                message: `expected a narrower CIDR: this opens ${OPENS[field]} to the whole internet; if that is intended, add "${field}" to access.allowWorldOpen`,
-              });
-            }
-          });
+          const extent = worldOpenExtent(cidrs);
+          if (extent !== null) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['access', field],
+              input: cidrs,
+              message: `expected CIDRs that together cover no more than ${WORLD_OPEN_LINE_TEXT}: this list opens ${OPENS[field]} to ${extent}; if that is intended, add "${field}" to access.allowWorldOpen`,
+            });
+          }
         }
       }
       const packages = config.python?.packages;

@@ -179,7 +179,7 @@ describe('access CIDRs', () => {
 
   test('valid IPv6 CIDRs are accepted, in any valid spelling', () => {
     // GIVEN IPv6 CIDRs, compressed, upper case, full and with an embedded IPv4 address
-    const cidrs = ['2001:db8::/32', '2001:DB8:0:1::/64', 'fe80:0:0:0:0:0:0:0/10', '::ffff:192.0.2.0/120', '2001:db8::7/128'];
+    const cidrs = ['2001:db8::/48', '2001:DB8:0:1::/64', 'fe80:0:0:0:0:0:0:0/64', '::ffff:192.0.2.0/120', '2001:db8::7/128'];
     // WHEN validated THEN they are accepted unchanged (no silent rewriting)
     expect(validateConfig({ access: { sshCidrs: cidrs } }).access.sshCidrs).toEqual(cidrs);
     // AND their canonical form follows RFC 5952
@@ -596,9 +596,51 @@ describe('world-open access', () => {
   ])('%s with %s is rejected unless acknowledged', (field, cidr, opens) => {
     // GIVEN a world-open CIDR without acknowledgement
     // WHEN validated THEN the message names the field, the value, what it opens and how to acknowledge it
-    expect(() => validateConfig({ access: { [field]: ['203.0.113.0/24', cidr] } })).toThrow(
-      `access.${field}[1]: "${cidr}" is not accepted; expected a narrower CIDR: this opens ${opens} to the whole internet; if that is intended, add "${field}" to access.allowWorldOpen`,
-    );
+    const line = expectOneProblem({ access: { [field]: ['203.0.113.0/24', cidr] } }, `access.${field}`, cidr, `opens ${opens} to`, 'the whole internet');
+    expect(line).toContain(`if that is intended, add "${field}" to access.allowWorldOpen`);
+    expect(line).toContain('no more than a /8 of IPv4 (16,777,216 addresses) or a /32 of IPv6');
+  });
+
+  // What a list opens, taken together, decides: the union of its blocks, each address counted once.
+  describe.each([
+    ['sshCidrs', 'SSH (port 22)'],
+    ['dashboardCidrs', 'the Dask dashboard (port 8787)'],
+  ])('%s: the line is a /8 of IPv4 and a /32 of IPv6, over the whole list', (field, opens) => {
+    test.each([
+      ['two IPv4 halves', ['0.0.0.0/1', '128.0.0.0/1'], 'the whole internet'],
+      ['two IPv6 halves', ['::/1', '8000::/1'], 'the whole internet'],
+      ['IPv4 halves among narrow blocks', ['203.0.113.0/24', '0.0.0.0/1', '128.0.0.0/1'], 'the whole internet'],
+      ['two adjacent /8s', ['11.0.0.0/8', '12.0.0.0/8'], '33,554,432 IPv4 addresses'],
+      ['a /8 and one more address', ['10.0.0.0/8', '11.0.0.0/32'], '16,777,217 IPv4 addresses'],
+      ['a /7', ['10.0.0.0/7'], '33,554,432 IPv4 addresses'],
+      ['many /8s', Array.from({ length: 200 }, (_, i) => `${i + 1}.0.0.0/8`), '3,355,443,200 IPv4 addresses'],
+      ['a /32 of IPv6 and one more address', ['2001:db8::/32', '2001:db9::/128'], 'more than 2^96 IPv6 addresses'],
+      ['a /31 of IPv6', ['2001:db8::/31'], '2^97 IPv6 addresses'],
+    ])('%s: rejected', (_what, cidrs, extent) => {
+      const line = expectOneProblem({ access: { [field]: cidrs } }, `access.${field}`, `opens ${opens} to ${extent}`, `add "${field}" to access.allowWorldOpen`);
+      expect(line).toContain('no more than a /8 of IPv4');
+    });
+
+    test.each([
+      ['exactly a /8', ['10.0.0.0/8']],
+      ['a /8 in pieces, one listed inside another', ['10.0.0.0/9', '10.128.0.0/9', '10.0.0.0/16', '10.1.2.3/32']],
+      ['a /9 and overlapping /10s (overlaps count once)', ['10.0.0.0/9', '10.0.0.0/10', '10.64.0.0/10']],
+      ['exactly a /32 of IPv6', ['2001:db8::/32']],
+      ['a /32 of IPv6 in halves, and a /8 of IPv4 (each family has its own line)', ['2001:db8::/33', '2001:db8:8000::/33', '10.0.0.0/8']],
+    ])('%s: accepted', (_what, cidrs) => {
+      expect(validateConfig({ access: { [field]: cidrs } }).access[field as 'sshCidrs']).toEqual(cidrs);
+    });
+
+    test('above the line and acknowledged: accepted', () => {
+      const config = validateConfig({ access: { [field]: ['0.0.0.0/1', '128.0.0.0/1'], allowWorldOpen: [field] } });
+      expect(config.access[field as 'sshCidrs']).toEqual(['0.0.0.0/1', '128.0.0.0/1']);
+    });
+  });
+
+  test('the other list does not add to this one', () => {
+    // GIVEN a /8 in each list: neither list is above the line
+    const config = validateConfig({ access: { sshCidrs: ['10.0.0.0/8'], dashboardCidrs: ['11.0.0.0/8'] } });
+    expect(config.access.dashboardCidrs).toEqual(['11.0.0.0/8']);
   });
 
   test('acknowledged, it is accepted', () => {
@@ -609,7 +651,7 @@ describe('world-open access', () => {
   test('acknowledging one list does not open the other', () => {
     expect(() =>
       validateConfig({ access: { dashboardCidrs: ['0.0.0.0/0'], allowWorldOpen: ['sshCidrs'] } }),
-    ).toThrow(/access\.dashboardCidrs\[0\]/);
+    ).toThrow(/access\.dashboardCidrs: /);
   });
 
   test('an unknown acknowledgement is rejected', () => {
