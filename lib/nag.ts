@@ -39,17 +39,17 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'The config lists this access list in access.allowWorldOpen: SSH open to the whole internet was asked ' +
       'for explicitly, and synth prints a warning naming it.',
   },
-  ssmManagedPolicy: {
-    ids: ['AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]'],
+  sessionManager: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::*]'],
     reason:
-      'AmazonSSMManagedInstanceCore is the policy AWS maintains for the SSM agent (Session Manager, the ' +
-      'default shell and SSH tunnel of dasklab machines); a frozen copy would miss its updates.',
+      'The Session Manager agent registers the instance (ssm:UpdateInstanceInformation) and opens its session ' +
+      'channels (ssmmessages:*Channel); these actions have no resource-level permissions. Nothing else is on *.',
   },
   tagOwnInstance: {
-    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:aws:ec2:*:*:instance/*]'],
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],
     reason:
-      'An instance id is not known before the instance exists; the condition aws:ARN = ec2:SourceInstanceARN ' +
-      'limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
+      'An instance id is not known before the instance exists; the condition ec2:SourceInstanceARN = the ARN of ' +
+      'ec2:InstanceID limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
   },
   clusterParameters: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],

@@ -6,34 +6,59 @@ import { acknowledge } from '../nag';
 import { TAG_BOOTSTRAP } from '../tags';
 
 /**
- * The role all machines of a stack share: what Session Manager needs, and the
- * right to set one tag, its bootstrap status, on the machine itself and on no
- * other. One role and one instance profile per stack, whatever the number of
- * machines.
+ * What Session Manager's agent needs for shells and port forwarding, and no
+ * more: the agent registers the instance and opens its session channels.
+ * Session logs to S3 (s3:GetEncryptionConfiguration) and KMS-encrypted
+ * sessions (kms:Decrypt) are not used by dasklab; Run Command (ec2messages,
+ * ssm:ListInstanceAssociations and the like) is not used either.
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/getting-started-create-iam-instance-profile.html
+ * These actions have no resource-level permissions.
+ */
+export const SESSION_MANAGER_ACTIONS = [
+  'ssm:UpdateInstanceInformation',
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+] as const;
+
+/**
+ * A role that machines of a stack share: what Session Manager's agent needs,
+ * and the right to set one tag, its bootstrap status, on the machine itself
+ * and on no other. No AWS-managed policy: its content is AWS's to change.
  */
 export class MachineInstanceRole extends Construct {
   public readonly role: iam.Role;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: { description?: string } = {}) {
     super(scope, id);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'dasklab machines: Session Manager access; each machine tags itself with its bootstrap status',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+      description: props.description ?? 'dasklab machines: Session Manager access; each machine tags itself with its bootstrap status',
     });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'SessionManagerChannels', actions: [...SESSION_MANAGER_ACTIONS], resources: ['*'] }),
+    );
+    const instanceArn = (name: string) =>
+      Arn.format({ service: 'ec2', resource: 'instance', resourceName: name, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, Stack.of(this));
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'TagOwnBootstrapStatus',
         actions: ['ec2:CreateTags'],
-        resources: ['arn:aws:ec2:*:*:instance/*'],
+        resources: [instanceArn('*')],
         conditions: {
-          // The instance named by the request is the one the credentials belong to.
-          StringEquals: { 'aws:ARN': '${ec2:SourceInstanceARN}' },
+          // The calling instance (ec2:SourceInstanceARN, in every request made with an
+          // instance's role credentials) is the instance tagged (ec2:InstanceID, a
+          // single-valued key of CreateTags on an instance, used as a policy variable).
+          // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/iam-policies-for-amazon-ec2.html#ec2-sourceinstancearn
+          // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
+          // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
+          StringEquals: { 'ec2:SourceInstanceARN': instanceArn('${ec2:InstanceID}') },
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_BOOTSTRAP] },
         },
       }),
     );
-    acknowledge(this.role, 'ssmManagedPolicy');
+    acknowledge(this.role, 'sessionManager');
     acknowledge(this.role, 'tagOwnInstance');
   }
 

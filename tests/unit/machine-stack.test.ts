@@ -110,7 +110,7 @@ describe('the machine', () => {
     expect(Object.keys(template.toJSON().Outputs)).not.toContain('PrivateKeyCommand');
   });
 
-  test('one instance role and profile with Session Manager access', () => {
+  test('one instance role and profile, with no AWS-managed policy', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN
@@ -119,14 +119,8 @@ describe('the machine', () => {
     );
     expect(ec2Roles).toHaveLength(1);
     template.resourceCountIs('AWS::IAM::InstanceProfile', 1);
-    template.hasResourceProperties('AWS::IAM::Role', {
-      AssumeRolePolicyDocument: Match.objectLike({
-        Statement: [Match.objectLike({ Principal: { Service: 'ec2.amazonaws.com' } })],
-      }),
-      ManagedPolicyArns: [
-        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']] },
-      ],
-    });
+    // AND no managed policy: AmazonSSMManagedInstanceCore would allow ssm:GetParameter(s) on every parameter
+    expect((ec2Roles[0] as any).Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   test('carries the tags of the tag contract, also onto its root volume', () => {
@@ -278,23 +272,38 @@ describe('no world-open ingress and no secret in the template', () => {
 });
 
 describe('instance role', () => {
-  test('may set only its own dasklab:bootstrap tag', () => {
+  test('may open Session Manager channels and set only its own dasklab:bootstrap tag', () => {
     // WHEN
     const template = templateOf(STACK);
-    // THEN the only inline permission is CreateTags, limited to the calling instance and that one key
+    // THEN its inline policy holds exactly what Session Manager's agent needs, and the self-tag
     const instanceRole = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('FleetInstanceRole'));
     const policies = Object.values(template.findResources('AWS::IAM::Policy')).filter(
       (p: any) => p.Properties.Roles[0].Ref === instanceRole,
     );
     expect(policies).toHaveLength(1);
+    const instanceArn = (id: string) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:instance/${id}`]],
+    });
     expect((policies[0] as any).Properties.PolicyDocument.Statement).toEqual([
+      {
+        Sid: 'SessionManagerChannels',
+        Effect: 'Allow',
+        Action: [
+          'ssm:UpdateInstanceInformation',
+          'ssmmessages:CreateControlChannel',
+          'ssmmessages:CreateDataChannel',
+          'ssmmessages:OpenControlChannel',
+          'ssmmessages:OpenDataChannel',
+        ],
+        Resource: '*',
+      },
       {
         Sid: 'TagOwnBootstrapStatus',
         Effect: 'Allow',
         Action: 'ec2:CreateTags',
-        Resource: 'arn:aws:ec2:*:*:instance/*',
+        Resource: instanceArn('*'),
         Condition: {
-          StringEquals: { 'aws:ARN': '${ec2:SourceInstanceARN}' },
+          StringEquals: { 'ec2:SourceInstanceARN': instanceArn('${ec2:InstanceID}') },
           'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap'] },
         },
       },
