@@ -25,7 +25,8 @@ export const NAG_ACKNOWLEDGEMENTS = {
     ids: ['AwsSolutions::AwsSolutions-EC26'],
     reason:
       'The root volume is encrypted by the launch template that lab machines share, in the <name>-Lab-Shared ' +
-      'stack; cdk-nag cannot follow the cross-stack reference. The lab template tests assert the encryption.',
+      'stack; cdk-nag cannot follow the cross-stack reference. `tests/unit/guards.test.ts` › "the lab launch ' +
+      'template encrypts the root volume of every student machine" asserts the encryption.',
   },
   worldOpenAcknowledged: {
     ids: ['AwsSolutions::AwsSolutions-EC23'],

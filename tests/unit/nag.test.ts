@@ -36,6 +36,8 @@ describe('cdk-nag AWS Solutions pack', () => {
     // THEN synth succeeds (a finding would throw ValidationFailed) and the report says so
     const outdir = synthWithNag(input);
     const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+    // (the pack ran: without a report of it, the loop below would check nothing)
+    expect(report.pluginReports.map((p: any) => p.pluginName)).toEqual(expect.arrayContaining([expect.stringMatching(/AwsSolutions/)]));
     for (const plugin of report.pluginReports) {
       expect({ plugin: plugin.pluginName, conclusion: plugin.conclusion, violations: plugin.violations }).toEqual({
         plugin: plugin.pluginName,
