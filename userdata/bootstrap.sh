@@ -26,6 +26,13 @@ readonly IMDS=http://169.254.169.254
 readonly PYTHON="python${DASKLAB_PYTHON_VERSION}"
 
 export DEBIAN_FRONTEND=noninteractive
+# Ubuntu 24.04's needrestart, run by apt after every install, restarts affected
+# services even when apt runs non-interactively
+# (https://discourse.ubuntu.com/t/needrestart-changes-in-ubuntu-24-04-service-restarts/44671);
+# (l)ist only: the bootstrap restarts nothing behind the machine's back.
+# needrestart reads NEEDRESTART_MODE (l|i|a) before its config
+# (https://github.com/liske/needrestart/blob/master/needrestart).
+export NEEDRESTART_MODE=l
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 CURRENT_PHASE=start
@@ -135,9 +142,45 @@ UNIT
 
 # --- phases -------------------------------------------------------------------
 
+# How long apt and dpkg wait for a lock that another process (unattended-upgrades
+# on a fresh Ubuntu machine) holds.
+readonly DPKG_LOCK_TIMEOUT_SECONDS=900
+
 apt_get() {
-  apt-get -q -y -o DPkg::Lock::Timeout=300 -o Acquire::Retries=3 \
+  apt-get -q -y -o DPkg::Lock::Timeout="$DPKG_LOCK_TIMEOUT_SECONDS" -o Acquire::Retries=3 \
     -o Dpkg::Options::=--force-confold "$@"
+}
+
+# with_dpkg_lock COMMAND...: runs a dpkg COMMAND once the dpkg frontend lock is
+# free, waiting for it as apt-get's DPkg::Lock::Timeout does; dpkg itself fails
+# at once on a held lock. dpkg's frontend protocol: take /var/lib/dpkg/lock-frontend
+# (an fcntl lock), then run dpkg with DPKG_FRONTEND_LOCKED set so that it does
+# not take it again (https://red-bean.com/doc/dpkg/spec/frontend-api.txt, dpkg's
+# doc/frontend.txt). The lock stays held through exec.
+with_dpkg_lock() {
+  python3 - "$DPKG_LOCK_TIMEOUT_SECONDS" "$@" <<'PY'
+import fcntl
+import os
+import sys
+import time
+
+timeout, command = float(sys.argv[1]), sys.argv[2:]
+lock = os.open("/var/lib/dpkg/lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
+started = time.monotonic()
+while True:
+    try:
+        fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        break
+    except OSError:
+        if time.monotonic() - started > timeout:
+            sys.exit(f"the dpkg frontend lock was held for more than {timeout:.0f} s: {' '.join(command)}")
+        time.sleep(1)
+waited = time.monotonic() - started
+if waited >= 1:
+    print(f"waited {waited:.0f} s for the dpkg frontend lock: {' '.join(command)}", file=sys.stderr, flush=True)
+os.set_inheritable(lock, True)
+os.execvpe(command[0], command, {**os.environ, "DPKG_FRONTEND_LOCKED": "1"})
+PY
 }
 
 apt_packages() {
@@ -164,9 +207,8 @@ phase_apt() {
     log "already installed: $(apt_packages | xargs)"
     return 0
   fi
-  # A reboot in the middle of an install leaves dpkg half-configured; dpkg,
-  # unlike apt-get, does not wait for a lock that unattended-upgrades holds.
-  retry 10 5 dpkg --configure -a
+  # A reboot in the middle of an install leaves dpkg half-configured.
+  retry 3 5 with_dpkg_lock dpkg --configure -a
   retry 6 5 apt_update_install
 }
 

@@ -307,6 +307,13 @@ describe('dasklab-bootstrap.service', () => {
     const body = renderBootstrapSource(PARAMS).body;
     expect(body).toContain('APT::Update::Error-Mode=any update');
     expect(body).toContain('retry 6 5 apt_update_install');
-    expect(body).toContain('retry 10 5 dpkg --configure -a');
+    expect(body).toContain('with_dpkg_lock dpkg --configure -a');
+    expect(body).toContain('DPKG_FRONTEND_LOCKED');
+  });
+
+  test("apt never waits on needrestart: it lists services, it does not restart them or ask", () => {
+    const body = renderBootstrapSource(PARAMS).body;
+    expect(body).toMatch(/^export NEEDRESTART_MODE=l$/m);
+    expect(body).toMatch(/^export DEBIAN_FRONTEND=noninteractive$/m);
   });
 });
