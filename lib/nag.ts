@@ -56,7 +56,7 @@ export const NAG_ACKNOWLEDGEMENTS = {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
     reason:
       'The names of the certificate parameters sit under one path of this cluster (/dasklab/<name>/cluster/tls); ' +
-      'the machines may read and write that path and no other parameter.',
+      'the scheduler may read and write that path, the workers only read it, and no machine any other parameter.',
   },
   parameterCleanup: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],

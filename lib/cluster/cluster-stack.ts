@@ -72,8 +72,17 @@ export class ClusterStack extends Stack {
 
     const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);
     const names = workerNames(cluster.workers);
-    const tlsParameters = cluster.tls
-      ? new MachineWrittenParameters(this, 'TlsParameters', { path: clusterTlsParameterPath(config.name), instanceRole: this.fleet.instanceRole })
+    // With TLS, the scheduler publishes the certificates it makes and the workers
+    // only fetch them: the scheduler runs as a role of its own, the only one that writes.
+    const schedulerRole = cluster.tls
+      ? this.fleet.addInstanceRole('Scheduler', `dasklab ${config.name}: the Dask scheduler; Session Manager, its own bootstrap tag, and the cluster's certificate parameters`)
+      : undefined;
+    const tlsParameters = schedulerRole
+      ? new MachineWrittenParameters(this, 'TlsParameters', {
+          path: clusterTlsParameterPath(config.name),
+          writers: [schedulerRole],
+          readers: [this.fleet.instanceRole],
+        })
       : undefined;
     const tls = tlsParameters ? { parameterPath: tlsParameters.path } : undefined;
     this.scheduler = this.fleet.addMachine(this, 'Scheduler', {
@@ -84,6 +93,7 @@ export class ClusterStack extends Stack {
       subnetIndex: 0,
       privateIpAddress: schedulerHost,
       extraSecurityGroups: [groups.member, groups.scheduler],
+      instanceRole: schedulerRole,
       dask: { schedulerHost, name: 'scheduler', expectedWorkers: names, tls },
     });
     this.workers = names.map((name, i) =>

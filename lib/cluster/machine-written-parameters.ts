@@ -9,8 +9,13 @@ import { acknowledge } from '../nag';
 export interface MachineWrittenParametersProps {
   /** The SSM parameter path, without a trailing slash, e.g. `/dasklab/demo/cluster/tls`. */
   readonly path: string;
-  /** The machines' role: it may read and write under the path, and nowhere else. */
-  readonly instanceRole: MachineInstanceRole;
+  /** The roles of the machines that write under the path (and read it). */
+  readonly writers: readonly MachineInstanceRole[];
+  /**
+   * The roles of the machines that only read under the path.
+   * @default - none
+   */
+  readonly readers?: readonly MachineInstanceRole[];
 }
 
 /**
@@ -27,7 +32,8 @@ export class MachineWrittenParameters extends Construct {
   constructor(scope: Construct, id: string, props: MachineWrittenParametersProps) {
     super(scope, id);
     this.path = props.path;
-    props.instanceRole.allowParameterPath(props.path);
+    for (const role of props.writers) role.allowParameterWrite(props.path);
+    for (const role of props.readers ?? []) role.allowParameterRead(props.path);
     const cleaner = new HandlerFunction(this, 'Cleaner', {
       handlerFile: 'parameter-path.ts',
       description: `dasklab: deletes the parameters machines wrote under ${props.path} when the stack is deleted`,

@@ -62,21 +62,26 @@ export class MachineInstanceRole extends Construct {
     acknowledge(this.role, 'tagOwnInstance');
   }
 
-  /**
-   * Lets the machines read and write the parameters under `path` (e.g. a
-   * cluster's TLS certificates) and no others.
-   */
-  public allowParameterPath(path: string): void {
+  /** Lets the machines read the parameters under `path` (e.g. a cluster's TLS certificates). */
+  public allowParameterRead(path: string): void {
+    this.allowParameters('ReadClusterParameters', PARAMETER_READ_ACTIONS, path);
+  }
+
+  /** Lets the machines read and write the parameters under `path`. */
+  public allowParameterWrite(path: string): void {
+    this.allowParameters('WriteClusterParameters', [...PARAMETER_READ_ACTIONS, 'ssm:PutParameter'], path);
+  }
+
+  private allowParameters(sid: string, actions: readonly string[], path: string): void {
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ClusterParameters',
-        actions: ['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter'],
-        resources: [parameterArn(Stack.of(this), `${path}/*`)],
-      }),
+      new iam.PolicyStatement({ sid, actions: [...actions], resources: [parameterArn(Stack.of(this), `${path}/*`)] }),
     );
     acknowledge(this.role, 'clusterParameters', { path });
   }
 }
+
+/** What reading a path's parameters takes: one or several by name (the bootstrap and `dasklab tls-client` name them). */
+const PARAMETER_READ_ACTIONS = ['ssm:GetParameter', 'ssm:GetParameters'] as const;
 
 /** The ARN of an SSM parameter (or a pattern, with `*`), from its name as SSM writes it: `/a/b`. */
 export function parameterArn(stack: Stack, name: string): string {

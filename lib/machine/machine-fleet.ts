@@ -48,6 +48,11 @@ export interface FleetMachineOptions {
   readonly name: string;
   /** @default - none */
   readonly student?: string;
+  /**
+   * The role the machine runs as.
+   * @default - the fleet's {@link MachineFleet.instanceRole}
+   */
+  readonly instanceRole?: MachineInstanceRole;
   /** @default - the fleet's security group only */
   readonly extraSecurityGroups?: readonly ec2.ISecurityGroup[];
   /**
@@ -68,13 +73,15 @@ export interface FleetMachineOptions {
 
 /**
  * The machines of one stack and everything they share: one network, one
- * security group, one role and one launch template per CPU architecture.
+ * security group, one role (or a few, when machines need different rights)
+ * and one launch template per CPU architecture and role.
  * Adding a machine adds only what is its own (instance, key pair, wait
  * condition), which keeps large labs small.
  */
 export class MachineFleet extends Construct {
   public readonly network: DasklabNetwork;
   public readonly securityGroup: ec2.SecurityGroup;
+  /** The role machines run as unless they are given another. */
   public readonly instanceRole: MachineInstanceRole;
   private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
   private machineCount = 0;
@@ -90,16 +97,25 @@ export class MachineFleet extends Construct {
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
   }
 
-  /** The shared launch template for an architecture, made on first use. */
-  public launchTemplateFor(architecture: UbuntuArchitecture): MachineLaunchTemplate {
-    // The first template keeps the plain id, so that its logical id never changes.
-    const id = `LaunchTemplate${architecture === 'amd64' ? '' : architecture}`;
+  /**
+   * Another role for some of the fleet's machines, e.g. one with more rights
+   * than the others; `id` names it and its launch templates.
+   */
+  public addInstanceRole(id: string, description: string): MachineInstanceRole {
+    return new MachineInstanceRole(this, `${id}InstanceRole`, { description });
+  }
+
+  /** The shared launch template for an architecture and role, made on first use. */
+  public launchTemplateFor(architecture: UbuntuArchitecture, instanceRole: MachineInstanceRole = this.instanceRole): MachineLaunchTemplate {
+    // The first role's templates keep the plain ids, so that their logical ids never change.
+    const roleId = instanceRole === this.instanceRole ? '' : instanceRole.node.id.replace(/InstanceRole$/, '');
+    const id = `LaunchTemplate${roleId}${architecture === 'amd64' ? '' : architecture}`;
     let template = this.launchTemplates.get(id);
     if (!template) {
       template = new MachineLaunchTemplate(this, id, {
         architecture,
         diskGiB: this.props.diskGiB,
-        role: this.instanceRole.role,
+        role: instanceRole.role,
         ubuntuRelease: this.props.ubuntuRelease,
       });
       this.launchTemplates.set(id, template);
@@ -112,7 +128,7 @@ export class MachineFleet extends Construct {
     const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
     this.machineCount++;
     return new DaskMachine(scope, id, {
-      launchTemplate: this.launchTemplateFor(options.architecture),
+      launchTemplate: this.launchTemplateFor(options.architecture, options.instanceRole),
       instanceType: options.instanceType,
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],

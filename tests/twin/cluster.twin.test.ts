@@ -1,5 +1,6 @@
 import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { SignalResult, Twin, TWIN_REGION, TwinMachine } from './launcher';
+import { AWS_ENDPOINT_URL } from './network';
 import { RunResult, sleep } from './proc';
 import { diagnostics, report, twinDescribe } from './support';
 
@@ -134,6 +135,32 @@ twinDescribe('twin: Dask cluster', () => {
     // The CA's key would be a PEM private key like these (ssh host keys are OpenSSH's own format).
     const keys = await twin.exec(scheduler, ['sh', '-c', 'grep -rlxE -- "-----BEGIN (EC )?PRIVATE KEY-----" /etc /var /root /home /tmp 2>/dev/null | sort']);
     expect(keys.stdout.trim().split('\n')).toEqual(['scheduler', 'worker', 'client'].map((r) => `/etc/dask/tls/${r}-key.pem`).sort());
+  });
+
+  test('a worker may read the certificate parameters but not overwrite them: its role only reads', async () => {
+    // GIVEN a worker (any task on it could run this, with the role's credentials from IMDS)
+    const [worker] = twin.machines.filter((m) => m.role === 'worker');
+    const path = clusterTlsParameterPath('dasklab');
+    const script = [
+      'import sys, boto3, botocore.exceptions',
+      'ssm = boto3.client("ssm", region_name=sys.argv[1])',
+      'print("read", len(ssm.get_parameters(Names=[sys.argv[2] + "/ca-cert"], WithDecryption=True)["Parameters"]))',
+      'try:',
+      '    ssm.put_parameter(Name=sys.argv[2] + "/ca-cert", Value="attacker", Type="SecureString", Overwrite=True)',
+      '    print("written")',
+      'except botocore.exceptions.ClientError as error:',
+      '    print("refused", error.response["Error"]["Code"])',
+    ].join('\n');
+    // WHEN it reads, then tries to replace the CA certificate
+    const r = await twin.exec(worker, ['env', `AWS_ENDPOINT_URL=${AWS_ENDPOINT_URL}`, 'python3', '-', TWIN_REGION, path], { input: script });
+    // THEN the read works and the write is refused, and the published CA is unchanged
+    expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr.slice(-2000), lines: r.stdout.trim().split('\n') }).toEqual({
+      code: 0,
+      stderr: '',
+      lines: ['read 1', 'refused AccessDeniedException'],
+    });
+    const [ca] = await twin.moto.getParameters(TWIN_REGION, [`${path}/ca-cert`]);
+    expect(ca.value).toMatch(/^-----BEGIN CERTIFICATE-----/);
   });
 
   test('a plain-TCP client is refused', async () => {

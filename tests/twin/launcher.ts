@@ -16,6 +16,7 @@ import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
 import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
 import { OwnProcStat } from './proc-stat';
 import { MOTO_ENDPOINT, TwinMoto } from './moto';
+import { ssmGrantsByMachine } from './instance-roles';
 
 /**
  * The twin: boots a synthesized template's EC2 instances as containers, with
@@ -206,6 +207,7 @@ export class Twin {
 
       // SSM Parameter Store (moto) only for machines that use it: it costs a few seconds to start.
       const usesSsm = specs.some((s) => s.ssmParameterPath);
+      const ssmGrants = ssmGrantsByMachine(readTemplates(templateDir));
       const moto = usesSsm ? TwinMoto.start(network.hub, runDir, log) : undefined;
       moto?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       twin.servicesRef = await Services.start({
@@ -224,6 +226,7 @@ export class Twin {
           instanceType: inst.instanceType,
           region: TWIN_REGION,
           ssmParameterPath,
+          ssmGrants: ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
         })),
       });
       twin.motoRef = await moto;

@@ -8,7 +8,7 @@ the host's python3 (stdlib only). Four HTTP servers:
   signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
   imds   169.254.169.254:80    IMDSv2, answering per source IP (with instance-role credentials)
   ec2    HUB_IP:8083           the machines' AWS endpoint: EC2 CreateTags, and SSM Parameter Store
-                               forwarded to moto (when the twin runs it), as the instance role allows them
+                               forwarded to moto (when the twin runs it), as each machine's role allows them
 
 Events (signals, fault state) go to stdout as JSON lines for services.ts to read;
 every request is logged to the access log.
@@ -199,12 +199,12 @@ ROLE = "dasklab-twin-instance-role"
 class Ec2Handler(Quiet, BaseHTTPRequestHandler):
     """The AWS endpoint of the machines (DASKLAB_AWS_ENDPOINT_URL), for what the bootstrap
     calls as its instance role permits: EC2 CreateTags of the dasklab:bootstrap tag on the
-    caller's own instance, and SSM Parameter Store reads and writes below the caller's
-    parameter path (forwarded to moto). Anything else is refused as IAM would."""
+    caller's own instance, and the SSM Parameter Store actions its role allows below a
+    parameter path (forwarded to moto): reads and writes for a scheduler, reads for a worker.
+    Anything else is refused as IAM would."""
 
     service = "ec2"
     tag_key = "dasklab:bootstrap"
-    ssm_actions = {"GetParameter", "GetParameters", "GetParametersByPath", "PutParameter"}
 
     def _xml(self, status, body):
         data = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'.encode()
@@ -229,11 +229,13 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
     def _ssm(self, machine, body):
         """SSM's JSON protocol (X-Amz-Target: AmazonSSM.<Action>), forwarded to moto."""
         action = self.headers["X-Amz-Target"].split(".", 1)[1]
-        allowed = (machine or {}).get("ssmParameterPath")
         request = json.loads(body or b"{}")
         names = [request[k] for k in ("Name", "Path") if k in request] + list(request.get("Names", []))
-        if not CONFIG.get("ssmEndpoint") or action not in self.ssm_actions or not allowed or not names or \
-                not all(n.startswith(allowed + "/") for n in names):
+        # The role's grants (instance-roles.ts): an action on a path allows it on every name below.
+        grants = (machine or {}).get("ssmGrants") or []
+        allowed = any(action in grant["actions"] and all(n.startswith(grant["path"] + "/") for n in names)
+                      for grant in grants)
+        if not CONFIG.get("ssmEndpoint") or not names or not allowed:
             who = machine["instanceId"] if machine else self.client_address[0]
             return self._json_error(400, "AccessDeniedException", f"{who} is not authorized to perform ssm:{action} on {names}")
         headers = {k: v for k, v in self.headers.items()

@@ -1,3 +1,4 @@
+import { SsmGrant } from './instance-roles';
 import { ChildProcess, spawn } from 'child_process';
 import { EventEmitter } from 'events';
 import * as fs from 'fs';
@@ -57,8 +58,10 @@ export interface ImdsIdentity {
   hostname: string;
   instanceType: string;
   region: string;
-  /** The SSM parameter path its instance role may read and write below, if any. */
+  /** The SSM parameter path its bootstrap uses, if any. */
   ssmParameterPath?: string;
+  /** What its role allows in SSM Parameter Store (instance-roles.ts). */
+  ssmGrants: SsmGrant[];
 }
 
 /** A wait-condition signal as received (CloudFormation's JSON body). */

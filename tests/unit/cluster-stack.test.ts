@@ -6,6 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
 import { hostInCidr, workerNames } from '../../lib/cluster/cluster-stack';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine';
+import { SynthesizedApp } from './iam-evaluation';
 import { configOf, ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Cluster';
@@ -68,8 +69,10 @@ describe('cluster stack', () => {
     expect(scheduler).toBeDefined();
     expect(workers).toHaveLength(3);
     template.resourceCountIs('AWS::CloudFormation::WaitCondition', 4);
-    template.resourceCountIs('AWS::IAM::InstanceProfile', 1);
-    template.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
+    // AND two roles, each with its instance profile and launch template: the scheduler's, which
+    // writes the certificates, and the workers'
+    template.resourceCountIs('AWS::IAM::InstanceProfile', 2);
+    template.resourceCountIs('AWS::EC2::LaunchTemplate', 2);
   });
 
   test('no worker depends on the scheduler: every machine is created at once', () => {
@@ -210,9 +213,9 @@ describe('spot', () => {
         { Key: 'Name', Value: 'dasklab-worker-1' },
       ]),
     );
-    // AND they launch from the same launch template as the scheduler, which has no market options:
+    // AND they launch from the workers' launch template, which has no market options:
     // the launcher asks for spot itself, and the fallback uses the template as it is
-    const [launchTemplate] = Object.entries(template.findResources('AWS::EC2::LaunchTemplate'));
+    const [launchTemplate] = Object.entries(template.findResources('AWS::EC2::LaunchTemplate')).filter(([id]) => !id.includes('Scheduler'));
     expect((launchTemplate[1] as any).Properties.LaunchTemplateData.InstanceMarketOptions).toBeUndefined();
     for (const machine of Object.values(spotMachines) as any[]) {
       expect(machine.Properties.LaunchTemplateId).toEqual({ Ref: launchTemplate[0] });
@@ -270,18 +273,24 @@ describe('spot', () => {
 });
 
 describe('tls', () => {
-  test('by default the machines may read and write their cluster\'s certificate parameters, and nothing else in SSM', () => {
+  test('only the scheduler may write its cluster\'s certificate parameters; workers may read them; nothing else in SSM', () => {
     // GIVEN a cluster with default settings
     const template = templateOf(STACK, CLUSTER);
-    const { resource: instanceRole, id: instanceRoleId } = onlyResource(template, 'AWS::IAM::Role', (r) =>
-      JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('ec2.amazonaws.com'),
-    );
-    expect(instanceRole).toBeDefined();
-    // THEN the role's only SSM parameter statement is the cluster's path
-    const ssm = policyStatementsOf(template, instanceRoleId).filter((s: any) => JSON.stringify(s.Action).includes('ssm:Get'));
-    expect(ssm).toHaveLength(1);
-    expect(ssm[0].Action).toEqual(['ssm:GetParameter', 'ssm:GetParameters', 'ssm:GetParametersByPath', 'ssm:PutParameter']);
-    expect(JSON.stringify(ssm[0].Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
+    // THEN the scheduler and the workers run as different roles
+    const machines = new SynthesizedApp([{ stackName: STACK, template: template.toJSON() }]).machines();
+    const roleOf = (kind: string) => [...new Set(machines.filter((m) => m.machineRole === kind).map((m) => m.role.logicalId))];
+    expect(roleOf('scheduler')).toHaveLength(1);
+    expect(roleOf('worker')).toHaveLength(1);
+    expect(roleOf('scheduler')).not.toEqual(roleOf('worker'));
+    // AND each role's only SSM parameter statement is the cluster's path: read and write for the scheduler, read for workers
+    const ssmOf = (roleId: string) => policyStatementsOf(template, roleId).filter((s: any) => JSON.stringify(s.Action).includes('ssm:Get'));
+    const read = ['ssm:GetParameter', 'ssm:GetParameters'];
+    for (const [kind, actions] of [['scheduler', [...read, 'ssm:PutParameter']], ['worker', read]] as const) {
+      const ssm = ssmOf(roleOf(kind)[0]);
+      expect(ssm).toHaveLength(1);
+      expect(ssm[0].Action).toEqual(actions);
+      expect(JSON.stringify(ssm[0].Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
+    }
     // AND every machine's user data names that path, and holds no key material
     const { scheduler, workers } = instanceIds(template);
     const resources = template.toJSON().Resources;
