@@ -1,0 +1,208 @@
+/**
+ * What every role of every stack shape may and may not do, by IAM's own
+ * evaluation of its policies (iam-evaluation.ts): the machines', the spot
+ * launcher's, the parameter cleanup function's, the lab schedule's and the
+ * flow log's. Each denial is named, so a failure says which right leaked.
+ */
+import { clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
+import { SESSION_MANAGER_ACTIONS } from '../../lib/machine/instance-role';
+import { decide, IamDecision, IamRequest, instanceArn, parameterArn, SynthesizedApp, SynthesizedMachine, SynthesizedRole, TEST_ENV } from './iam-evaluation';
+import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
+import { configOf } from './support';
+
+/** Another app in the same account, whose resources no role of this app may touch. */
+const OTHER_APP = 'other-app';
+const OTHER_APP_INSTANCE = instanceArn('i-0aaaaaaaaaaaaaaaa');
+/** A key pair's private key, as EC2 keeps it in Parameter Store. */
+const KEY_PAIR_PARAMETER = parameterArn('/ec2/keypair/key-0123456789abcdef0');
+const FLOW_LOG_SERVICE = 'vpc-flow-logs.amazonaws.com';
+
+type RoleKind = 'machine' | 'spot launcher' | 'parameter cleanup' | 'lab schedule' | 'flow log';
+
+/** What a role is for, from whom it trusts and where it sits. */
+function kindOf(role: SynthesizedRole): RoleKind | undefined {
+  if (role.service === 'ec2.amazonaws.com') return 'machine';
+  if (role.service === 'scheduler.amazonaws.com') return 'lab schedule';
+  if (role.service === FLOW_LOG_SERVICE) return 'flow log';
+  if (role.service === 'lambda.amazonaws.com' && /SpotMachineLauncher/.test(role.path)) return 'spot launcher';
+  if (role.service === 'lambda.amazonaws.com' && /TlsParameters\/?Cleaner/.test(role.path)) return 'parameter cleanup';
+  return undefined;
+}
+
+/** One expectation: a named request and the decision IAM must reach. */
+type Expectation = readonly [name: string, request: IamRequest, expected: IamDecision | 'Denied'];
+
+/**
+ * Every expectation's decision, as `{ name: decision }` next to what was
+ * expected, so that a failure lists every leaked or missing right by name.
+ */
+async function check(role: SynthesizedRole, expectations: readonly Expectation[]): Promise<void> {
+  const got: Record<string, string> = {};
+  const want: Record<string, string> = {};
+  for (const [name, request, expected] of expectations) {
+    const decision = await decide(role, request);
+    got[name] = expected === 'Denied' && decision !== 'Allowed' ? 'Denied' : decision;
+    want[name] = expected;
+  }
+  expect({ role: role.path, decisions: got }).toEqual({ role: role.path, decisions: want });
+}
+
+/** What no role of the app may do, whatever it is for. */
+function nobodyMay(name: string, instance: string): Expectation[] {
+  return [
+    ['read a key pair\'s private key (/ec2/keypair/*)', { action: 'ssm:GetParameter', resource: KEY_PAIR_PARAMETER }, 'Denied'],
+    ['read key pairs\' private keys by name', { action: 'ssm:GetParameters', resource: KEY_PAIR_PARAMETER }, 'Denied'],
+    [`read ${OTHER_APP}'s certificates`, { action: 'ssm:GetParameter', resource: parameterArn(`${clusterTlsParameterPath(OTHER_APP)}/client-key`) }, 'Denied'],
+    [`write ${OTHER_APP}'s certificates`, { action: 'ssm:PutParameter', resource: parameterArn(`${clusterTlsParameterPath(OTHER_APP)}/ca-cert`) }, 'Denied'],
+    [`stop ${OTHER_APP}'s instance`, { action: 'ec2:StopInstances', resource: OTHER_APP_INSTANCE, resourceTags: { 'dasklab:app': OTHER_APP } }, 'Denied'],
+    [`tag ${OTHER_APP}'s instance`, { action: 'ec2:CreateTags', resource: OTHER_APP_INSTANCE, requestTags: { 'dasklab:bootstrap': 'ready' }, fromInstance: instance }, 'Denied'],
+    ['terminate an instance of the app', { action: 'ec2:TerminateInstances', resource: instance, resourceTags: { 'dasklab:app': name } }, 'Denied'],
+    ['pass a role of another app', { action: 'iam:PassRole', resource: `arn:${TEST_ENV.partition}:iam::${TEST_ENV.account}:role/${OTHER_APP}-role`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }, 'Denied'],
+  ];
+}
+
+describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
+  const config = configOf(input);
+  const app = new SynthesizedApp(synthesizeShape(input));
+  const roles = app.roles();
+  const machines = app.machines();
+  const tlsPath = config.cluster?.tls ? clusterTlsParameterPath(config.name) : undefined;
+
+  test('every role is of a kind whose rights are asserted here, and none has an AWS-managed policy', () => {
+    expect(roles.filter((r) => kindOf(r) === undefined).map((r) => `${r.path} (${r.service})`)).toEqual([]);
+    expect(roles.filter((r) => r.managedPolicyArns.length > 0).map((r) => r.path)).toEqual([]);
+    // Every machine runs as one of them.
+    expect(machines.length).toBeGreaterThan(0);
+    for (const m of machines) expect(kindOf(m.role)).toBe('machine');
+  });
+
+  /** One machine per distinct (role, dasklab:role), the machine that acts; another machine of the app is the target. */
+  function actingMachines(): SynthesizedMachine[] {
+    const seen = new Set<string>();
+    return machines.filter((m) => {
+      const key = `${m.role.stackName}/${m.role.logicalId}/${m.machineRole}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+  }
+
+  test('a machine: Session Manager and its own bootstrap tag; no other instance, tag key or parameter', async () => {
+    for (const self of actingMachines()) {
+      const other = machines.find((m) => m.instanceId !== self.instanceId) ?? { arn: instanceArn('i-0bbbbbbbbbbbbbbbb') };
+      const from = { fromInstance: self.arn };
+      const ownPath = clusterTlsParameterPath(config.name);
+      const writesTls = tlsPath !== undefined && self.machineRole === 'scheduler' && self.stackName.endsWith('-Cluster');
+      const readsTls = tlsPath !== undefined && self.stackName.endsWith('-Cluster');
+      await check(self.role, [
+        ...SESSION_MANAGER_ACTIONS.map((action): Expectation => [
+          `Session Manager: ${action}`,
+          { action, resource: action.startsWith('ssm:') ? self.arn : '*', ...from },
+          'Allowed',
+        ]),
+        ['tag itself dasklab:bootstrap', { action: 'ec2:CreateTags', resource: self.arn, requestTags: { 'dasklab:bootstrap': 'ready' }, ...from }, 'Allowed'],
+        ['tag another instance of the app dasklab:bootstrap', { action: 'ec2:CreateTags', resource: other.arn, requestTags: { 'dasklab:bootstrap': 'ready' }, ...from }, 'Denied'],
+        ...['dasklab:role', 'dasklab:app', 'dasklab:student', 'dasklab:market', 'Name'].map((key): Expectation => [
+          `set another tag key on itself: ${key}`,
+          { action: 'ec2:CreateTags', resource: self.arn, requestTags: { 'dasklab:bootstrap': 'ready', [key]: 'x' }, ...from },
+          'Denied',
+        ]),
+        ['remove a tag of itself', { action: 'ec2:DeleteTags', resource: self.arn, requestTags: { 'dasklab:bootstrap': '' }, ...from }, 'Denied'],
+        ...(['ec2:StopInstances', 'ec2:StartInstances', 'ec2:RebootInstances', 'ec2:TerminateInstances'] as const).map((action): Expectation => [
+          `${action} on another instance of the app`,
+          { action, resource: other.arn, resourceTags: { 'dasklab:app': config.name }, ...from },
+          'Denied',
+        ]),
+        ['launch an instance', { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { 'dasklab:app': config.name }, ...from }, 'Denied'],
+        ['pass its own role', { action: 'iam:PassRole', resource: self.role.arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, ...from }, 'Denied'],
+        ['read a parameter outside its cluster\'s path: the app\'s other parameters', { action: 'ssm:GetParameter', resource: parameterArn(`/dasklab/${config.name}/settings`), ...from }, 'Denied'],
+        ['read a parameter outside its cluster\'s path: a sibling path with the same prefix', { action: 'ssm:GetParameter', resource: parameterArn(`${ownPath}-old/client-key`), ...from }, 'Denied'],
+        ['read a parameter outside its cluster\'s path: anything else', { action: 'ssm:GetParameters', resource: parameterArn('/prod/database/password'), ...from }, 'Denied'],
+        ['list the app\'s parameters', { action: 'ssm:GetParametersByPath', resource: parameterArn(`/dasklab/${config.name}`), ...from }, 'Denied'],
+        ['delete a parameter of its cluster\'s path', { action: 'ssm:DeleteParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, 'Denied'],
+        [`read its cluster's certificates (${readsTls ? 'a TLS cluster' : 'none'})`, { action: 'ssm:GetParameters', resource: parameterArn(`${ownPath}/client-key`), ...from }, readsTls ? 'Allowed' : 'Denied'],
+        [`write its cluster's certificates (${writesTls ? 'the scheduler' : 'not the scheduler of a TLS cluster'})`, { action: 'ssm:PutParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, writesTls ? 'Allowed' : 'Denied'],
+        ...nobodyMay(config.name, self.arn).map(([name, request, expected]): Expectation => [name, { ...request, ...from }, expected]),
+      ]);
+    }
+  });
+
+  const launchers = roles.filter((r) => kindOf(r) === 'spot launcher');
+  const spotMachines = machines.filter((m) => app.resource(m).Type === 'Custom::DasklabSpotMachine');
+  (launchers.length ? test : test.skip)('the spot launcher: launches, passes the role of and ends only the app\'s spot machines', async () => {
+    const [launcher] = launchers;
+    expect(launchers).toHaveLength(1);
+    const passed = new Set(spotMachines.map((m) => m.role.arn));
+    const others = roles.filter((r) => !passed.has(r.arn));
+    const worker = spotMachines[0];
+    await check(launcher, [
+      ['launch a machine tagged with the app', { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { 'dasklab:app': config.name } }, 'Allowed'],
+      ['launch a machine without the app tag', { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { Name: 'x' } }, 'Denied'],
+      [`launch a machine tagged ${OTHER_APP}`, { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { 'dasklab:app': OTHER_APP } }, 'Denied'],
+      ...[...passed].map((arn): Expectation => [`pass the spot machines' role ${arn} to EC2`, { action: 'iam:PassRole', resource: arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }, 'Allowed']),
+      ...[...passed].map((arn): Expectation => [`pass the spot machines' role ${arn} to Lambda`, { action: 'iam:PassRole', resource: arn, context: { 'iam:PassedToService': 'lambda.amazonaws.com' } }, 'Denied']),
+      ...others.map((r): Expectation => [`pass ${r.path}`, { action: 'iam:PassRole', resource: r.arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }, 'Denied']),
+      ['terminate a machine of the app', { action: 'ec2:TerminateInstances', resource: worker.arn, resourceTags: { 'dasklab:app': config.name } }, 'Allowed'],
+      [`terminate a machine of ${OTHER_APP}`, { action: 'ec2:TerminateInstances', resource: OTHER_APP_INSTANCE, resourceTags: { 'dasklab:app': OTHER_APP } }, 'Denied'],
+      ['terminate an untagged machine', { action: 'ec2:TerminateInstances', resource: OTHER_APP_INSTANCE }, 'Denied'],
+      ['stop a machine of the app', { action: 'ec2:StopInstances', resource: worker.arn, resourceTags: { 'dasklab:app': config.name } }, 'Denied'],
+      ['watch machines (DescribeInstances has no resource-level permissions)', { action: 'ec2:DescribeInstances', resource: '*' }, 'Allowed'],
+      ['read the cluster\'s certificates', { action: 'ssm:GetParameter', resource: parameterArn(`${clusterTlsParameterPath(config.name)}/client-key`) }, 'Denied'],
+      ...nobodyMay(config.name, worker.arn).filter(([name]) => !name.startsWith('terminate')),
+    ]);
+  });
+
+  const cleaners = roles.filter((r) => kindOf(r) === 'parameter cleanup');
+  (cleaners.length ? test : test.skip)('the parameter cleanup function: lists and deletes under its cluster\'s path only', async () => {
+    expect(tlsPath).toBeDefined();
+    for (const cleaner of cleaners) {
+      await check(cleaner, [
+        ['list the cluster\'s path', { action: 'ssm:GetParametersByPath', resource: parameterArn(tlsPath!) }, 'Allowed'],
+        ['delete under the cluster\'s path', { action: 'ssm:DeleteParameters', resource: parameterArn(`${tlsPath}/ca-cert`) }, 'Allowed'],
+        ['write under the cluster\'s path', { action: 'ssm:PutParameter', resource: parameterArn(`${tlsPath}/ca-cert`) }, 'Denied'],
+        [`delete ${OTHER_APP}'s certificates`, { action: 'ssm:DeleteParameters', resource: parameterArn(`${clusterTlsParameterPath(OTHER_APP)}/ca-cert`) }, 'Denied'],
+        ['delete a key pair\'s private key', { action: 'ssm:DeleteParameters', resource: KEY_PAIR_PARAMETER }, 'Denied'],
+        ['list a sibling path with the same prefix', { action: 'ssm:GetParametersByPath', resource: parameterArn(`${tlsPath}-old`) }, 'Denied'],
+        ...nobodyMay(config.name, machines[0].arn),
+      ]);
+    }
+  });
+
+  const schedules = roles.filter((r) => kindOf(r) === 'lab schedule');
+  (schedules.length ? test : test.skip)('a lab schedule: stops and starts its own stack\'s machines only', async () => {
+    for (const schedule of schedules) {
+      const own = machines.filter((m) => m.stackName === schedule.stackName);
+      const elsewhere = machines.find((m) => m.stackName !== schedule.stackName);
+      expect(own.length).toBeGreaterThan(0);
+      await check(schedule, [
+        ...own.flatMap((m): Expectation[] => [
+          [`stop ${m.logicalId}`, { action: 'ec2:StopInstances', resource: m.arn }, 'Allowed'],
+          [`start ${m.logicalId}`, { action: 'ec2:StartInstances', resource: m.arn }, 'Allowed'],
+          [`terminate ${m.logicalId}`, { action: 'ec2:TerminateInstances', resource: m.arn }, 'Denied'],
+          [`tag ${m.logicalId}`, { action: 'ec2:CreateTags', resource: m.arn, requestTags: { 'dasklab:bootstrap': 'ready' } }, 'Denied'],
+        ]),
+        ...(elsewhere ? [[`stop ${elsewhere.logicalId} of ${elsewhere.stackName}`, { action: 'ec2:StopInstances', resource: elsewhere.arn }, 'Denied'] as Expectation] : []),
+        [`start ${OTHER_APP}'s instance`, { action: 'ec2:StartInstances', resource: OTHER_APP_INSTANCE }, 'Denied'],
+        ...nobodyMay(config.name, own[0].arn),
+      ]);
+    }
+  });
+
+  test('the functions and the flow log write to their own log group only', async () => {
+    const writers = roles.filter((r) => r.service === 'lambda.amazonaws.com' || r.service === FLOW_LOG_SERVICE);
+    expect(writers.filter((r) => r.service === FLOW_LOG_SERVICE).length).toBeGreaterThan(0);
+    const groups = roles.flatMap((r) => r.statements.flatMap((s: any) => [s.Resource].flat()).filter((a: string) => /:log-group:/.test(a)));
+    for (const role of writers) {
+      const own = role.statements.flatMap((s: any) => [s.Resource].flat()).filter((a: string) => /:log-group:/.test(a));
+      expect(own).toHaveLength(1);
+      const stream = (group: string) => `${group.replace(/:\*$/, '')}:log-stream:x`;
+      await check(role, [
+        ['write its log group', { action: 'logs:PutLogEvents', resource: stream(own[0]) }, 'Allowed'],
+        ...groups.filter((g) => g !== own[0]).map((g): Expectation => [`write ${g}`, { action: 'logs:PutLogEvents', resource: stream(g) }, 'Denied']),
+        ['write another app\'s log group', { action: 'logs:PutLogEvents', resource: `arn:aws:logs:${TEST_ENV.region}:${TEST_ENV.account}:log-group:${OTHER_APP}:log-stream:x` }, 'Denied'],
+        // The spot launcher ends the app's machines; its own test covers what else it may not do.
+        ...nobodyMay(config.name, machines[0].arn).filter(([name]) => kindOf(role) !== 'spot launcher' || !name.startsWith('terminate')),
+      ]);
+    }
+  });
+});
