@@ -1,0 +1,41 @@
+// @ts-check
+/**
+ * StrykerJS over one module of MODULES (env STRYKER_MODULE), with the jest
+ * runner on that module's test files, the TypeScript checker, per-test
+ * coverage and incremental runs (the incremental file is committed, so a run
+ * re-tests only mutants whose code or tests changed).
+ */
+import { MODULES } from './modules.mjs';
+
+const name = process.env.STRYKER_MODULE ?? 'world-open';
+const module = MODULES[name];
+if (!module) throw new Error(`unknown module ${name}; expected one of ${Object.keys(MODULES).join(', ')}`);
+
+/** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
+export default {
+  packageManager: 'npm',
+  testRunner: 'jest',
+  checkers: ['typescript'],
+  tsconfigFile: 'tsconfig.json',
+  typescriptChecker: { prioritizePerformanceOverAccuracy: true },
+  coverageAnalysis: 'perTest',
+  mutate: module.mutate,
+  jest: {
+    projectType: 'custom',
+    configFile: 'jest.config.js',
+    enableFindRelatedTests: false,
+    config: {
+      testMatch: module.tests.map((t) => `<rootDir>/tests/unit/${t}`),
+      // Type errors are the checker's to find; ts-jest only transpiles.
+      transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+    },
+  },
+  concurrency: 1,
+  timeoutMS: 120000,
+  incremental: true,
+  incrementalFile: `tests/mutation/incremental/${name}.json`,
+  reporters: ['clear-text', 'progress', 'json'],
+  jsonReporter: { fileName: `.stryker-tmp/reports/${name}.json` },
+  tempDirName: '.stryker-tmp',
+  cleanTempDir: true,
+};
