@@ -7,9 +7,21 @@ import { SynthSection } from './synth-section';
 import { REPO_DIR } from './synth';
 import { TwinSection } from './twin-section';
 
-/** The JSON a bench run writes: bench-results/bench-<timestamp>.json and bench-results/latest.json. */
+/**
+ * The JSON a bench run writes: bench-results/bench-<timestamp>.json and
+ * bench-results/latest.json (git-ignored), and tests/bench/latest-results.json, the
+ * committed file the README's benchmark and cost figures are generated from.
+ */
 
 export const RESULTS_DIR = path.join(REPO_DIR, 'bench-results');
+
+/** The committed results: the README's figures come from this file only. */
+export const COMMITTED_RESULTS = path.join(REPO_DIR, 'tests', 'bench', 'latest-results.json');
+
+/** The committed results, if there are any. */
+export function readCommittedResults(): BenchResults | undefined {
+  return fs.existsSync(COMMITTED_RESULTS) ? JSON.parse(fs.readFileSync(COMMITTED_RESULTS, 'utf8')) : undefined;
+}
 
 export interface BenchResults {
   schema: 'dasklab-bench/1';
@@ -21,6 +33,11 @@ export interface BenchResults {
   synth: SynthSection;
   shape: ShapeSection;
   twin?: TwinSection;
+  /**
+   * When this run skipped the twin (`--no-twin`) and kept the twin section of
+   * the previous committed results: when and at which commit that was measured.
+   */
+  twinCarriedFrom?: { startedAt: string; commit?: string };
   cost: CostSection;
 }
 
@@ -38,7 +55,7 @@ function replacer(key: string, value: unknown): unknown {
 export function writeResults(results: BenchResults): string[] {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const text = JSON.stringify(results, replacer, 2) + '\n';
-  const files = [path.join(RESULTS_DIR, `bench-${fileStamp(new Date(results.startedAt))}.json`), path.join(RESULTS_DIR, 'latest.json')];
+  const files = [path.join(RESULTS_DIR, `bench-${fileStamp(new Date(results.startedAt))}.json`), path.join(RESULTS_DIR, 'latest.json'), COMMITTED_RESULTS];
   for (const f of files) fs.writeFileSync(f, text);
   return files;
 }

@@ -5,7 +5,7 @@ import { benchApps } from './apps';
 import { parseArgs } from './args';
 import { formatCostSection, runCostSection } from './cost-section';
 import { contentionWarning, hostInfo } from './host';
-import { BenchResults, fileStamp, RESULTS_DIR, writeResults } from './results';
+import { BenchResults, COMMITTED_RESULTS, fileStamp, readCommittedResults, RESULTS_DIR, writeResults } from './results';
 import { formatShapeSection, runShapeSection } from './shape-section';
 import { formatSynthSection, runSynthSection } from './synth-section';
 import { formatTwinSection, measuredBootstrapSeconds, runTwinSection, TwinSection } from './twin-section';
@@ -61,6 +61,13 @@ async function main(): Promise<number> {
     } else {
       print('\n== 3. Boot to ready in the twin: skipped (--no-twin)');
     }
+    // Without the twin, the last committed twin figures stay, marked with their run.
+    const previous = args.twin ? undefined : readCommittedResults();
+    const carried = previous?.twin && !previous.twin.skipped ? previous : undefined;
+    if (carried) {
+      twin = carried.twin;
+      print(`   keeping the twin figures of ${carried.twinCarriedFrom?.startedAt ?? carried.startedAt} (${COMMITTED_RESULTS})`);
+    }
 
     const shape = runShapeSection(built, measuredBootstrapSeconds(twin));
     print(formatShapeSection(shape));
@@ -78,11 +85,12 @@ async function main(): Promise<number> {
       synth,
       shape,
       twin,
+      twinCarriedFrom: carried ? carried.twinCarriedFrom ?? { startedAt: carried.startedAt, commit: carried.host.commit } : undefined,
       cost,
     };
     const files = writeResults(results);
     print(`\nbench took ${results.totalSeconds} s; results: ${files.map((f) => path.relative(process.cwd(), f)).join(', ')}`);
-    print('README table: npx ts-node --transpile-only tests/bench/render-markdown.ts');
+    print('README: npx ts-node --transpile-only tests/bench/render-markdown.ts --readme');
     const failed = synth.apps.some((a) => a.runs.every((r) => !r.ok));
     return failed ? 1 : 0;
   } finally {
