@@ -143,6 +143,15 @@ export class SynthesizedApp {
           const exported = this.exported(this.resolve(stackName, arg));
           return this.resolve(exported.stackName, exported.value);
         }
+        case 'Fn::Sub': {
+          const [text, variables] = Array.isArray(arg) ? arg : [arg, {}];
+          return (text as string).replace(/\$\{([^}]+)\}/g, (_, name: string) => {
+            if (name.startsWith('!')) return `\${${name.slice(1)}}`;
+            if (name in variables) return this.resolve(stackName, variables[name]);
+            const [logicalId, attribute] = name.split('.');
+            return attribute ? this.getAtt({ stackName, logicalId }, attribute) : this.resolve(stackName, { Ref: name });
+          });
+        }
       }
       if (key.startsWith('Fn::')) throw new Error(`${key} in ${stackName}: not resolved`);
     }
@@ -165,34 +174,36 @@ export class SynthesizedApp {
 
   /** Every role of the app. */
   roles(): SynthesizedRole[] {
-    const roles: SynthesizedRole[] = [];
-    for (const { stackName, template } of this.stacks) {
-      const resources = template.Resources ?? {};
-      for (const [logicalId, role] of Object.entries<Json>(resources)) {
-        if (role.Type !== 'AWS::IAM::Role') continue;
-        const services = role.Properties.AssumeRolePolicyDocument.Statement.flatMap((s: Json) => [s.Principal?.Service ?? []].flat());
-        if (services.length !== 1) throw new Error(`role ${logicalId} in ${stackName} is assumed by ${services.join(', ') || 'no service'}`);
-        const attached = Object.values<Json>(resources).filter(
-          (p) => p.Type === 'AWS::IAM::Policy' && p.Properties.Roles.some((r: Json) => r.Ref === logicalId),
-        );
-        const documents = [...(role.Properties.Policies ?? []), ...attached.map((p) => p.Properties)].map((p: Json) => p.PolicyDocument);
-        const ref = { stackName, logicalId };
-        roles.push({
-          ...ref,
-          service: services[0],
-          path: role.Metadata?.['aws:cdk:path'] ?? logicalId,
-          arn: this.getAtt(ref, 'Arn'),
-          managedPolicyArns: this.resolve(stackName, role.Properties.ManagedPolicyArns ?? []),
-          statements: documents.flatMap((d) => this.resolve(stackName, d).Statement),
-        });
-      }
-    }
-    return roles;
+    return this.stacks.flatMap(({ stackName, template }) =>
+      Object.keys(template.Resources ?? {})
+        .filter((logicalId) => template.Resources[logicalId].Type === 'AWS::IAM::Role')
+        .map((logicalId) => this.role({ stackName, logicalId })),
+    );
+  }
+
+  /** One role, with the statements of its inline policies and of the AWS::IAM::Policy resources attached to it. */
+  role(ref: ResourceRef): SynthesizedRole {
+    const { stackName, logicalId } = ref;
+    const role = this.resource(ref);
+    const services = role.Properties.AssumeRolePolicyDocument.Statement.flatMap((s: Json) => [s.Principal?.Service ?? []].flat());
+    if (services.length !== 1) throw new Error(`role ${logicalId} in ${stackName} is assumed by ${services.join(', ') || 'no service'}`);
+    const attached = Object.values<Json>(this.byName.get(stackName).Resources).filter(
+      (p) => p.Type === 'AWS::IAM::Policy' && p.Properties.Roles.some((r: Json) => r.Ref === logicalId),
+    );
+    const documents = [...(role.Properties.Policies ?? []), ...attached.map((p) => p.Properties)].map((p: Json) => p.PolicyDocument);
+    return {
+      ...ref,
+      service: services[0],
+      path: role.Metadata?.['aws:cdk:path'] ?? logicalId,
+      arn: this.getAtt(ref, 'Arn'),
+      managedPolicyArns: this.resolve(stackName, role.Properties.ManagedPolicyArns ?? []),
+      statements: documents.flatMap((d) => this.resolve(stackName, d).Statement),
+    };
   }
 
   /** Every machine of the app, with the role its instance profile holds. */
   machines(): SynthesizedMachine[] {
-    const roles = this.roles();
+    const roles = new Map<string, SynthesizedRole>();
     const machines: SynthesizedMachine[] = [];
     for (const { stackName, template } of this.stacks) {
       for (const [logicalId, resource] of Object.entries<Json>(template.Resources ?? {})) {
@@ -210,7 +221,9 @@ export class SynthesizedApp {
         if (!profile) throw new Error(`machine ${logicalId} in ${stackName} has no instance profile`);
         const profileRef = this.referenced(profileStack, profile);
         const roleRef = this.referenced(profileRef.stackName, this.resource(profileRef).Properties.Roles[0]);
-        const role = roles.find((r) => r.stackName === roleRef.stackName && r.logicalId === roleRef.logicalId)!;
+        const roleKey = `${roleRef.stackName}/${roleRef.logicalId}`;
+        if (!roles.has(roleKey)) roles.set(roleKey, this.role(roleRef));
+        const role = roles.get(roleKey)!;
         const tags: Json[] = props.Tags ?? [];
         const instanceId = this.refOf(ref);
         machines.push({
