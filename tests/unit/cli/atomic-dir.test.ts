@@ -61,4 +61,32 @@ describe('writing the handouts directory at once', () => {
     fs.writeFileSync(out, 'x');
     expect(() => writeDirAtomically(out, files, true)).toThrow('exists and is not a directory');
   });
+
+  test.each(['a/b', '.hidden'])('a file name with a slash or a leading dot (%s) is refused, nothing written', (name) => {
+    const out = path.join(root, 'out');
+    expect(() => writeDirAtomically(out, [{ name, content: 'x', mode: 0o600 }], false)).toThrow(`bad file name ${name}`);
+    expect(fs.readdirSync(root)).toEqual([]);
+  });
+
+  test('when the new directory cannot take the old one\'s place, the old one is put back', () => {
+    // GIVEN a full directory, and a rename of the new one into its place that fails
+    const out = path.join(root, 'out');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'keep.txt'), 'old');
+    const nodeFs: typeof fs = jest.requireActual('fs');
+    const rename = nodeFs.renameSync;
+    const spy = jest.spyOn(nodeFs, 'renameSync').mockImplementation((from, to) => {
+      if (String(from).includes('.out.tmp-') && !String(from).endsWith('-old')) throw Object.assign(new Error('EXDEV'), { code: 'EXDEV' });
+      rename(from, to);
+    });
+    try {
+      // WHEN
+      expect(() => writeDirAtomically(out, files, true)).toThrow('EXDEV');
+    } finally {
+      spy.mockRestore();
+    }
+    // THEN the old directory is back, and no temporary directory is left
+    expect(fs.readdirSync(root)).toEqual(['out']);
+    expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('old');
+  });
 });
