@@ -21,13 +21,6 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'dasklab machines are disposable and rebuilt from config; `cdk destroy` must remove every machine ' +
       'after a class or a job, which termination protection would block.',
   },
-  crossStackLaunchTemplate: {
-    ids: ['AwsSolutions::AwsSolutions-EC26'],
-    reason:
-      'The root volume is encrypted by the launch template that lab machines share, in the <name>-Lab-Shared ' +
-      'stack; cdk-nag cannot follow the cross-stack reference. `tests/unit/guards.test.ts` › "the lab launch ' +
-      'template encrypts the root volume of every student machine" asserts the encryption.',
-  },
   worldOpenAcknowledged: {
     ids: ['AwsSolutions::AwsSolutions-EC23'],
     reason:

@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { denyDefaultEgress } from '../cluster/cluster-security-groups';
 import { ConfigError } from '../config/errors';
@@ -8,8 +9,9 @@ import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import { DaskMachine } from '../machine/dask-machine';
 import { LabSchedule } from './lab-schedule';
-import { MachineFleet } from '../machine/machine-fleet';
-import { fleetPropsOf, ubuntuArchitectureOf } from '../machine/machine-stack';
+import { FleetBase, MachineFleet } from '../machine/machine-fleet';
+import { fleetSettingsOf, importedKeyPairOf, ubuntuArchitectureOf } from '../machine/machine-stack';
+import { LabStudentFleet } from './lab-student-fleet';
 import { tagApp } from '../tags';
 
 /**
@@ -55,28 +57,42 @@ export interface LabSharedStackProps extends StackProps {
 
 /**
  * `<name>-Lab-Shared`: what every student's machine shares, created once:
- * the network, the security group, the role and the launch templates. The
+ * the network, the security group, the role and its instance profile. The
  * student stacks depend on it and on nothing else, so they all deploy at once.
+ *
+ * CloudFormation refuses to change or remove an export that another stack
+ * imports (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html),
+ * and `cdk deploy --all` updates this stack before the student stacks. So it
+ * exports a fixed set of values that no config change alters: the VPC, every
+ * public subnet (also one no student uses), the security group (its rules
+ * change in place) and the instance profile. What changes with the config
+ * (launch templates, key pairs, user data) lives in the student stacks. SSM
+ * parameters would not do instead: CloudFormation reads a parameter's value
+ * when it updates a stack (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/systems-manager-parameter-types.html),
+ * but `cdk deploy` skips a stack whose template did not change.
  */
 export class LabSharedStack extends Stack {
   public readonly fleet: MachineFleet;
+  public readonly instanceProfile: iam.InstanceProfile;
 
   constructor(scope: Construct, id: string, props: LabSharedStackProps) {
-    const lab = props.config.lab!;
     super(scope, id, {
       description: `dasklab ${props.config.name}: what the lab's machines share`,
       ...props,
     });
     tagApp(this, props.config.name);
-    const base = fleetPropsOf(this, props.config);
-    this.fleet = new MachineFleet(this, 'Fleet', {
-      ...base,
-      bootstrap: {
-        ...base.bootstrap,
-        idleStopMinutes: lab.idleStopMinutes,
-        trainerPublicKey: lab.trainerPublicKey ?? undefined,
-      },
-    });
+    this.fleet = new MachineFleet(this, 'Fleet', fleetSettingsOf(props.config));
+    this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
+    // Exported whether or not a student stack reads them today, under the names the CDK gives the
+    // references of the student stacks, so that no student removed or added removes or adds an export.
+    for (const value of [
+      this.fleet.network.vpc.vpcId,
+      ...this.fleet.network.vpc.publicSubnets.map((subnet) => subnet.subnetId),
+      this.fleet.securityGroup.securityGroupId,
+      this.instanceProfile.instanceProfileArn,
+    ]) {
+      this.exportValue(value);
+    }
   }
 }
 
@@ -108,6 +124,18 @@ export class LabShardStack extends Stack {
     // A stack needs a resource even when none of the roster's ids hash to it.
     new CfnWaitConditionHandle(this, 'Placeholder');
 
+    const fleet = new LabStudentFleet(this, 'Fleet', {
+      ...fleetSettingsOf(config),
+      keyPair: students.length > 0 ? importedKeyPairOf(this, config) : undefined,
+      bootstrap: {
+        ...fleetSettingsOf(config).bootstrap,
+        idleStopMinutes: lab.idleStopMinutes,
+        trainerPublicKey: lab.trainerPublicKey ?? undefined,
+      },
+      network: shared.fleet.network,
+      securityGroup: shared.fleet.securityGroup,
+      identity: { role: shared.fleet.instanceRole.role, instanceProfile: shared.instanceProfile },
+    });
     const instanceType = lab.instanceType;
     for (const student of students) {
       const scope = new Construct(this, `Student-${student.id}`);
@@ -119,11 +147,11 @@ export class LabShardStack extends Stack {
       };
       if (lab.workersPerStudent === 0) {
         this.machines.push(
-          shared.fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}` }),
+          fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}` }),
         );
         continue;
       }
-      this.machines.push(...addStudentCluster(scope, shared.fleet, config, common, student.id, lab.workersPerStudent));
+      this.machines.push(...addStudentCluster(scope, fleet, config, common, student.id, lab.workersPerStudent));
     }
     if (lab.schedule && this.machines.length > 0) {
       new LabSchedule(this, 'Schedule', { schedule: lab.schedule, instances: this.machines, app: config.name });
@@ -139,7 +167,7 @@ export class LabShardStack extends Stack {
  */
 function addStudentCluster(
   scope: Construct,
-  fleet: MachineFleet,
+  fleet: FleetBase,
   config: DasklabConfig,
   common: { instanceType: string; architecture: 'amd64' | 'arm64'; student: string; subnetIndex: number },
   studentId: string,

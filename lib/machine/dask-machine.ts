@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Fn, Stack, Tags } from 'aws-cdk-lib';
+import { CfnResource, Duration, Fn, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { BootstrapParameters, MachineRole, renderBootstrap } from '../bootstrap/bootstrap-user-data';
@@ -130,9 +130,6 @@ export class DaskMachine extends Construct {
       };
       acknowledge(instance, 'detailedMonitoring');
       acknowledge(instance, 'terminationProtection');
-      if (Stack.of(props.launchTemplate) !== Stack.of(this)) {
-        acknowledge(instance, 'crossStackLaunchTemplate');
-      }
     }
 
     this.ready.waitFor(this.instance.cfnResource);

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { BootstrapParameters, DaskServiceParameters, MachineRole } from '../bootstrap/bootstrap-user-data';
 import { DaskMachine } from './dask-machine';
@@ -9,8 +10,8 @@ import { MachineSecurityGroup } from './machine-security-group';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 
-/** Properties of {@link MachineFleet}. */
-export interface MachineFleetProps {
+/** What every machine of a fleet is launched with. */
+export interface FleetMachineSettings {
   /** Root volume size of every machine, in GiB. */
   readonly diskGiB: number;
   /**
@@ -18,6 +19,19 @@ export interface MachineFleetProps {
    * @default '24.04'
    */
   readonly ubuntuRelease?: string;
+  /** What every machine's bootstrap installs. */
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask'>;
+  /** How long the deploy waits for each machine's bootstrap. */
+  readonly readyTimeout: Duration;
+  /**
+   * Key pair for every machine.
+   * @default - each machine generates its own
+   */
+  readonly keyPair?: ec2.IKeyPair;
+}
+
+/** Properties of {@link MachineFleet}. */
+export interface MachineFleetProps extends FleetMachineSettings {
   /**
    * CIDRs that may reach SSH.
    * @default - none
@@ -28,15 +42,24 @@ export interface MachineFleetProps {
    * @default false
    */
   readonly sshWorldOpenAcknowledged?: boolean;
-  /** What every machine's bootstrap installs. */
-  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask'>;
-  /** How long the deploy waits for each machine's bootstrap. */
-  readonly readyTimeout: Duration;
+}
+
+/** The network a fleet launches into. */
+export interface FleetNetwork {
+  readonly vpc: ec2.IVpc;
+  /** The public subnet machine number `index` goes to. */
+  subnetFor(index: number): ec2.ISubnet;
+}
+
+/** Who the machines of a fleet run as. */
+export interface FleetIdentity {
+  /** The machines' role. */
+  readonly role: iam.IRole;
   /**
-   * Key pair for every machine.
-   * @default - each machine generates its own
+   * The instance profile the launch templates name.
+   * @default - each launch template makes one for `role`
    */
-  readonly keyPair?: ec2.IKeyPair;
+  readonly instanceProfile?: iam.IInstanceProfile;
 }
 
 /** What differs between the machines of a fleet. */
@@ -72,22 +95,80 @@ export interface FleetMachineOptions {
 }
 
 /**
- * The machines of one stack and everything they share: one network, one
- * security group, one role (or a few, when machines need different rights)
- * and one launch template per CPU architecture and role.
+ * Machines launched alike: one launch template per CPU architecture and role,
+ * made on first use in the fleet's own stack, shared by the fleet's machines.
  * Adding a machine adds only what is its own (instance, key pair, wait
  * condition), which keeps large labs small.
  */
-export class MachineFleet extends Construct {
+export abstract class FleetBase extends Construct {
+  public abstract readonly network: FleetNetwork;
+  public abstract readonly securityGroup: ec2.ISecurityGroup;
+  private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
+  private machineCount = 0;
+
+  protected constructor(scope: Construct, id: string, private readonly settings: FleetMachineSettings) {
+    super(scope, id);
+  }
+
+  /**
+   * Who machines given `instanceRole` (or none: the fleet's default) run as,
+   * and the part of their launch templates' ids that names that role ('' for
+   * the default, so that its templates' logical ids never change).
+   */
+  protected abstract identityOf(instanceRole?: MachineInstanceRole): { readonly idPart: string; readonly identity: FleetIdentity };
+
+  /** The shared launch template for an architecture and role, made on first use. */
+  public launchTemplateFor(architecture: UbuntuArchitecture, instanceRole?: MachineInstanceRole): MachineLaunchTemplate {
+    const { idPart, identity } = this.identityOf(instanceRole);
+    const id = `LaunchTemplate${idPart}${architecture === 'amd64' ? '' : architecture}`;
+    let template = this.launchTemplates.get(id);
+    if (!template) {
+      template = new MachineLaunchTemplate(this, id, {
+        architecture,
+        diskGiB: this.settings.diskGiB,
+        role: identity.role,
+        instanceProfile: identity.instanceProfile,
+        ubuntuRelease: this.settings.ubuntuRelease,
+      });
+      this.launchTemplates.set(id, template);
+    }
+    return template;
+  }
+
+  /** Adds a machine under `scope` with construct id `id`. */
+  public addMachine(scope: Construct, id: string, options: FleetMachineOptions): DaskMachine {
+    const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
+    this.machineCount++;
+    return new DaskMachine(scope, id, {
+      launchTemplate: this.launchTemplateFor(options.architecture, options.instanceRole),
+      instanceType: options.instanceType,
+      subnet,
+      securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
+      role: options.role,
+      bootstrap: { ...this.settings.bootstrap, dask: options.dask },
+      privateIpAddress: options.privateIpAddress,
+      readyTimeout: this.settings.readyTimeout,
+      keyPair: this.settings.keyPair,
+      student: options.student,
+      name: options.name,
+      spot: options.spot,
+    });
+  }
+}
+
+/**
+ * The machines of one stack and everything they share: one network, one
+ * security group, one role (or a few, when machines need different rights)
+ * and one launch template per CPU architecture and role.
+ */
+export class MachineFleet extends FleetBase {
   public readonly network: DasklabNetwork;
   public readonly securityGroup: ec2.SecurityGroup;
   /** The role machines run as unless they are given another. */
   public readonly instanceRole: MachineInstanceRole;
-  private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
-  private machineCount = 0;
 
-  constructor(scope: Construct, id: string, private readonly props: MachineFleetProps) {
-    super(scope, id);
+  constructor(scope: Construct, id: string, props: MachineFleetProps) {
+    super(scope, id, props);
     this.network = new DasklabNetwork(this, 'Network');
     this.securityGroup = new MachineSecurityGroup(this, 'Access', {
       vpc: this.network.vpc,
@@ -105,41 +186,8 @@ export class MachineFleet extends Construct {
     return new MachineInstanceRole(this, `${id}InstanceRole`, { description });
   }
 
-  /** The shared launch template for an architecture and role, made on first use. */
-  public launchTemplateFor(architecture: UbuntuArchitecture, instanceRole: MachineInstanceRole = this.instanceRole): MachineLaunchTemplate {
-    // The first role's templates keep the plain ids, so that their logical ids never change.
-    const roleId = instanceRole === this.instanceRole ? '' : instanceRole.node.id.replace(/InstanceRole$/, '');
-    const id = `LaunchTemplate${roleId}${architecture === 'amd64' ? '' : architecture}`;
-    let template = this.launchTemplates.get(id);
-    if (!template) {
-      template = new MachineLaunchTemplate(this, id, {
-        architecture,
-        diskGiB: this.props.diskGiB,
-        role: instanceRole.role,
-        ubuntuRelease: this.props.ubuntuRelease,
-      });
-      this.launchTemplates.set(id, template);
-    }
-    return template;
-  }
-
-  /** Adds a machine under `scope` with construct id `id`. */
-  public addMachine(scope: Construct, id: string, options: FleetMachineOptions): DaskMachine {
-    const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
-    this.machineCount++;
-    return new DaskMachine(scope, id, {
-      launchTemplate: this.launchTemplateFor(options.architecture, options.instanceRole),
-      instanceType: options.instanceType,
-      subnet,
-      securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
-      role: options.role,
-      bootstrap: { ...this.props.bootstrap, dask: options.dask },
-      privateIpAddress: options.privateIpAddress,
-      readyTimeout: this.props.readyTimeout,
-      keyPair: this.props.keyPair,
-      student: options.student,
-      name: options.name,
-      spot: options.spot,
-    });
+  protected identityOf(instanceRole: MachineInstanceRole = this.instanceRole) {
+    const idPart = instanceRole === this.instanceRole ? '' : instanceRole.node.id.replace(/InstanceRole$/, '');
+    return { idPart, identity: { role: instanceRole.role } };
   }
 }

@@ -12,6 +12,11 @@ export interface MachineLaunchTemplateProps {
   /** The role the machines run as. */
   readonly role: iam.IRole;
   /**
+   * The instance profile of `role` (one made elsewhere, e.g. in a lab's shared stack).
+   * @default - one made for `role` next to the launch template
+   */
+  readonly instanceProfile?: iam.IInstanceProfile;
+  /**
    * Ubuntu release.
    * @default '24.04'
    */
@@ -35,7 +40,7 @@ export class MachineLaunchTemplate extends Construct {
     this.image = new UbuntuImage({ release: props.ubuntuRelease, architecture: props.architecture });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: this.image,
-      role: props.role,
+      ...(props.instanceProfile ? { instanceProfile: props.instanceProfile } : { role: props.role }),
       requireImdsv2: true,
       httpTokens: ec2.LaunchTemplateHttpTokens.REQUIRED,
       httpPutResponseHopLimit: 1,

@@ -20,16 +20,24 @@ export function ubuntuArchitectureOf(instanceType: string): 'amd64' | 'arm64' {
 
 /** The fleet settings every dasklab stack derives from the config the same way. */
 export function fleetPropsOf(scope: Construct, config: DasklabConfig) {
-  const keyPair = config.access.publicKey
+  return { ...fleetSettingsOf(config), keyPair: importedKeyPairOf(scope, config) };
+}
+
+/** The user's own public key as a key pair in `scope`, when the config brings one. */
+export function importedKeyPairOf(scope: Construct, config: DasklabConfig): ec2.IKeyPair | undefined {
+  return config.access.publicKey
     ? new ec2.KeyPair(scope, 'ImportedKeyPair', { publicKeyMaterial: config.access.publicKey })
     : undefined;
+}
+
+/** {@link fleetPropsOf} without the key pair. */
+export function fleetSettingsOf(config: DasklabConfig) {
   return {
     diskGiB: config.machine.diskGiB,
     ubuntuRelease: config.machine.ubuntu,
     sshCidrs: config.access.sshCidrs,
     sshWorldOpenAcknowledged: config.access.allowWorldOpen.includes('sshCidrs'),
     readyTimeout: Duration.minutes(config.machine.readyTimeoutMinutes),
-    keyPair,
     bootstrap: {
       app: config.name,
       pythonVersion: config.python.version,

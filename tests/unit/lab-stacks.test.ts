@@ -1,12 +1,13 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Template } from 'aws-cdk-lib/assertions';
+import { fullDiff, ResourceImpact } from '@aws-cdk/cloudformation-diff';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
-import { DasklabConfigInput } from '../../lib/config/schema';
+import { DasklabConfig, DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
-import { LAB_SHARDS, shardOf } from '../../lib/lab/lab-stacks';
-import { testApp, userDataOf } from './support';
+import { LAB_SHARDS, shardOf, subnetIndexOf } from '../../lib/lab/lab-stacks';
+import { configOf, testApp, userDataOf } from './support';
 
 const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
@@ -53,16 +54,34 @@ describe('lab stacks', () => {
     expect(all).toHaveLength(3);
   });
 
-  test('everything shared is created once, in the shared stack', () => {
+  test('the network and the role are created once, in the shared stack; each student stack launches from its own template', () => {
     for (const [name, template] of stacks) {
       const count = (type: string) => Object.keys(template.findResources(type)).length;
       const shared = name === 'course-Lab-Shared';
-      expect([name, count('AWS::EC2::VPC'), count('AWS::IAM::InstanceProfile'), count('AWS::EC2::LaunchTemplate')]).toEqual([
+      const hasStudents = students.some((s) => name === `course-Lab-${shardOf(s)}`);
+      const machineRoles = Object.values(template.findResources('AWS::IAM::Role')).filter((r: any) =>
+        JSON.stringify(r.Properties.AssumeRolePolicyDocument).includes('ec2.amazonaws.com'),
+      ).length;
+      expect([name, count('AWS::EC2::VPC'), machineRoles, count('AWS::IAM::InstanceProfile'), count('AWS::EC2::LaunchTemplate')]).toEqual([
         name,
         shared ? 1 : 0,
         shared ? 1 : 0,
         shared ? 1 : 0,
+        hasStudents ? 1 : 0,
       ]);
+    }
+  });
+
+  test('every student stack\'s launch template encrypts the root volume, IMDSv2 only, with the shared instance profile', () => {
+    for (const student of students) {
+      const template = stacks.get(`course-Lab-${shardOf(student)}`)!;
+      template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: {
+          BlockDeviceMappings: [{ DeviceName: '/dev/sda1', Ebs: { Encrypted: true, VolumeType: 'gp3', DeleteOnTermination: true } }],
+          MetadataOptions: { HttpTokens: 'required' },
+          IamInstanceProfile: { Arn: { 'Fn::ImportValue': Match.stringLikeRegexp('^course-Lab-Shared:') } },
+        },
+      });
     }
   });
 
@@ -203,5 +222,137 @@ describe('schedule', () => {
     expect(policy.Properties.PolicyDocument.Statement).toHaveLength(1);
     expect(policy.Properties.PolicyDocument.Statement[0].Action).toEqual(['ec2:StopInstances', 'ec2:StartInstances']);
     expect(JSON.stringify(policy.Properties.PolicyDocument.Statement[0].Resource)).toContain(instanceId);
+  });
+});
+
+describe('updates deploy with one cdk deploy --all', () => {
+  /** An app as synthesized: each export, and the export names each stack imports. */
+  interface SynthesizedApp {
+    /** Export name -> the exporting stack's template and the output's value. */
+    exports: Map<string, { template: any; value: unknown }>;
+    /** Stack name -> the export names its template imports. */
+    imports: Map<string, Set<string>>;
+  }
+
+  function importsOf(node: unknown, into: Set<string>): Set<string> {
+    if (Array.isArray(node)) node.forEach((n) => importsOf(n, into));
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'Fn::ImportValue') into.add(typeof value === 'string' ? value : JSON.stringify(value));
+        else importsOf(value, into);
+      }
+    }
+    return into;
+  }
+
+  /** What a value reads through Ref or Fn::GetAtt: [logical id, attribute ('Ref' for a Ref)]. */
+  function readsOf(node: unknown, into: Array<[string, string]> = []): Array<[string, string]> {
+    if (Array.isArray(node)) node.forEach((n) => readsOf(n, into));
+    else if (node && typeof node === 'object') {
+      for (const [key, value] of Object.entries(node)) {
+        if (key === 'Ref' && typeof value === 'string' && !value.startsWith('AWS::')) into.push([value, 'Ref']);
+        else if (key === 'Fn::GetAtt') into.push(Array.isArray(value) ? [String(value[0]), String(value[1])] : (String(value).split('.', 2) as [string, string]));
+        else readsOf(value, into);
+      }
+    }
+    return into;
+  }
+
+  function synthesize(config: DasklabConfig): SynthesizedApp {
+    const app = testApp();
+    addDasklabStacks(app, config);
+    const result: SynthesizedApp = { exports: new Map(), imports: new Map() };
+    for (const stack of app.synth().stacks) {
+      for (const output of Object.values<any>(stack.template.Outputs ?? {})) {
+        if (!output.Export) continue;
+        const name = output.Export.Name;
+        result.exports.set(typeof name === 'string' ? name : JSON.stringify(name), { template: stack.template, value: output.Value });
+      }
+      result.imports.set(stack.stackName, importsOf(stack.template.Resources, new Set()));
+    }
+    return result;
+  }
+
+  /** Attributes that change with every update of their resource, not only with its replacement. */
+  const VERSION_ATTRIBUTES = new Set(['LatestVersionNumber', 'DefaultVersionNumber']);
+  const REPLACING: string[] = [ResourceImpact.WILL_REPLACE, ResourceImpact.MAY_REPLACE, ResourceImpact.WILL_DESTROY];
+
+  /**
+   * Whether an export keeps its value: the same expression, reading resources
+   * that the update neither replaces (the CDK's own diff decides, from
+   * CloudFormation's update rules) nor, for a version attribute, changes at all.
+   */
+  function keepsValue(before: { template: any; value: unknown }, after: { template: any; value: unknown }): boolean {
+    if (JSON.stringify(before.value) !== JSON.stringify(after.value)) return false;
+    const diff = fullDiff(before.template, after.template);
+    return readsOf(after.value).every(([id, attribute]) => {
+      const was = before.template.Resources[id];
+      const is = after.template.Resources[id];
+      if (!was || !is || was.Type !== is.Type) return false;
+      if (VERSION_ATTRIBUTES.has(attribute)) return JSON.stringify(was) === JSON.stringify(is);
+      const change = diff.resources.changes[id];
+      return !change || !REPLACING.includes(change.changeImpact);
+    });
+  }
+
+  /**
+   * CloudFormation refuses to change or remove an export another stack imports
+   * (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/intrinsic-function-reference-importvalue.html).
+   * `cdk deploy --all` updates <name>-Lab-Shared first, while the student stacks still import
+   * what 'before' imports; then the student stacks, which import what 'after' imports.
+   */
+  function importProblems(before: SynthesizedApp, after: SynthesizedApp): string[] {
+    const problems: string[] = [];
+    const kept = (name: string) => keepsValue(before.exports.get(name)!, after.exports.get(name)!);
+    for (const [stack, names] of before.imports) {
+      for (const name of names) {
+        if (!after.exports.has(name)) problems.push(`${stack} imports ${name}, which the update removes`);
+        else if (!kept(name)) problems.push(`${stack} imports ${name}, whose value the update changes`);
+      }
+    }
+    for (const [stack, names] of after.imports) {
+      for (const name of names) {
+        if (!before.exports.has(name)) problems.push(`${stack} will import ${name}, which was not exported before`);
+        else if (!kept(name)) problems.push(`${stack} will import ${name}, which had another value before`);
+      }
+    }
+    return problems;
+  }
+
+  const roster = ['alice', 'bob', 'carol'];
+  // A student alone on their subnet: removing them leaves that subnet with no machine.
+  const loner = roster.find((s) => roster.filter((t) => subnetIndexOf(t) % 2 === subnetIndexOf(s) % 2).length === 1)!;
+  const base: DasklabConfigInput = { name: 'course', lab: { roster, workersPerStudent: 1 } };
+  const withLab = (lab: object): DasklabConfigInput => ({ ...base, lab: { ...base.lab!, ...lab } as any });
+  /** The next Ubuntu release, which the schema does not accept yet: set on the validated config. */
+  const nextUbuntu = (): DasklabConfig => {
+    const config = configOf(base);
+    return { ...config, machine: { ...config.machine, ubuntu: '26.04' as any } };
+  };
+
+  const changes: Array<[string, DasklabConfigInput, DasklabConfigInput | (() => DasklabConfig)]> = [
+    ['machine.diskGiB 30 -> 60', base, { ...base, machine: { diskGiB: 60 } }],
+    ['the Ubuntu release', base, nextUbuntu],
+    ['lab.instanceType to a larger size', base, withLab({ instanceType: 't3.large' })],
+    ['lab.instanceType to Graviton (another architecture)', base, withLab({ instanceType: 'm7g.large' })],
+    ['a trainer key added', base, withLab({ trainerPublicKey: TRAINER_KEY })],
+    ['the last student on a subnet removed', base, withLab({ roster: roster.filter((s) => s !== loner) })],
+    ['every student removed but one, then students added', withLab({ roster: [loner] }), base],
+    ['students added to an empty stack', base, withLab({ roster: [...roster, ...ids(30)] })],
+    ['workers per student changed', base, withLab({ workersPerStudent: 3 })],
+    ['SSH opened to a network', base, { ...base, access: { sshCidrs: ['203.0.113.0/24'] } }],
+    ['own public key set', base, { ...base, access: { publicKey: TRAINER_KEY } }],
+    ['own public key removed', { ...base, access: { publicKey: TRAINER_KEY } }, base],
+  ];
+
+  test.each(changes)('%s: no export a stack imports changes or disappears', (_, before, after) => {
+    // GIVEN a deployed lab and a changed config
+    const deployed = synthesize(configOf(before));
+    // WHEN the changed config is synthesized
+    const next = synthesize(typeof after === 'function' ? after() : configOf(after));
+    // THEN CloudFormation accepts the update of <name>-Lab-Shared and then of each student stack
+    expect(importProblems(deployed, next)).toEqual([]);
+    // AND the student stacks do import from the shared stack (the check is not vacuous)
+    expect([...next.imports.values()].some((names) => names.size > 0)).toBe(true);
   });
 });
