@@ -11,6 +11,9 @@ import { MachineLaunchTemplate } from './machine-launch-template';
 import { acknowledge } from '../nag';
 import { TAG_APP } from '../tag-keys';
 
+/** The service principal of EC2 Spot, whose service-linked role spot requests need. */
+const SPOT_SERVICE = 'spot.amazonaws.com';
+
 /** Properties of {@link SpotMachine}. */
 export interface SpotMachineProps {
   /** The app's name: the launcher may only launch and end machines tagged with it. */
@@ -144,6 +147,17 @@ class SpotMachineLauncher extends HandlerFunction {
       { sid: 'CancelAppSpotRequests', actions: ['ec2:CancelSpotInstanceRequests'], resources: [ec2Arn('spot-instances-request')], conditions: appTag('ResourceTag') },
       // DescribeInstances has no resource-level permissions.
       { sid: 'WatchMachines', actions: ['ec2:DescribeInstances'], resources: ['*'] },
+      {
+        // EC2 creates the AWSServiceRoleForEC2Spot service-linked role at the account's first spot
+        // request, with the caller's rights; a request through the API must be allowed to
+        // (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/service-linked-roles-spot-instance-requests.html).
+        sid: 'CreateSpotServiceLinkedRole',
+        actions: ['iam:CreateServiceLinkedRole'],
+        resources: [
+          Arn.format({ service: 'iam', region: '', resource: 'role', resourceName: `aws-service-role/${SPOT_SERVICE}/AWSServiceRoleForEC2Spot`, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, stack),
+        ],
+        conditions: { StringEquals: { 'iam:AWSServiceName': SPOT_SERVICE } },
+      },
     ];
     for (const statement of statements) this.role.addToPrincipalPolicy(new iam.PolicyStatement(statement));
     for (const which of ['spotLauncherMachines', 'spotLauncherLaunchParts', 'spotLauncherAppNetwork', 'spotLauncherImages', 'spotLauncherDescribe'] as const) {
