@@ -46,10 +46,24 @@ export const SPOT_UNAVAILABLE_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * How long a worker's spot request stays valid. Without ValidUntil a persistent
+ * request expires 7 days after it is made, and an interrupted worker then stays
+ * stopped; AWS documents no maximum
+ * (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_SpotMarketOptions.html,
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_LaunchTemplateSpotMarketOptionsRequest.html).
+ * Ten years outlives any stack; deleting the stack cancels the request.
+ */
+export const SPOT_REQUEST_VALID_YEARS = 10;
+
+/**
  * A persistent request whose machine stops when EC2 reclaims the capacity and
  * starts again when it returns: the worker keeps its id, disk and bootstrap.
  */
-const SPOT_OPTIONS = { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' } as const;
+function spotOptions(now: Date) {
+  const validUntil = new Date(now);
+  validUntil.setUTCFullYear(validUntil.getUTCFullYear() + SPOT_REQUEST_VALID_YEARS);
+  return { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop', ValidUntil: validUntil } as const;
+}
 
 
 /** What RunInstances creates and tags: a spot launch also makes a spot request. */
@@ -68,7 +82,7 @@ export async function launch(ec2: EC2Client, props: SpotMachineProperties, log: 
     SecurityGroupIds: [...props.SecurityGroupIds],
     KeyName: props.KeyName,
     UserData: props.UserData,
-    InstanceMarketOptions: market === 'spot' ? { MarketType: 'spot', SpotOptions: SPOT_OPTIONS } : undefined,
+    InstanceMarketOptions: market === 'spot' ? { MarketType: 'spot', SpotOptions: spotOptions(new Date()) } : undefined,
     TagSpecifications: taggedResourceTypes(market).map((type) => ({
       ResourceType: type,
       Tags: [...(props.Tags ?? []), { Key: TAG_MARKET, Value: market }],

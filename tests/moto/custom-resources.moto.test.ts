@@ -63,6 +63,8 @@ class ResponseReceiver {
 class FaultProxy {
   spotError: { code: string; status: number } | undefined;
   readonly spotAttempts: string[] = [];
+  /** The market options of each spot launch, as the handler sent them (moto keeps no spot request for RunInstances). */
+  readonly spotOptions: Array<Record<string, string>> = [];
   url = '';
   private server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -72,6 +74,7 @@ class FaultProxy {
       const params = new URLSearchParams(body.toString());
       if (params.get('Action') === 'RunInstances' && params.get('InstanceMarketOptions.MarketType') === 'spot') {
         this.spotAttempts.push(params.get('InstanceType') ?? '');
+        this.spotOptions.push(Object.fromEntries([...params].filter(([key]) => key.startsWith('InstanceMarketOptions.SpotOptions.'))));
         if (this.spotError) {
           res.writeHead(this.spotError.status, { 'content-type': 'text/xml' });
           res.end(
@@ -210,6 +213,15 @@ suite('custom resources against moto', () => {
     expect(launched).toMatchObject({ InstanceType: 't3.large', SubnetId: machine.SubnetId, KeyName: 'demo-worker-1', State: { Name: 'running' } });
     expect(launched.SecurityGroups!.map((g) => g.GroupId)).toEqual(machine.SecurityGroupIds);
     expect(tagsOf(launched)).toEqual({ 'dasklab:app': 'demo', 'dasklab:role': 'worker', Name: 'demo-worker-1', 'dasklab:market': 'spot' });
+    // AND its spot request is persistent, stops the worker when EC2 reclaims the capacity, and stays valid for
+    // years, not the 7 days EC2 gives a request without ValidUntil
+    const options = proxy.spotOptions[proxy.spotOptions.length - 1];
+    expect(options).toMatchObject({
+      'InstanceMarketOptions.SpotOptions.SpotInstanceType': 'persistent',
+      'InstanceMarketOptions.SpotOptions.InstanceInterruptionBehavior': 'stop',
+    });
+    const validUntil = Date.parse(options['InstanceMarketOptions.SpotOptions.ValidUntil']);
+    expect(validUntil - Date.now()).toBeGreaterThan(5 * 365 * 24 * 3600 * 1000);
     const userData = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: launched.InstanceId, Attribute: 'userData' }));
     expect(Buffer.from(userData.UserData!.Value!, 'base64').toString()).toBe('#!/bin/bash\necho worker-1\n');
     // WHEN the stack is deleted THEN the worker is terminated
