@@ -21,6 +21,14 @@ export type PrivateKey =
   /** The instance has no key pair: Session Manager only. */
   | { readonly kind: 'none' };
 
+/**
+ * Most values EC2 takes in one filter of a Describe call: more fail the call
+ * with FilterLimitExceeded ("The request uses too many filters or too many
+ * filter values", https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html).
+ * AWS's pages give no number; 200 is the limit EC2 reports. A lab has up to 800 machines.
+ */
+export const MAX_FILTER_VALUES = 200;
+
 /** The SSM parameter name of a generated key pair's private key. */
 export function keyParameterName(keyPairId: string): string {
   return `/ec2/keypair/${keyPairId}`;
@@ -35,9 +43,13 @@ export async function privateKeysOf(ec2: EC2Client, ssm: SSMClient, machines: re
   const keyNames = [...new Set(machines.map((m) => m.keyName).filter((k): k is string => k !== undefined))];
   const byName = new Map<string, PrivateKey>();
   if (keyNames.length > 0) {
-    // DescribeKeyPairs has no pagination: it returns every match at once.
-    const { KeyPairs = [] } = await ec2.send(new DescribeKeyPairsCommand({ Filters: [{ Name: 'key-name', Values: keyNames }] }));
-    for (const pair of KeyPairs) {
+    const keyPairs = [];
+    for (let start = 0; start < keyNames.length; start += MAX_FILTER_VALUES) {
+      // DescribeKeyPairs has no pagination: it returns every match at once.
+      const filter = { Name: 'key-name', Values: keyNames.slice(start, start + MAX_FILTER_VALUES) };
+      keyPairs.push(...((await ec2.send(new DescribeKeyPairsCommand({ Filters: [filter] }))).KeyPairs ?? []));
+    }
+    for (const pair of keyPairs) {
       if (pair.KeyName === undefined || pair.KeyPairId === undefined) continue;
       const material = await parameterValue(ssm, keyParameterName(pair.KeyPairId));
       byName.set(

@@ -4,9 +4,60 @@
  * security group; imported keys; refusing to overwrite.
  */
 import * as fs from 'fs';
+import * as http from 'http';
+import { AddressInfo } from 'net';
 import * as path from 'path';
+import { ENDPOINT_ENV } from '../../lib/cli/clients';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
 import { cli, CreatedMachine, fakeDeploy, REGION, tempDir, useMotoEnvironment } from './support';
+
+/**
+ * Forwards to moto, but answers an EC2 request with more than 200 values in
+ * one filter as EC2 does (moto takes any number): FilterLimitExceeded.
+ * Records the largest filter of every request it forwards.
+ */
+class FilterLimitProxy {
+  static readonly MAX_VALUES = 200;
+  readonly largestFilters: number[] = [];
+  url = '';
+  private readonly server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const perFilter = new Map<string, number>();
+      for (const key of new URLSearchParams(body.toString()).keys()) {
+        const filter = /^Filter\.(\d+)\.Value\.\d+$/.exec(key);
+        if (filter) perFilter.set(filter[1], (perFilter.get(filter[1]) ?? 0) + 1);
+      }
+      const largest = Math.max(0, ...perFilter.values());
+      this.largestFilters.push(largest);
+      if (largest > FilterLimitProxy.MAX_VALUES) {
+        res.writeHead(400, { 'content-type': 'text/xml' });
+        res.end(
+          '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>FilterLimitExceeded</Code>' +
+            `<Message>The maximum number of filter values specified on a single call is ${FilterLimitProxy.MAX_VALUES}</Message></Error></Errors>` +
+            '<RequestID>filter-limit-proxy</RequestID></Response>',
+        );
+        return;
+      }
+      const target = new URL(this.motoEndpoint);
+      const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
+        upstream.pipe(res);
+      });
+      forward.end(body);
+    });
+  });
+  constructor(private readonly motoEndpoint: string) {}
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  stop(): Promise<void> {
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}
 
 const skip = motoSkipReason();
 if (skip) console.warn(skip);
@@ -112,6 +163,32 @@ suite('handouts against moto', () => {
     expect(fs.readdirSync(out)).not.toContain('notes.txt');
     expect(fs.readdirSync(tmp.dir).filter((n) => n.startsWith('.'))).toEqual([]);
   });
+
+  test('a lab of more than 200 machines: every key, though one EC2 filter takes at most 200 values', async () => {
+    // GIVEN 230 machines, each with its own generated key pair, and EC2's limit of 200 values per filter
+    const students = Array.from({ length: 230 }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
+    const big = await fakeDeploy({
+      app: 'big',
+      machines: students.map((student) => ({ role: 'student' as const, name: `big-${student}`, student, bootstrap: 'ready' })),
+    });
+    const proxy = new FilterLimitProxy(moto.endpoint);
+    await proxy.start();
+    try {
+      // WHEN the handouts are written
+      const out = path.join(tmp.dir, 'big');
+      const run = await cli(['handouts', '--out', out, '--app', 'big'], { env: { ...process.env, [ENDPOINT_ENV]: proxy.url } });
+      // THEN every student's key is there, and no request named more than 200 values in a filter
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(Math.max(...proxy.largestFilters)).toBeLessThanOrEqual(FilterLimitProxy.MAX_VALUES);
+      expect(Math.max(...proxy.largestFilters)).toBeGreaterThan(1);
+      for (const [i, student] of students.entries()) {
+        expect(fs.readFileSync(path.join(out, `${student}.pem`), 'utf8').trim()).toBe(big[i].privateKey!.trim());
+      }
+    } finally {
+      await proxy.stop();
+    }
+  }, 240_000);
 
   test('direct SSH when the security group opens port 22; an imported key gives no .pem', async () => {
     // GIVEN a standalone machine with SSH open and the user's own key
