@@ -1,4 +1,7 @@
 import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -9,6 +12,7 @@ import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import { DaskMachine } from '../machine/dask-machine';
 import { LabSchedule } from './lab-schedule';
+import { checkLargestShard, largestShard, ShardMeasure } from './lab-size';
 import { FleetBase, MachineFleet } from '../machine/machine-fleet';
 import { fleetSettingsOf, importedKeyPairOf, ubuntuArchitectureOf } from '../machine/machine-stack';
 import { LabStudentFleet } from './lab-student-fleet';
@@ -19,9 +23,9 @@ import { tagApp } from '../tags';
  * A student's stack follows from their id alone, so adding or removing a
  * student never moves another student's machine to another stack; and the
  * number is fixed, so a stack never disappears from the app (a removed
- * student's machine is deleted by the next deploy, not left running). 16
- * stacks keep 500 students (or 170 with two workers each) within
- * CloudFormation's per-stack limits.
+ * student's machine is deleted by the next deploy, not left running). Each
+ * lab's fullest stack is weighed against CloudFormation's limits at synth
+ * (lab-size.ts).
  */
 export const LAB_SHARDS = 16;
 
@@ -204,9 +208,9 @@ function addStudentCluster(
 }
 
 /**
- * Most machines a lab may have: with ids hashed over LAB_SHARDS stacks, the
- * fullest stack then stays within CloudFormation's 1 MB and 500 resources
- * (measured by `npm run bench`: 850 machines fit at one worker per student).
+ * Most machines a lab may have. Whether the fullest student stack also stays
+ * within CloudFormation's limits depends on how the ids hash and on the
+ * machines' user data, and is checked for each lab (see lab-size.ts).
  */
 export const LAB_MACHINE_LIMIT = 800;
 
@@ -216,16 +220,19 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
   if (students.length * perStudent > LAB_MACHINE_LIMIT) {
     throw new ConfigError(`The lab of ${config.name} is too large`, [
       `lab: ${students.length} students with ${perStudent} machines each are ${students.length * perStudent} machines; ` +
-        `expected at most ${LAB_MACHINE_LIMIT} machines, so that every stack stays within CloudFormation's limits ` +
+        `expected at most ${LAB_MACHINE_LIMIT} machines ` +
         `(with workersPerStudent ${config.lab!.workersPerStudent}: at most ${Math.floor(LAB_MACHINE_LIMIT / perStudent)} students)`,
     ]);
   }
-  const shared = new LabSharedStack(app, labSharedStackName(config), { config });
   const byShard = new Map<number, LabStudent[]>();
   for (const student of students) {
     const shard = shardOf(student.id);
     byShard.set(shard, [...(byShard.get(shard) ?? []), student]);
   }
+  const ids = new Map([...byShard].map(([shard, members]) => [shard, members.map((s) => s.id)]));
+  checkLargestShard(config, largestShard(config, ids, (shard) => labShardStackName(config, shard), (probe) => measureShard(config, probe)));
+
+  const shared = new LabSharedStack(app, labSharedStackName(config), { config });
   for (let shard = 1; shard <= LAB_SHARDS; shard++) {
     const stack = new LabShardStack(app, labShardStackName(config, shard), {
       config,
@@ -233,5 +240,22 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
       students: byShard.get(shard) ?? [],
     });
     stack.addStackDependency(shared);
+  }
+}
+
+/** Synthesizes a student stack of `config` holding the given students, apart from the app, and weighs its template. */
+function measureShard(config: DasklabConfig, studentIds: readonly string[]): ShardMeasure {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-size-'));
+  try {
+    const probe = new App({ outdir });
+    const shared = new LabSharedStack(probe, labSharedStackName(config), { config });
+    const stack = new LabShardStack(probe, labShardStackName(config, 1), { config, shared, students: studentIds.map((id) => ({ id })) });
+    const artifact = probe.synth().getStackByName(stack.stackName);
+    return {
+      bytes: fs.statSync(path.join(outdir, artifact.templateFile)).size,
+      resources: Object.keys(artifact.template.Resources ?? {}).length,
+    };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
   }
 }

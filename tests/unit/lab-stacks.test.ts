@@ -155,10 +155,48 @@ describe('scale', () => {
 });
 
 describe('too large a lab', () => {
-  test('is refused before any stack is built, naming the limit and the largest class that fits', () => {
+  test('more than 800 machines is refused before any stack is built, naming the limit and the largest class that fits', () => {
     const app = testApp();
     expect(() => addDasklabStacks(app, validateConfig({ lab: { roster: ids(300), workersPerStudent: 2 } }, 'test'))).toThrow(
-      'lab: 300 students with 3 machines each are 900 machines; expected at most 800 machines, so that every stack stays within CloudFormation\'s limits (with workersPerStudent 2: at most 266 students)',
+      'lab: 300 students with 3 machines each are 900 machines; expected at most 800 machines (with workersPerStudent 2: at most 266 students)',
+    );
+    expect(app.node.children).toHaveLength(0);
+  });
+
+  /** `count` valid roster ids that all hash to student stack `shard`: the most imbalanced lab a roster can make. */
+  function idsInShard(shard: number, count: number): string[] {
+    const result: string[] = [];
+    for (let i = 1; result.length < count; i++) if (shardOf(`s${String(i).padStart(4, '0')}`) === shard) result.push(`s${String(i).padStart(4, '0')}`);
+    return result;
+  }
+
+  test('a lab whose fullest stack is just within CloudFormation\'s 1,000,000 bytes synthesizes, and that stack is within the limit', () => {
+    // GIVEN 17 students with 4 workers each, all in one stack (85 machines: within 800)
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-limit-'));
+    const app = testApp({ outdir });
+    // WHEN synthesized
+    addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, 17), workersPerStudent: 4 } }, 'test'));
+    const stack = app.synth().getStackByName('course-Lab-3');
+    // THEN it holds every machine, near the limit and within it
+    const bytes = fs.statSync(path.join(outdir, stack.templateFile)).size;
+    expect(Object.values(stack.template.Resources).filter((r: any) => r.Type === 'AWS::EC2::Instance')).toHaveLength(85);
+    expect(bytes).toBeGreaterThan(950_000);
+    expect(bytes).toBeLessThanOrEqual(1_000_000);
+    expect(Object.keys(stack.template.Resources).length).toBeLessThanOrEqual(500);
+  });
+
+  test('one student more in that stack is refused before any stack is built, naming the limit, the stack and the numbers', () => {
+    // GIVEN 18 students with 4 workers each, all in one stack
+    const app = testApp();
+    // WHEN synthesized THEN refused
+    let error: Error | undefined;
+    try {
+      addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, 18), workersPerStudent: 4 } }, 'test'));
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(
+      /^The lab of course is too large for CloudFormation.*\n  lab: course-Lab-3, the fullest student stack, holds 18 students \(90 machines\): a template of 1,0\d\d,\d{3} bytes; expected at most 1,000,000 bytes, CloudFormation's limit for a template$/,
     );
     expect(app.node.children).toHaveLength(0);
   });
