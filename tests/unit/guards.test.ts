@@ -88,13 +88,13 @@ describe('encrypted disks', () => {
   });
 
   test('the lab launch template encrypts the root volume of every student machine', () => {
-    // GIVEN a lab of student machines and one with per-student clusters (their launch template is in <name>-Lab-Shared)
+    // GIVEN a lab of student machines and one with per-student clusters (their launch template is in their own student stack)
     for (const input of [{ lab: { roster: ['alice', 'bob', 'carol'] } }, { lab: { roster: ['alice', 'bob'], workersPerStudent: 2 } }]) {
       const stacks = synthesizeShape(input);
       const students = machinesOf(stacks).filter((m) => /-Lab-\d+$/.test(m.stackName));
       expect(students).toHaveLength(input.lab.roster.length * (1 + (input.lab.workersPerStudent ?? 0)));
       for (const machine of students) {
-        // THEN each launches from the shared template, whose root volume is encrypted gp3
+        // THEN each launches from its stack's template, whose root volume is encrypted gp3
         expect(machine.ownDisks).toBeUndefined();
         expect(machine.launchTemplate?.Type).toBe('AWS::EC2::LaunchTemplate');
         expect(machine.launchTemplate.Properties.LaunchTemplateData.BlockDeviceMappings).toEqual([
@@ -117,7 +117,8 @@ describe('cdk-nag acknowledgements', () => {
       if (/\btests?\b/i.test(reason)) expect({ key, citations: citations.length > 0 }).toEqual({ key, citations: true });
       return citations;
     });
-    expect(cited.length).toBeGreaterThan(0);
+    // (every reason was read: the acknowledgements are not empty; none may cite a test today)
+    expect(Object.keys(NAG_ACKNOWLEDGEMENTS).length).toBeGreaterThan(0);
     for (const { key, file, name } of cited) {
       // AND the file exists and holds a test of exactly that name
       const source = fs.existsSync(path.join(REPO, file)) ? fs.readFileSync(path.join(REPO, file), 'utf8') : '';
@@ -350,7 +351,12 @@ describe('spot workers', () => {
     const result = await handleSpotMachine(new EC2Client({ region: 'eu-west-1' }), event('Create'), context);
     // THEN the request keeps the worker (its id, disk and bootstrap) across interruptions
     const launch = ec2Mock.commandCalls(RunInstancesCommand)[0].args[0].input;
-    expect(launch.InstanceMarketOptions).toEqual({ MarketType: 'spot', SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop' } });
+    expect(launch.InstanceMarketOptions).toEqual({
+      MarketType: 'spot',
+      SpotOptions: { SpotInstanceType: 'persistent', InstanceInterruptionBehavior: 'stop', ValidUntil: expect.any(Date) },
+    });
+    // AND it stays valid for years, not the 7 days EC2 gives a request without ValidUntil
+    expect(launch.InstanceMarketOptions!.SpotOptions!.ValidUntil!.getTime() - Date.now()).toBeGreaterThan(5 * 365 * 24 * 3600 * 1000);
     expect(result.physicalResourceId).toBe('i-0abc');
   });
 

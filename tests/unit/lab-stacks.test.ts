@@ -170,33 +170,60 @@ describe('too large a lab', () => {
     return result;
   }
 
+  /** Whether synth accepts `count` students with 4 workers each, all in stack 3. */
+  function accepts(count: number): boolean {
+    try {
+      addDasklabStacks(testApp(), validateConfig({ name: 'course', lab: { roster: idsInShard(3, count), workersPerStudent: 4 } }, 'test'));
+      return true;
+    } catch (error) {
+      if (!/too large for CloudFormation/.test((error as Error).message)) throw error;
+      return false;
+    }
+  }
+
+  // The most students with 4 workers each that one stack may hold (it depends on the machines' user data).
+  let most = 1;
+  beforeAll(() => {
+    let [low, high] = [1, 160]; // accepted, refused
+    expect([accepts(low), accepts(high)]).toEqual([true, false]);
+    while (high - low > 1) {
+      const mid = Math.floor((low + high) / 2);
+      if (accepts(mid)) low = mid;
+      else high = mid;
+    }
+    most = low;
+  });
+
   test('a lab whose fullest stack is just within CloudFormation\'s 1,000,000 bytes synthesizes, and that stack is within the limit', () => {
-    // GIVEN 17 students with 4 workers each, all in one stack (85 machines: within 800)
+    // GIVEN the most students with 4 workers each that synth accepts in one stack (at most 800 machines)
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-limit-'));
     const app = testApp({ outdir });
     // WHEN synthesized
-    addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, 17), workersPerStudent: 4 } }, 'test'));
+    addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, most), workersPerStudent: 4 } }, 'test'));
     const stack = app.synth().getStackByName('course-Lab-3');
-    // THEN it holds every machine, near the limit and within it
+    // THEN it holds every machine, and its template is within the limit, and near it (one student more would not fit)
     const bytes = fs.statSync(path.join(outdir, stack.templateFile)).size;
-    expect(Object.values(stack.template.Resources).filter((r: any) => r.Type === 'AWS::EC2::Instance')).toHaveLength(85);
-    expect(bytes).toBeGreaterThan(950_000);
+    expect(Object.values(stack.template.Resources).filter((r: any) => r.Type === 'AWS::EC2::Instance')).toHaveLength(most * 5);
     expect(bytes).toBeLessThanOrEqual(1_000_000);
+    expect(bytes + bytes / most).toBeGreaterThan(1_000_000);
     expect(Object.keys(stack.template.Resources).length).toBeLessThanOrEqual(500);
   });
 
   test('one student more in that stack is refused before any stack is built, naming the limit, the stack and the numbers', () => {
-    // GIVEN 18 students with 4 workers each, all in one stack
+    // GIVEN one student more, with 4 workers, in that stack
     const app = testApp();
     // WHEN synthesized THEN refused
     let error: Error | undefined;
     try {
-      addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, 18), workersPerStudent: 4 } }, 'test'));
+      addDasklabStacks(app, validateConfig({ name: 'course', lab: { roster: idsInShard(3, most + 1), workersPerStudent: 4 } }, 'test'));
     } catch (e) {
       error = e as Error;
     }
     expect(error?.message).toMatch(
-      /^The lab of course is too large for CloudFormation.*\n  lab: course-Lab-3, the fullest student stack, holds 18 students \(90 machines\): a template of 1,0\d\d,\d{3} bytes; expected at most 1,000,000 bytes, CloudFormation's limit for a template$/,
+      new RegExp(
+        `^The lab of course is too large for CloudFormation.*\\n  lab: course-Lab-3, the fullest student stack, holds ${most + 1} students \\(${(most + 1) * 5} machines\\): ` +
+          "a template of 1,0\\d\\d,\\d{3} bytes; expected at most 1,000,000 bytes, CloudFormation's limit for a template$",
+      ),
     );
     expect(app.node.children).toHaveLength(0);
   });
