@@ -18,13 +18,7 @@ import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
  * are listed here, not silently skipped, until the fix lands. A known finding
  * that no longer occurs is reported, so that its entry is removed.
  */
-const KNOWN_FINDINGS: ReadonlyArray<{ readonly rule: string; readonly message: RegExp; readonly why: string }> = [
-  {
-    rule: 'iam-condition-key',
-    message: /IAM has no condition key aws:ARN$/,
-    why: 'issue 12, defect 6: the self-tag policy of the instance role rests on aws:ARN, which IAM does not document',
-  },
-];
+const KNOWN_FINDINGS: ReadonlyArray<{ readonly rule: string; readonly message: RegExp; readonly why: string }> = [];
 
 function isKnown(finding: Finding): boolean {
   return KNOWN_FINDINGS.some((k) => k.rule === finding.rule && k.message.test(finding.message));

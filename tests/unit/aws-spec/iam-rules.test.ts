@@ -42,7 +42,8 @@ const GOOD_STATEMENTS = [
     Condition: { StringEquals: { 'aws:ResourceTag/app': 'x', 'ec2:InstanceType': 't3.medium' }, Bool: { 'aws:SecureTransport': 'true' } },
   },
   { Sid: 'TagOnLaunch', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: arn('ec2', ['instance/*']), Condition: { StringEquals: { 'ec2:CreateAction': 'RunInstances' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['app'] } } },
-  { Sid: 'Params', Effect: 'Allow', Action: ['ssm:GetParameter*'], Resource: arn('ssm', ['parameter/app/*']) },
+  { Sid: 'Params', Effect: 'Allow', Action: ['ssm:GetParameter*'], Resource: arn('ssm', ['parameter/app/*']), Condition: { ArnEquals: { 'ec2:SourceInstanceARN': 'arn:aws:ec2:us-east-1:123456789012:instance/i-1' } } },
+  { Sid: 'TagSelf', Effect: 'Allow', Action: 'ec2:CreateTags', Resource: arn('ec2', ['instance/*']), Condition: { StringEquals: { 'ec2:SourceInstanceARN': arn('ec2', ['instance/${ec2:InstanceID}']) } } },
   {
     Sid: 'Launch',
     Effect: 'Allow',

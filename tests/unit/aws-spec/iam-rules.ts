@@ -95,7 +95,7 @@ const OPERATORS_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
 
 const ALL_OPERATORS = new Set([...Object.values(OPERATORS_BY_TYPE).flat(), 'Null']);
 
-/** Every condition key exists (global, or of the service of one of the statement's actions). */
+/** Every condition key exists: global (aws: or cross-service such as ec2:SourceInstanceARN), or of the service of one of the statement's actions. */
 export const conditionKeysExist: IamRule = (template, catalogue) =>
   statementSites(template).flatMap((s) => {
     const services = new Set([...s.statement.actions, ...s.statement.notActions].filter((a) => a.includes(':')).map((a) => a.slice(0, a.indexOf(':')).toLowerCase()));
@@ -106,7 +106,7 @@ export const conditionKeysExist: IamRule = (template, catalogue) =>
         if (!found) {
           return [{ rule: 'iam-condition-key', logicalId: s.site.logicalId, path: s.path, message: `${nameOf(s)}: IAM has no condition key ${key}` }];
         }
-        if (prefix !== 'aws' && !services.has(prefix)) {
+        if (!found.global && !services.has(prefix)) {
           return [{ rule: 'iam-condition-key', logicalId: s.site.logicalId, path: s.path, message: `${nameOf(s)}: ${key} is a key of ${prefix}, but the statement's actions are of ${[...services].join(', ')}` }];
         }
         return [];
@@ -145,8 +145,8 @@ export const conditionKeysApplyToActions: IamRule = (template, catalogue) =>
       const { base, ifExists } = parseOperator(operator);
       if (ifExists || base === 'Null') return [];
       return Object.keys(keys ?? {}).flatMap((key): Finding[] => {
-        const prefix = key.slice(0, Math.max(0, key.indexOf(':'))).toLowerCase();
-        if (!conditionKeyOf(catalogue, key) || (prefix === 'aws' && !PER_ACTION_GLOBAL_KEYS.test(key))) return [];
+        const found = conditionKeyOf(catalogue, key);
+        if (!found || (found.global && !PER_ACTION_GLOBAL_KEYS.test(key))) return [];
         const lacking = s.statement.actions.flatMap((entry) => actionsNamedBy(catalogue, entry)).filter(({ service, action }) => !actionHasKey(catalogue, service, action, key));
         return lacking.map(({ service, action }) => ({
           rule: 'iam-condition-key-context',
