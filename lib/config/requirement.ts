@@ -5,7 +5,7 @@
  * requirement:
  *
  *     name [extras] [version specifiers] [; marker]
- *     name [extras] @ http(s)://url [ ; marker]
+ *     name [extras] @ https://url [ ; marker]
  *
  * e.g. `numpy`, `dask[complete]>=2024.1,<2026`, `pandas==2.2.*`,
  * `scipy (~=1.13)`, `pyarrow; platform_machine == "x86_64"`,
@@ -17,6 +17,8 @@
  * breaks, backticks, `$`, backslashes, quotes outside a marker) are refused
  * here with a reason, instead of relying only on the script's quoting.
  */
+
+import { urlCredentialProblem } from './url-credentials';
 
 /** A requirement split into its parts (as written, not normalized). */
 export interface Requirement {
@@ -53,6 +55,9 @@ const PUBLIC_VERSION =
 const LOCAL_VERSION = '(?:\\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?';
 const VERSION = new RegExp(`^${PUBLIC_VERSION}${LOCAL_VERSION}$`, 'i');
 const PREFIX_VERSION = new RegExp(`^${PUBLIC_VERSION}\\.\\*$`, 'i'); // "2.2.*", only with == and !=
+
+// File names pip reads as a local archive rather than a project (pip's ARCHIVE_EXTENSIONS).
+const ARCHIVE_NAME = /\.(whl|zip|tar|tar\.gz|tgz|tar\.bz2|tbz|tar\.xz|txz|tlz|tar\.lz|tar\.lzma)$/i;
 
 // Operators longest first, so "===" is not read as "==" followed by "=".
 const SPECIFIER = /^(===|~=|==|!=|<=|>=|<|>)\s*(.*)$/;
@@ -121,6 +126,10 @@ function parse(spec: string): Requirement | string {
     return `expected the requirement to start with a project name (letters, digits, ".", "_" or "-", starting and ending with a letter or digit), ${EXAMPLES}`;
   }
   const name = nameMatch[0];
+  if (ARCHIVE_NAME.test(name)) {
+    // pip installs a requirement named like an archive from the disk of the machine.
+    return `expected a project name, not a local file name (the machine has no such file); for a file use "name @ https://host/${name}"`;
+  }
   let rest = spec.slice(name.length).trimStart();
 
   // Extras: "[a, b]".
@@ -279,9 +288,11 @@ function checkMarker(text: string): { marker: string | null; problem: string | n
 
 /** Checks the URL of a "name @ URL" requirement. */
 function checkUrl(url: string): string | null {
-  const expected = 'expected an http:// or https:// URL after "@", e.g. "pkg @ https://host/pkg-1.0-py3-none-any.whl"';
-  if (url === '' || !/^https?:\/\//i.test(url)) {
-    return expected;
+  const expected = 'expected an https:// URL of a file after "@", e.g. "pkg @ https://host/pkg-1.0-py3-none-any.whl"';
+  if (url === '' || !/^https:\/\//i.test(url)) {
+    // Plain http (and git+http) would install code anyone on the path could swap;
+    // VCS and file: URLs name nothing the machine can fetch as a file over https.
+    return `${expected}; not http://, file: or a VCS URL such as git+https://`;
   }
   if (/['"<>{}|^]/.test(url)) {
     return `${expected}; the URL contains a character that must be percent-encoded`;
@@ -292,9 +303,14 @@ function checkUrl(url: string): string | null {
   } catch {
     return `${expected}; ${JSON.stringify(url)} is not a valid URL`;
   }
-  if (parsed.username !== '' || parsed.password !== '') {
-    // The packages end up in EC2 user data, readable by anyone who can describe the instance.
-    return `${expected}, without credentials in it (it is visible in the instance user data)`;
-  }
-  return null;
+  const credential = urlCredentialProblem(parsed, { hashFragment: true });
+  return credential === null ? null : `${expected}, ${credential}`;
+}
+
+/** True if the error output must not echo `spec`: its URL may hold a credential. */
+export function requirementHoldsCredential(spec: string): boolean {
+  const at = spec.indexOf('@');
+  if (at < 0) return false;
+  const url = spec.slice(at + 1).trim().split(/\s+/)[0];
+  return URL.canParse(url) && urlCredentialProblem(new URL(url), { hashFragment: true }) !== null;
 }

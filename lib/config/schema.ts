@@ -19,8 +19,9 @@ import { addressesCovered, cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { completeLab, LabSchema } from './lab-schema';
-import { normalizeProjectName, parseRequirement, requirementProblem } from './requirement';
+import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
+import { urlCredentialProblem } from './url-credentials';
 
 /**
  * Ubuntu releases dasklab supports, with the facts the rest of the app needs:
@@ -85,7 +86,7 @@ function cidrList(purpose: string) {
 
 /** Why `url` is not a usable package index URL, or null. */
 function indexUrlProblem(url: string): string | null {
-  const expected = 'expected the http(s) URL of a PEP 503 simple index, e.g. "https://pypi.example.org/simple/", or null for PyPI';
+  const expected = 'expected the https URL of a PEP 503 simple index, e.g. "https://pypi.example.org/simple/", or null for PyPI';
   if (/[\s'"`$\\<>{}|^]/.test(url)) {
     return `${expected}; it contains a space, quote or shell character`;
   }
@@ -98,15 +99,21 @@ function indexUrlProblem(url: string): string | null {
   } catch {
     return expected;
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+  if (parsed.protocol === 'http:') {
+    // pip refuses a plain-http index unless told to trust the host, and code
+    // fetched over plain http could be anyone's.
+    return `${expected}; not plain http (packages would travel unauthenticated)`;
+  }
+  if (parsed.protocol !== 'https:') {
     return `${expected}; "${parsed.protocol}" URLs are not supported`;
   }
-  if (parsed.username !== '' || parsed.password !== '') {
-    // Everything in the config ends up in EC2 user data, readable by anyone who
-    // can describe the instance.
-    return `${expected}; without credentials in it (the URL is visible in the instance user data)`;
-  }
-  return null;
+  const credential = urlCredentialProblem(parsed, { hashFragment: false });
+  return credential === null ? null : `${expected}, ${credential}`;
+}
+
+/** True if the error output must not echo `url`: it may hold a credential. */
+function indexUrlHoldsCredential(url: string): boolean {
+  return URL.canParse(url) && urlCredentialProblem(new URL(url), { hashFragment: false }) !== null;
 }
 
 /** Why `venv` is not a safe location for the virtual environment, or null. */
@@ -134,7 +141,7 @@ function venvProblem(venv: string): string | null {
 
 /** Requirement list: each a valid requirement, no project named twice. */
 function packageList() {
-  const element = checkedString('expected a pip requirement string such as "numpy" or "dask[complete]>=2024.1"', requirementProblem);
+  const element = checkedString('expected a pip requirement string such as "numpy" or "dask[complete]>=2024.1"', requirementProblem, requirementHoldsCredential);
   const error = 'expected a list of 1 to 100 pip requirements, e.g. ["numpy", "dask[complete]"]';
   return z
     .array(element, { error })
@@ -272,10 +279,10 @@ const PythonSchema = section('the Python settings', {
   packages: packageList()
     .default([...DEFAULT_PACKAGES])
     .describe('pip requirements installed into the venv (1 to 100), e.g. ["numpy", "dask[complete]>=2024.1", "pandas==2.2.*"]. A cluster needs "dask[complete]", "dask[distributed]" or "distributed".'),
-  indexUrl: checkedString('expected an http(s) URL string or null', indexUrlProblem)
+  indexUrl: checkedString('expected an https URL string or null', indexUrlProblem, indexUrlHoldsCredential)
     .nullable()
     .default(null)
-    .describe('URL of a PEP 503 simple package index to install from instead of PyPI, e.g. "https://pypi.example.org/simple/". null: PyPI.'),
+    .describe('https URL of a PEP 503 simple package index to install from instead of PyPI, e.g. "https://pypi.example.org/simple/". No credentials, query string or token in it (it is visible in user data). null: PyPI.'),
   venv: checkedString('expected an absolute path string such as "/opt/dask/venv"', venvProblem)
     .meta({ pattern: '^/[A-Za-z0-9._/-]+$' }) // a hint for editors; venvProblem is the real check
     .default('/opt/dask/venv')

@@ -329,7 +329,8 @@ describe('python.packages', () => {
       'pyarrow; platform_machine == "x86_64"',
       'bokeh>=3.1 ; python_version >= \'3.10\'',
       'My_Pkg.Two[extra-one, extra2]===1.0-custom',
-      'mypkg @ https://example.org/mypkg-1.0-py3-none-any.whl?x=1&y=2',
+      'mypkg @ https://example.org/mypkg-1.0-py3-none-any.whl#sha256=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      'other @ https://github.com/acme/other/releases/download/v1.0/other-1.0-py3-none-any.whl',
       'torch==2.3.0+cpu',
       'cython>=3.0.0rc1',
     ];
@@ -354,7 +355,17 @@ describe('python.packages', () => {
     ['./local/pkg', 'start with a project name'],
     ['dask[complete', 'closed with "]"'],
     ['dask[com plete]', 'extras to be names'],
-    ['pkg @ file:///tmp/x.whl', 'http:// or https:// URL'],
+    ['pkg @ file:///tmp/x.whl', 'an https:// URL'],
+    ['pkg @ http://example.org/pkg-1.0-py3-none-any.whl', 'an https:// URL'],
+    ['pkg @ git+http://example.org/pkg.git', 'an https:// URL'],
+    ['pkg @ git+https://example.org/pkg.git', 'an https:// URL'],
+    ['pkg @ https://bucket.s3.amazonaws.com/pkg.whl?X-Amz-Signature=abc123', 'a query string'],
+    ['pkg @ https://example.org/pkg.whl#egg=pkg', 'a "#sha256=<hex>" hash'],
+    ['pkg @ https://example.org/pkg.whl#', 'a "#sha256=<hex>" hash'],
+    ['pkg @ https://pypi.fury.io/Xa8Kq2mZp9Lr4Tw7Yb3N/acme/pkg.whl', 'looks like a token'],
+    ['pkg @ https://example.org/ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/pkg.whl', 'looks like a token'],
+    ['pkg-1.0-py3-none-any.whl', 'a local file'],
+    ['pkg.tar.gz', 'a local file'],
     ['pkg @ https://user:pw@host/pkg.whl', 'without credentials'],
     ['git+https://github.com/dask/dask', 'expected "name @ URL"'],
     ['pkg;', 'the marker is empty'],
@@ -401,21 +412,41 @@ describe('python.packages', () => {
 });
 
 describe('python.indexUrl', () => {
-  test('http(s) index URLs and null are accepted', () => {
-    // GIVEN an https and an http index WHEN validated THEN they are kept
+  test('https index URLs and null are accepted', () => {
+    // GIVEN an https index WHEN validated THEN it is kept
     expect(validateConfig({ python: { indexUrl: 'https://pypi.example.org/simple/' } }).python.indexUrl).toBe('https://pypi.example.org/simple/');
-    expect(validateConfig({ python: { indexUrl: 'http://10.0.0.5:8080/simple' } }).python.indexUrl).toBe('http://10.0.0.5:8080/simple');
+    expect(validateConfig({ python: { indexUrl: 'https://10.0.0.5:8443/root/pypi/+simple/' } }).python.indexUrl).toBe('https://10.0.0.5:8443/root/pypi/+simple/');
+    expect(
+      validateConfig({ python: { indexUrl: 'https://pkgs.dev.azure.com/acme/6e5b2d4c-1a2b-4c3d-8e9f-0a1b2c3d4e5f/_packaging/feed/pypi/simple/' } }).python.indexUrl,
+    ).toContain('_packaging');
     expect(validateConfig({ python: { indexUrl: null } }).python.indexUrl).toBeNull();
   });
 
   test.each([
     ['not a url', 'contains a space'],
-    ['pypi.example.org/simple', 'expected the http(s) URL of a PEP 503 simple index'],
+    ['pypi.example.org/simple', 'expected the https URL of a PEP 503 simple index'],
     ['ftp://pypi.example.org/simple', '"ftp:" URLs are not supported'],
+    ['http://10.0.0.5:8080/simple', 'plain http'],
+    ['HTTP://pypi.example.org/simple', 'plain http'],
+    ['file:///srv/simple', '"file:" URLs are not supported'],
     ['https://user:secret@pypi.example.org/simple', 'without credentials'],
+    ['https://aws:@pypi.example.org/simple', 'without credentials'],
+    ['https://pypi.example.org/simple?token=s3cr3t', 'a query string'],
+    ['https://pypi.example.org/simple?', 'a query string'],
+    ['https://pypi.example.org/simple#x', 'a fragment'],
+    ['https://pypi.fury.io/Xa8Kq2mZp9Lr4Tw7Yb3N/acme/', 'looks like a token'],
+    ['https://pypi.example.org/pypi-AgEIcHlwaS5vcmcCJDAwMDAwMDAw/simple/', 'looks like a token'],
+    ['https://pypi.example.org/eyJ2ZXIiOjEsImlzdSI6MTY/simple/', 'looks like a token'],
   ])('%j is rejected', (indexUrl, reason) => {
     // GIVEN a bad index URL WHEN validated THEN the field and what is accepted are named
     expectOneProblem({ python: { indexUrl } }, 'python.indexUrl', reason, 'PEP 503');
+  });
+
+  test('a rejected index URL with a token is not echoed in full', () => {
+    // GIVEN a token in the query WHEN validated THEN the token does not appear in the message
+    const { message } = configErrorOf({ python: { indexUrl: 'https://pypi.example.org/simple/?token=s3cr3t-value-0123456789' } });
+    expect(message).toContain('python.indexUrl');
+    expect(message).not.toContain('s3cr3t-value-0123456789');
   });
 });
 
