@@ -21,7 +21,7 @@ async function handouts(ctx: CommandContext, options: OutDirOptions): Promise<nu
     pythonVersion: config?.python.version,
     venv: config?.python.venv,
   });
-  writeDirAtomically(dir, files, options.force === true);
+  writeDirAtomically(dir, files, options.force === true, { cwd: ctx.io.cwd });
 
   for (const entry of entries) {
     if (entry.machine.state !== 'running') {

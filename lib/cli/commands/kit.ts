@@ -56,13 +56,13 @@ export interface OutDirOptions {
 /** Adds `--out DIR` and `--force` to a command that writes a directory. */
 export function withOutDir(command: Command): Command {
   return command
-    .requiredOption('--out <dir>', 'directory to create (must not exist or be empty)')
-    .option('--force', 'replace the directory if it exists');
+    .requiredOption('--out <dir>', 'directory to create (must not exist or be empty; not the current directory, an ancestor or home)')
+    .option('--force', 'replace the directory if dasklab wrote it before');
 }
 
 /** The absolute output directory, checked before any AWS call so that a bad --out fails at once. */
 export function outDirOf(ctx: CommandContext, options: OutDirOptions): string {
   const dir = path.resolve(ctx.io.cwd, options.out);
-  checkWritableDir(dir, options.force === true);
+  checkWritableDir(dir, options.force === true, { cwd: ctx.io.cwd });
   return dir;
 }

@@ -13,7 +13,7 @@ async function tlsClient(ctx: CommandContext, options: OutDirOptions): Promise<n
   const material = await clientTlsMaterialOf(ctx.clients().ssm, app);
   const address = tlsSchedulerAddress(scheduler);
   const files = renderTlsClientFiles(material, app, address);
-  writeDirAtomically(dir, files, options.force === true);
+  writeDirAtomically(dir, files, options.force === true, { cwd: ctx.io.cwd });
   if (ctx.json) {
     ctx.printJson({ dir, scheduler: address, files: files.map((f) => ({ name: f.name, mode: `0${f.mode.toString(8)}` })) });
     return 0;

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { writeDirAtomically } from '../../../lib/cli/atomic-dir';
+import { checkWritableDir, OUT_DIR_MARKER, writeDirAtomically } from '../../../lib/cli/atomic-dir';
 
 describe('writing the handouts directory at once', () => {
   let root: string;
@@ -39,7 +39,7 @@ describe('writing the handouts directory at once', () => {
     expect(() => writeDirAtomically(out, files, false)).toThrow(`${out} exists and is not empty; pass --force to replace it`);
     fs.writeFileSync(path.join(out, 'old.txt'), 'old');
     writeDirAtomically(out, files, true);
-    expect(fs.readdirSync(out).sort()).toEqual(['a.md', 'a.pem']);
+    expect(fs.readdirSync(out).sort()).toEqual([OUT_DIR_MARKER, 'a.md', 'a.pem']);
     expect(fs.readdirSync(root)).toEqual(['out']); // no temp or old directory left
   });
 
@@ -48,12 +48,13 @@ describe('writing the handouts directory at once', () => {
     const out = path.join(root, 'out');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'keep');
+    fs.writeFileSync(path.join(out, OUT_DIR_MARKER), '');
     const bad = [files[0], { name: '../escape', content: 'x', mode: 0o644 }];
     // WHEN
     expect(() => writeDirAtomically(out, bad, true)).toThrow('bad file name ../escape');
     // THEN
     expect(fs.readdirSync(root)).toEqual(['out']);
-    expect(fs.readdirSync(out)).toEqual(['keep.txt']);
+    expect(fs.readdirSync(out).sort()).toEqual([OUT_DIR_MARKER, 'keep.txt']);
   });
 
   test('a file in the way is refused', () => {
@@ -73,6 +74,7 @@ describe('writing the handouts directory at once', () => {
     const out = path.join(root, 'out');
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'keep.txt'), 'old');
+    fs.writeFileSync(path.join(out, OUT_DIR_MARKER), '');
     const nodeFs: typeof fs = jest.requireActual('fs');
     const rename = nodeFs.renameSync;
     const spy = jest.spyOn(nodeFs, 'renameSync').mockImplementation((from, to) => {
@@ -88,5 +90,70 @@ describe('writing the handouts directory at once', () => {
     // THEN the old directory is back, and no temporary directory is left
     expect(fs.readdirSync(root)).toEqual(['out']);
     expect(fs.readFileSync(path.join(out, 'keep.txt'), 'utf8')).toBe('old');
+  });
+
+  /** A course directory: what a trainer keeps next to the handouts. */
+  function courseDir(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'dasklab.config.json'), '{"lab": {"roster": "students.csv"}}');
+    fs.writeFileSync(path.join(dir, 'students.csv'), 'id\nalice\n');
+  }
+
+  test('--force replaces only a directory dasklab wrote', () => {
+    // GIVEN a full directory that dasklab did not write
+    const course = path.join(root, 'course');
+    courseDir(course);
+    // WHEN it is named with force THEN it is refused, naming the reason, and left as it was
+    expect(() => writeDirAtomically(course, files, true, { cwd: root })).toThrow(
+      `${course} was not written by dasklab (it has no ${OUT_DIR_MARKER}); --force replaces only a directory dasklab wrote: choose another --out, or remove it yourself`,
+    );
+    expect(fs.readdirSync(course).sort()).toEqual(['dasklab.config.json', 'students.csv']);
+    expect(fs.readdirSync(root)).toEqual(['course']);
+  });
+
+  test('the directory it writes carries the marker, so the next --force may replace it', () => {
+    const out = path.join(root, 'handouts');
+    writeDirAtomically(out, files, false, { cwd: root });
+    expect(fs.existsSync(path.join(out, OUT_DIR_MARKER))).toBe(true);
+    writeDirAtomically(out, [files[0]], true, { cwd: root });
+    expect(fs.readdirSync(out).sort()).toEqual([OUT_DIR_MARKER, 'a.pem']);
+  });
+
+  test.each([
+    ['the current directory', '.', 'is the current directory'],
+    ['an ancestor of the current directory', '..', 'holds the current directory'],
+    ['an ancestor two levels up', '../..', 'holds the current directory'],
+  ])('%s is refused, even with the marker and --force', (_what, out, reason) => {
+    // GIVEN the course directory as the current directory, marked as if dasklab wrote it
+    const cwd = path.join(root, 'a', 'course');
+    courseDir(cwd);
+    for (let dir = cwd; dir !== path.dirname(root); dir = path.dirname(dir)) fs.writeFileSync(path.join(dir, OUT_DIR_MARKER), '');
+    // WHEN it (or an ancestor) is the output THEN it is refused and nothing changes
+    const target = path.resolve(cwd, out);
+    expect(() => writeDirAtomically(target, files, true, { cwd })).toThrow(`${target} ${reason}`);
+    expect(fs.readdirSync(cwd).sort()).toEqual([OUT_DIR_MARKER, 'dasklab.config.json', 'students.csv']);
+  });
+
+  test('a symbolic link to the current directory is refused', () => {
+    const cwd = path.join(root, 'course');
+    courseDir(cwd);
+    fs.writeFileSync(path.join(cwd, OUT_DIR_MARKER), '');
+    const link = path.join(root, 'link');
+    fs.symlinkSync(cwd, link);
+    expect(() => writeDirAtomically(link, files, true, { cwd })).toThrow('is the current directory');
+    expect(fs.readdirSync(cwd).sort()).toEqual([OUT_DIR_MARKER, 'dasklab.config.json', 'students.csv']);
+  });
+
+  test('the home directory and / are refused', () => {
+    // GIVEN a home directory that is not an ancestor of the current one
+    const home = path.join(root, 'home');
+    fs.mkdirSync(home);
+    fs.writeFileSync(path.join(home, OUT_DIR_MARKER), '');
+    expect(() => checkWritableDir(home, true, { cwd: root, home })).toThrow(`${home} is the home directory`);
+    expect(() => writeDirAtomically(home, files, true, { cwd: root, home })).toThrow('is the home directory');
+    expect(fs.readdirSync(home)).toEqual([OUT_DIR_MARKER]);
+    // AND by default it is the user's own
+    expect(() => checkWritableDir(os.homedir(), true, { cwd: root })).toThrow(`${os.homedir()} is the home directory`);
+    expect(() => checkWritableDir('/', true, { cwd: root })).toThrow('/ is the root directory');
   });
 });

@@ -91,4 +91,14 @@ describe('other expected errors', () => {
     expect(run.stderr).toContain(`${__dirname} exists and is not empty; pass --force`);
     expect(ec2Mock.calls()).toHaveLength(0);
   });
+
+  test.each([['.'], ['..'], ['/']])('handouts --out %s --force is refused before calling AWS, and nothing is touched', async (out) => {
+    // GIVEN the repository as the current directory
+    const before = require('fs').readdirSync(process.cwd()).sort();
+    const run = await runCaptured(['handouts', '--out', out, '--force', '--app', 'lab1', '--region', 'eu-west-1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/ (is the current directory|holds the current directory|is the root directory); --out must name a directory of its own/);
+    expect(ec2Mock.calls()).toHaveLength(0);
+    expect(require('fs').readdirSync(process.cwd()).sort()).toEqual(before);
+  });
 });
