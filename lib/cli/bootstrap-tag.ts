@@ -15,8 +15,11 @@ export const BOOTSTRAP_TAG = {
   ready: 'ready',
   /** Prefix of the value set when a phase fails: `failed:<phase>`. */
   failedPrefix: 'failed:',
-  /** The phases of the bootstrap, in the order they run. */
-  phases: ['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'],
+  /**
+   * The phases of the bootstrap, in the order they run (optional ones where
+   * they run), and `complete`, the step that writes the result after them.
+   */
+  phases: ['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
 } as const;
 
 /** A bootstrap phase name. */
@@ -32,10 +35,10 @@ export const BOOTING_GRACE_MINUTES = 30;
 export type Readiness =
   | { readonly state: 'ready' }
   | { readonly state: 'bootstrapping' }
-  | { readonly state: 'failed'; readonly phase: string }
+  | { readonly state: 'failed'; readonly phase: BootstrapPhase }
   /** No tag yet, launched less than {@link BOOTING_GRACE_MINUTES} ago. */
   | { readonly state: 'booting' }
-  /** No tag (or an unknown value) and launched long ago: tagging may be broken. */
+  /** A value the bootstrap never sets, or no tag and launched long ago (tagging may be broken). */
   | { readonly state: 'unknown' };
 
 /**
@@ -48,8 +51,11 @@ export type Readiness =
 export function readinessOf(tagValue: string | undefined, launchTime: Date | undefined, now: Date): Readiness {
   if (tagValue === BOOTSTRAP_TAG.ready) return { state: 'ready' };
   if (tagValue === BOOTSTRAP_TAG.bootstrapping) return { state: 'bootstrapping' };
-  if (tagValue !== undefined && tagValue.startsWith(BOOTSTRAP_TAG.failedPrefix)) {
-    return { state: 'failed', phase: tagValue.slice(BOOTSTRAP_TAG.failedPrefix.length) || '?' };
+  // The machine sets the tag itself, and its user has sudo: only known values
+  // are shown, never the tag's text (terminal escapes, misleading words).
+  const phase = tagValue?.startsWith(BOOTSTRAP_TAG.failedPrefix) ? tagValue.slice(BOOTSTRAP_TAG.failedPrefix.length) : undefined;
+  if (phase !== undefined && (BOOTSTRAP_TAG.phases as readonly string[]).includes(phase)) {
+    return { state: 'failed', phase: phase as BootstrapPhase };
   }
   if (tagValue !== undefined) return { state: 'unknown' };
   const ageMinutes = launchTime === undefined ? Infinity : (now.getTime() - launchTime.getTime()) / 60000;

@@ -107,6 +107,19 @@ const COLUMN_SYNONYMS: Readonly<Record<string, RosterColumn>> = {
 // Student ids
 // ---------------------------------------------------------------------------
 
+/** How many of an id's disallowed characters a message lists. */
+const MAX_LISTED_CHARACTERS = 8;
+
+/** Characters a terminal would act on or hide: C1 controls, format (bidi, zero-width), private-use, unassigned. */
+const INVISIBLE = /[\u007f-\u009f]|[\p{Cf}\p{Co}\p{Cn}\p{Cs}]/u;
+
+/** A character as a message names it: "a space", `"@"`, or `U+202E` for one a terminal would act on or hide. */
+function characterName(c: string): string {
+  if (c === ' ') return 'a space';
+  if (INVISIBLE.test(c) || /[\u0000-\u001f]/.test(c)) return `U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  return JSON.stringify(c);
+}
+
 /**
  * Why `id` is not an acceptable student id, or null if it is one. Phrased to
  * follow "<field>: <value> is not accepted; ". Upper-case ids are rejected,
@@ -133,12 +146,13 @@ export function studentIdProblem(id: string): string | null {
   }
   const others = [...new Set(id.replace(/[a-zA-Z0-9-]/g, ''))];
   if (others.length > 0) {
-    const names = others.map((c) => (c === ' ' ? 'a space' : JSON.stringify(c)));
+    const names = others.slice(0, MAX_LISTED_CHARACTERS).map(characterName);
+    if (others.length > MAX_LISTED_CHARACTERS) names.push(`${others.length - MAX_LISTED_CHARACTERS} others`);
     const listed = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
     reasons.push(`${listed} ${others.length === 1 ? 'is' : 'are'} not allowed${others.includes('@') ? ' (an id is a name, not an e-mail address)' : ''}`);
   }
   if (!/^[a-zA-Z]/.test(id)) {
-    reasons.push(`it starts with ${JSON.stringify(id[0])}`);
+    reasons.push(`it starts with ${characterName([...id][0])}`);
   }
   if (id.endsWith('-')) {
     reasons.push('it ends with "-"');
@@ -348,9 +362,11 @@ function readRosterText(text: string): { students: Student[] | null; problems: R
     : '';
   if (!columns.includes('id') && suggested.every((s) => s === undefined)) {
     // Most likely no header at all: the first line is a student.
+    // Not shown: lab.roster may name any file (a key, /etc/shadow), not a roster.
     problems.push({
       line: header.line,
-      value: header.text,
+      value: '',
+      shown: 'the first line (not shown: the file may not be a roster)',
       message: `expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header${separatorHint}`,
     });
     return { students: null, problems };
@@ -505,11 +521,17 @@ function readRosterFile(file: string, written: string): string {
   if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
     return fail(`expected a UTF-8 CSV file; ${file} is UTF-16 text: save it as "CSV UTF-8"`);
   }
+  let text: string;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     return fail(`expected a UTF-8 CSV file; ${file} has bytes that are not UTF-8 (save it as "CSV UTF-8")`);
   }
+  // Tabs and line ends are text; other control characters mean a binary file, whose bytes are not shown.
+  if (/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) {
+    return fail(`expected a text CSV roster file; ${file} holds control characters (is it a binary file?)`);
+  }
+  return text;
 }
 
 /** Where a problem is: `lab.roster (students.csv line 7)`, `lab.roster[6]`, `lab.roster (students.csv)`, `lab.roster`. */
@@ -520,14 +542,37 @@ function locate(source: RosterSource, line: number | undefined): string {
   return line === undefined ? `lab.roster (${source.file})` : `lab.roster (${source.file} line ${line})`;
 }
 
-/** One message line: "<where>: <value> is not accepted; <message>". */
-export function formatRosterProblem(problem: RosterProblem, source: RosterSource): string {
-  return `${locate(source, problem.line)}: ${problem.shown ?? formatValue(problem.value)} is not accepted; ${problem.message}`;
+/** Longest excerpt of a roster value in a message: an id too long by half still shows whole. */
+const MAX_EXCERPT_LENGTH = 48;
+
+/** Most problem lines of one roster; the rest are counted. */
+const MAX_PROBLEM_LINES = 20;
+
+/**
+ * A value from a roster as it may be shown: at most {@link MAX_EXCERPT_LENGTH}
+ * characters, with the characters a terminal would act on or hide (C1
+ * controls, bidi overrides, zero-width and private-use characters) replaced by
+ * "?". C0 controls are left to JSON, which escapes them ("\n").
+ */
+function excerpt(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  const chars = [...value];
+  const cut = chars.length > MAX_EXCERPT_LENGTH ? `${chars.slice(0, MAX_EXCERPT_LENGTH).join('')}...` : value;
+  return cut.replace(new RegExp(INVISIBLE.source, 'gu'), '?');
 }
 
-/** The ConfigError for a roster's problems. */
+/** One message line: "<where>: <value> is not accepted; <message>". */
+export function formatRosterProblem(problem: RosterProblem, source: RosterSource): string {
+  return `${locate(source, problem.line)}: ${problem.shown ?? formatValue(excerpt(problem.value))} is not accepted; ${problem.message}`;
+}
+
+/** The ConfigError for a roster's problems: the first {@link MAX_PROBLEM_LINES}, and how many more. */
 function rosterError(source: RosterSource, problems: readonly RosterProblem[], file?: string): ConfigError {
   const name = source === 'inline' ? 'lab.roster' : file ?? source.file;
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
-  return new ConfigError(`Invalid lab roster ${name} (${count})`, problems.map((p) => formatRosterProblem(p, source)));
+  const lines = problems.slice(0, MAX_PROBLEM_LINES).map((p) => formatRosterProblem(p, source));
+  if (problems.length > MAX_PROBLEM_LINES) {
+    lines.push(`${locate(source, undefined)}: ${problems.length - MAX_PROBLEM_LINES} more problems are not shown; fix the ones above first`);
+  }
+  return new ConfigError(`Invalid lab roster ${name} (${count})`, lines);
 }

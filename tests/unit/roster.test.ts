@@ -172,7 +172,7 @@ describe('rejected rosters', () => {
   test('a file without a header line is rejected, saying the first line is read as the header', () => {
     // GIVEN a file that starts with a student WHEN loaded THEN the header is asked for
     expect(problemsOf('no-header.csv')).toEqual([
-      'lab.roster (no-header.csv line 1): "alice,Alice Liddell" is not accepted; expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header',
+      'lab.roster (no-header.csv line 1): the first line (not shown: the file may not be a roster) is not accepted; expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header',
     ]);
   });
 
@@ -185,7 +185,7 @@ describe('rejected rosters', () => {
 
   test('a semicolon-separated file is rejected, naming the separator', () => {
     // GIVEN a European spreadsheet export with ";" WHEN parsed THEN the separator is named
-    expect(() => parseRosterCsv('id;name\nalice;Alice\n', 'class.csv')).toThrow(/line 1\): "id;name" is not accepted; .*seems to use ";" between cells: save the file as comma-separated CSV/);
+    expect(() => parseRosterCsv('id;name\nalice;Alice\n', 'class.csv')).toThrow(/line 1\): the first line \(not shown: the file may not be a roster\) is not accepted; .*seems to use ";" between cells: save the file as comma-separated CSV/);
   });
 
   test('a missing roster file is rejected, naming the path it was looked for at', () => {
@@ -277,5 +277,58 @@ describe('parseRosterCsv and validateStudentIds', () => {
     expect(() => validateStudentIds(students, { file: 'class.csv' })).toThrow(/^Invalid lab roster class\.csv \(1 problem\):\n {2}lab\.roster \(class\.csv line 2\): "Alice" is not accepted/);
     // AND valid ids pass through unchanged
     expect(validateStudentIds([{ id: 'alice', line: 2 }], { file: 'class.csv' })).toEqual([{ id: 'alice', line: 2 }]);
+  });
+});
+
+describe('a file that is not a roster is not echoed', () => {
+  /** Writes `content` to the scratch directory and returns the problem lines of loading it. */
+  function problemsOfContent(name: string, content: string | Buffer): { message: string; problems: string[] } {
+    fs.writeFileSync(path.join(scratch, name), content);
+    const error = rosterErrorOf(() => loadRoster(name, scratch));
+    return { message: error.message, problems: error.problems };
+  }
+
+  test('a shadow-like file: the message names the file and line 1, and shows none of its content', () => {
+    // GIVEN lab.roster pointing at a file of password hashes
+    const shadow = 'root:$y$j9T$SALTSALTSALT$HASHHASHHASHHASHHASH:19700:0:99999:7:::\ndaemon:*:19700:0:99999:7:::\n';
+    // WHEN loaded
+    const { message, problems } = problemsOfContent('shadow', shadow);
+    // THEN the file and the line are named, and nothing of the content is shown
+    expect(problems).toEqual([
+      'lab.roster (shadow line 1): the first line (not shown: the file may not be a roster) is not accepted; expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header',
+    ]);
+    expect(message).toContain(path.join(scratch, 'shadow'));
+    for (const secret of ['root', 'SALT', 'HASH', 'daemon', '$y$']) expect(message).not.toContain(secret);
+  });
+
+  test('a binary file is refused without showing its bytes', () => {
+    // GIVEN a file with NUL bytes and a terminal escape (valid UTF-8)
+    const { message, problems } = problemsOfContent('data.bin', Buffer.from('id\nELF\u0000\u0000\u001b[2Jsecret-bytes\n', 'utf8'));
+    // THEN it is named as not a text file, without its content
+    expect(problems).toEqual([
+      `lab.roster: "data.bin" is not accepted; expected a text CSV roster file; ${path.join(scratch, 'data.bin')} holds control characters (is it a binary file?)`,
+    ]);
+    expect(message).not.toContain('secret-bytes');
+    expect(message).not.toContain('\u001b');
+  });
+
+  test('values from a roster are shown short and with invisible characters replaced', () => {
+    // GIVEN a roster whose bad cells are long, or carry C1 control and bidi override characters
+    const long = `a${'b'.repeat(200)}`;
+    const { message, problems } = problemsOfContent('class.csv', `id,name\n${long},Long\nevil\u009b2J\u202e,x\n`);
+    // THEN each excerpt is at most 48 characters of the value, and no invisible character reaches the terminal
+    expect(problems[0]).toMatch(/^lab\.roster \(class\.csv line 2\): "ab{47}\.\.\." is not accepted; /);
+    expect(problems[1]).toMatch(/^lab\.roster \(class\.csv line 3\): "evil\?2J\?" is not accepted; /);
+    expect(message).not.toMatch(/[\u0080-\u009f\u202a-\u202e]/);
+  });
+
+  test('a roster with many bad lines reports the first 20 and counts the rest', () => {
+    // GIVEN 300 rows of lines that are not ids
+    const rows = Array.from({ length: 300 }, (_, i) => `Not An Id ${i}`);
+    const { problems } = problemsOfContent('many.csv', `id\n${rows.join('\n')}\n`);
+    // THEN 20 problems are listed and a last line counts the others
+    expect(problems).toHaveLength(21);
+    expect(problems[19]).toMatch(/^lab\.roster \(many\.csv line 21\): /);
+    expect(problems[20]).toBe('lab.roster (many.csv): 280 more problems are not shown; fix the ones above first');
   });
 });

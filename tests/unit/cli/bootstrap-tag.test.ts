@@ -1,3 +1,4 @@
+import { phasesOf } from '../../../lib/bootstrap/bootstrap-user-data';
 import { BOOTSTRAP_TAG, formatReadiness, readinessOf } from '../../../lib/cli/bootstrap-tag';
 
 describe('readiness from the dasklab:bootstrap tag', () => {
@@ -9,8 +10,20 @@ describe('readiness from the dasklab:bootstrap tag', () => {
     ['bootstrapping', 'bootstrapping'],
     ['failed:pip', 'failed (pip)'],
     ['failed:cluster', 'failed (cluster)'],
-    ['failed:', 'failed (?)'],
+    ['failed:trainer-key', 'failed (trainer-key)'],
+    ['failed:tls', 'failed (tls)'],
+    ['failed:idle', 'failed (idle)'],
+    ['failed:complete', 'failed (complete)'],
+    ['failed:', 'unknown'],
     ['something-else', 'unknown'],
+    // A student with sudo may set the tag on their own machine: only known values are shown.
+    ['failed:\u001b[2J\u001b[31mhacked', 'unknown'],
+    ['failed:pip; see http://evil.example', 'unknown'],
+    ['failed:PIP', 'unknown'],
+    ['Ready', 'unknown'],
+    ['ready ', 'unknown'],
+    ['\u202eydaer', 'unknown'],
+    ['x'.repeat(256), 'unknown'],
   ])('tag %s shows as %s', (tag, shown) => {
     // WHEN the machine carries the tag
     // THEN
@@ -31,7 +44,18 @@ describe('readiness from the dasklab:bootstrap tag', () => {
       bootstrapping: 'bootstrapping',
       ready: 'ready',
       failedPrefix: 'failed:',
-      phases: ['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'],
+      phases: ['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
     });
+  });
+
+  test('every phase the bootstrap can run is a known phase', () => {
+    // GIVEN the phases of the machine that runs the most of them (a lab scheduler with TLS, a trainer key and idle stop)
+    const phases = phasesOf({
+      app: 'a', role: 'scheduler', pythonVersion: '3.12', packages: ['dask[complete]'], venv: '/opt/dask/venv',
+      trainerPublicKey: 'ssh-ed25519 AAAA', idleStopMinutes: 30,
+      dask: { schedulerHost: '10.0.0.10', name: 'scheduler', tls: { parameterPath: '/dasklab/a/cluster/tls' } },
+    });
+    // THEN a failure in any of them shows as that phase
+    for (const phase of phases) expect(formatReadiness(readinessOf(`failed:${phase}`, undefined, now))).toBe(`failed (${phase})`);
   });
 });
