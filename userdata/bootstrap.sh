@@ -219,15 +219,34 @@ venv_healthy() {
     "$DASKLAB_VENV/bin/python" -m pip --version >/dev/null
 }
 
+# Marks a venv the bootstrap made, before anything is put in it, so that only
+# such a venv (or nothing, or an empty directory) is ever replaced: python.venv
+# could name a directory that holds someone's files.
+readonly VENV_MARKER=.dasklab-venv
+
+venv_replaceable() {
+  if [[ -L "$DASKLAB_VENV" ]]; then
+    log "refusing to replace $DASKLAB_VENV: it is a symbolic link; python.venv must name a directory of its own"
+    return 1
+  fi
+  if [[ ! -e "$DASKLAB_VENV" ]]; then return 0; fi
+  if [[ -d "$DASKLAB_VENV" && -f "$DASKLAB_VENV/$VENV_MARKER" && ! -L "$DASKLAB_VENV/$VENV_MARKER" ]]; then return 0; fi
+  if [[ -d "$DASKLAB_VENV" && -z "$(ls -A "$DASKLAB_VENV")" ]]; then return 0; fi
+  log "refusing to replace $DASKLAB_VENV: it is not a venv the bootstrap made (no $VENV_MARKER in it); move it away or choose another python.venv"
+  return 1
+}
+
 phase_venv() {
   if venv_healthy; then
     log "venv $DASKLAB_VENV is in place"
     return 0
   fi
+  venv_replaceable
   log "creating venv $DASKLAB_VENV"
   rm -rf "$DASKLAB_VENV"
   install -d -m 0755 "$(dirname "$DASKLAB_VENV")"
   install -d -m 0755 -o "$DASKLAB_USER" -g "$DASKLAB_USER" "$DASKLAB_VENV"
+  : >"$DASKLAB_VENV/$VENV_MARKER"
   as_user "$PYTHON" -m venv "$DASKLAB_VENV"
   rm -f "$PACKAGES_STAMP"
 }

@@ -41,8 +41,14 @@ export const UBUNTU_RELEASE_NAMES = Object.keys(UBUNTU_RELEASES) as [UbuntuRelea
 /** Default packages installed into the venv: what a dasklab machine promises. */
 export const DEFAULT_PACKAGES: readonly string[] = ['numpy', 'dask[complete]'];
 
-/** Directories under which the venv may not live: temporary or kernel-provided file systems. */
-export const FORBIDDEN_VENV_ROOTS: readonly string[] = ['/tmp', '/proc', '/sys', '/dev', '/run'];
+/**
+ * Directories under which the venv may live: the two the Filesystem Hierarchy
+ * Standard gives to add-on software and site data, where nothing of the system
+ * or of a user lives. The venv phase replaces an unhealthy venv, so the path
+ * must be a directory of its own: never a system or home directory, nor
+ * /var/lib/dasklab.
+ */
+export const VENV_ROOTS: readonly string[] = ['/opt', '/srv'];
 
 /** `name`: 2..24 chars, lower case, digits, single hyphens; starts with a letter. */
 const NAME_PATTERN = /^(?!.*--)[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
@@ -132,9 +138,12 @@ function venvProblem(venv: string): string | null {
   if (segments.some((s) => s.startsWith('-'))) {
     return `${expected}; no path component may start with "-" (it would read as a command option)`;
   }
-  const root = FORBIDDEN_VENV_ROOTS.find((r) => venv === r || venv.startsWith(`${r}/`));
-  if (root !== undefined) {
-    return `${expected}, not under ${FORBIDDEN_VENV_ROOTS.join(', ')} (${root} is temporary or not a real disk)`;
+  const roots = VENV_ROOTS.map((r) => `${r}/`).join(' or ');
+  if (!VENV_ROOTS.some((r) => venv === r || venv.startsWith(`${r}/`))) {
+    return `${expected}, under ${roots} (a directory of its own, which the bootstrap may replace; never a system or home directory)`;
+  }
+  if (segments.length < 2) {
+    return `${expected}: a directory of its own under ${roots}, not ${venv} itself`;
   }
   return null;
 }
@@ -286,7 +295,7 @@ const PythonSchema = section('the Python settings', {
   venv: checkedString('expected an absolute path string such as "/opt/dask/venv"', venvProblem)
     .meta({ pattern: '^/[A-Za-z0-9._/-]+$' }) // a hint for editors; venvProblem is the real check
     .default('/opt/dask/venv')
-    .describe('Absolute path of the virtual environment with the packages; the ubuntu user\'s shell activates it. Not under /tmp, /proc, /sys, /dev or /run.'),
+    .describe('Absolute path of the virtual environment with the packages, a directory of its own under /opt/ or /srv/ (the bootstrap replaces it when it is broken); the ubuntu user\'s shell activates it.'),
 });
 
 const ClusterSchema = section('the cluster settings', {

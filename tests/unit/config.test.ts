@@ -458,18 +458,29 @@ describe('python.venv', () => {
     ['/opt/venv/', 'trailing "/"'],
     ['/opt/my venv', 'expected an absolute path'],
     ['/opt/$HOME', 'expected an absolute path'],
-    ['/tmp/venv', 'not under /tmp'],
-    ['/run', 'not under /tmp'],
-    ['/dev/shm/venv', '/dev is temporary'],
+    ['/tmp/venv', 'under /opt/ or /srv/'],
+    ['/run', 'under /opt/ or /srv/'],
+    ['/dev/shm/venv', 'under /opt/ or /srv/'],
     ['/opt/-rf', 'start with "-"'],
+    // System and home directories, and dasklab's own state: the venv phase may replace the venv.
+    ['/etc', 'under /opt/ or /srv/'],
+    ['/usr', 'under /opt/ or /srv/'],
+    ['/usr/local', 'under /opt/ or /srv/'],
+    ['/home/ubuntu', 'under /opt/ or /srv/'],
+    ['/home/ubuntu/venv', 'under /opt/ or /srv/'],
+    ['/root/venv', 'under /opt/ or /srv/'],
+    ['/var/lib/dasklab', 'under /opt/ or /srv/'],
+    ['/var/lib/dasklab/venv', 'under /opt/ or /srv/'],
+    ['/opt', 'a directory of its own under /opt/ or /srv/'],
+    ['/srv', 'a directory of its own under /opt/ or /srv/'],
+    ['/optional/venv', 'under /opt/ or /srv/'],
   ])('%j is rejected', (venv, reason) => {
     // GIVEN an unsafe venv path WHEN validated THEN the field and the accepted form are named
     expectOneProblem({ python: { venv } }, 'python.venv', `${JSON.stringify(venv)} is not accepted`, reason);
   });
 
-  test('a plain absolute path is accepted', () => {
-    // GIVEN /srv/dask/venv-3.12 WHEN validated THEN it is kept
-    expect(validateConfig({ python: { venv: '/srv/dask/venv-3.12' } }).python.venv).toBe('/srv/dask/venv-3.12');
+  test.each([['/srv/dask/venv-3.12'], ['/opt/venv'], ['/opt/dask/venv'], ['/srv/x']])('%j is accepted', (venv) => {
+    expect(validateConfig({ python: { venv } }).python.venv).toBe(venv);
   });
 });
 
