@@ -39,6 +39,13 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'The Session Manager agent registers the instance (ssm:UpdateInstanceInformation) and opens its session ' +
       'channels (ssmmessages:*Channel); these actions have no resource-level permissions. Nothing else is on *.',
   },
+  packageIndexBearerToken: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::*]'],
+    reason:
+      'With python.codeArtifact, the machines may also call sts:GetServiceBearerToken, which CodeArtifact\'s ' +
+      'GetAuthorizationToken needs and which has no resource-level permissions; the condition ' +
+      'sts:AWSServiceName = codeartifact.amazonaws.com limits it to CodeArtifact tokens.',
+  },
   tagOwnInstance: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],
     reason:

@@ -253,13 +253,64 @@ phase_venv() {
 
 # What the venv should hold; when it matches the stamp, pip has nothing to do.
 packages_fingerprint() {
-  printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" | sha256sum | cut -d' ' -f1
+  {
+    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}"
+    if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
+      printf 'codeartifact %s\n' "$DASKLAB_CODEARTIFACT_DOMAIN" "$DASKLAB_CODEARTIFACT_REPOSITORY" \
+        "$DASKLAB_CODEARTIFACT_DOMAIN_OWNER" "$DASKLAB_CODEARTIFACT_REGION"
+    fi
+  } | sha256sum | cut -d' ' -f1
+}
+
+# Hides the user info and the query of every URL passing through, so that no
+# token reaches the log, even one the config checks missed.
+redact_urls() {
+  sed -u -E -e 's#([A-Za-z][A-Za-z0-9+.-]*://)[^/@[:space:]]+@#\1***@#g' \
+    -e 's#([A-Za-z][A-Za-z0-9+.-]*://[^?[:space:]]*)[?][^#[:space:]]*#\1?***#g'
+}
+
+# Prints the pip index URL of python.codeArtifact with a token that the
+# machine's role gets now, valid for an hour (pip needs minutes):
+# https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html
+# https://docs.aws.amazon.com/codeartifact/latest/ug/python-configure-pip.html
+codeartifact_index_url() {
+  local region=$DASKLAB_CODEARTIFACT_REGION
+  if [[ -z "$region" ]]; then region=$(imds_get meta-data/placement/region); fi
+  if ! AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$DASKLAB_CODEARTIFACT_DOMAIN" \
+    "$DASKLAB_CODEARTIFACT_DOMAIN_OWNER" "$DASKLAB_CODEARTIFACT_REPOSITORY" 2>"$STATE_DIR/codeartifact.err" <<'PY'; then
+import sys
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import boto3
+from botocore.config import Config
+
+region, domain, owner, repository = sys.argv[1:]
+owner_args = {"domainOwner": owner} if owner else {}
+config = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
+client = boto3.client("codeartifact", region_name=region, config=config)
+token = client.get_authorization_token(domain=domain, durationSeconds=3600, **owner_args)["authorizationToken"]
+endpoint = client.get_repository_endpoint(domain=domain, repository=repository, format="pypi", **owner_args)["repositoryEndpoint"]
+url = urlsplit(endpoint)
+netloc = "aws:" + quote(token, safe="") + "@" + url.netloc
+print(urlunsplit((url.scheme, netloc, url.path.rstrip("/") + "/simple/", "", "")))
+PY
+    log "could not get a CodeArtifact token for $DASKLAB_CODEARTIFACT_DOMAIN/$DASKLAB_CODEARTIFACT_REPOSITORY: $(tail -n 1 "$STATE_DIR/codeartifact.err" | redact_urls)"
+    return 1
+  fi
 }
 
 pip_install() {
-  local args=(install --prefer-binary --progress-bar off)
+  local args=(install --prefer-binary --progress-bar off) index_url=
   [[ -n "$DASKLAB_PIP_INDEX_URL" ]] && args+=(--index-url "$DASKLAB_PIP_INDEX_URL")
-  as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}" "${DASKLAB_PIP_PACKAGES[@]}"
+  if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
+    index_url=$(codeartifact_index_url) || return 1
+  fi
+  # A token reaches pip in its environment: never on a command line, which
+  # every user sees, nor in the log.
+  (
+    if [[ -n "$index_url" ]]; then export PIP_INDEX_URL=$index_url; fi
+    as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}" "${DASKLAB_PIP_PACKAGES[@]}"
+  ) 2>&1 | redact_urls
 }
 
 phase_pip() {

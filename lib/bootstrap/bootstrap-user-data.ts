@@ -3,6 +3,7 @@ import * as path from 'path';
 import * as zlib from 'zlib';
 import { Token } from 'aws-cdk-lib';
 import { DASK_PORTS } from '../cluster/dask-ports';
+import type { CodeArtifactRepository } from '../config/schema';
 
 /** Where the scripts and unit files that run on the machines live. */
 export const USERDATA_DIR = path.join(__dirname, '..', '..', 'userdata');
@@ -60,6 +61,12 @@ export interface BootstrapParameters {
    * @default - pip's default index
    */
   readonly indexUrl?: string;
+  /**
+   * An AWS CodeArtifact repository for pip; the machine fetches a token with
+   * its role at boot, so no secret is in the user data.
+   * @default - none
+   */
+  readonly codeArtifact?: CodeArtifactRepository;
   /** Absolute path of the venv. */
   readonly venv: string;
   /**
@@ -129,6 +136,15 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
     assignment('DASKLAB_AWS_ENDPOINT_URL', params.awsEndpointUrl ?? ''),
   ];
+  if (params.codeArtifact) {
+    const { domain, repository, domainOwner, region } = params.codeArtifact;
+    lines.push(
+      assignment('DASKLAB_CODEARTIFACT_DOMAIN', domain),
+      assignment('DASKLAB_CODEARTIFACT_REPOSITORY', repository),
+      assignment('DASKLAB_CODEARTIFACT_DOMAIN_OWNER', domainOwner ?? ''),
+      assignment('DASKLAB_CODEARTIFACT_REGION', region ?? ''),
+    );
+  }
   // Only the parameters of the phases this machine runs.
   if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey!));
   if (phases.includes('tls')) lines.push(assignment('DASKLAB_TLS_PARAMETER_PATH', tlsParameterPath(dask!.tls!)));

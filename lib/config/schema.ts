@@ -279,6 +279,43 @@ const MachineSchema = section('the machine settings', {
     .describe('How long `cdk deploy` waits, in minutes, for each machine\'s bootstrap to verify itself before failing the deploy. 5 to 720.'),
 });
 
+/**
+ * An AWS CodeArtifact repository as the package index. The machines fetch a
+ * short-lived token with their own role at boot; no secret is in the config,
+ * the user data or the log. Name rules are CodeArtifact's own
+ * (https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetAuthorizationToken.html,
+ * https://docs.aws.amazon.com/codeartifact/latest/APIReference/API_GetRepositoryEndpoint.html).
+ */
+const CodeArtifactSchema = section('a CodeArtifact repository', {
+  domain: z
+    .string({ error: 'expected a CodeArtifact domain name string such as "acme"' })
+    .regex(/^[a-z][a-z0-9-]{0,48}[a-z0-9]$/, {
+      error: 'expected a CodeArtifact domain name: 2 to 50 lower-case letters, digits and "-", starting with a letter and ending with a letter or digit',
+    })
+    .describe('The CodeArtifact domain, e.g. "acme".'),
+  repository: z
+    .string({ error: 'expected a CodeArtifact repository name string such as "pypi-store"' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{1,99}$/, {
+      error: 'expected a CodeArtifact repository name: 2 to 100 letters, digits, ".", "_" and "-", starting with a letter or digit',
+    })
+    .describe('The repository in the domain that pip installs from, e.g. "pypi-store".'),
+  domainOwner: z
+    .string({ error: 'expected the 12-digit AWS account id (a string) that owns the domain, or null' })
+    .regex(/^[0-9]{12}$/, { error: 'expected the 12-digit AWS account id that owns the domain, without dashes, e.g. "111122223333", or null' })
+    .nullable()
+    .default(null)
+    .describe('The 12-digit account id that owns the domain. null: the account the stacks deploy to.'),
+  region: z
+    .string({ error: 'expected an AWS region string such as "eu-central-1", or null' })
+    .regex(/^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/, { error: 'expected an AWS region such as "eu-central-1", or null' })
+    .nullable()
+    .default(null)
+    .describe('The region of the domain. null: the region the stacks deploy to.'),
+});
+
+/** The validated `python.codeArtifact`, when set. */
+export type CodeArtifactRepository = z.output<typeof CodeArtifactSchema>;
+
 const PythonSchema = section('the Python settings', {
   version: z
     .string({ error: 'expected a Python version string "3.N", e.g. "3.12" (in quotes: the number 3.10 would read as 3.1)' })
@@ -291,7 +328,10 @@ const PythonSchema = section('the Python settings', {
   indexUrl: checkedString('expected an https URL string or null', indexUrlProblem, indexUrlHoldsCredential)
     .nullable()
     .default(null)
-    .describe('https URL of a PEP 503 simple package index to install from instead of PyPI, e.g. "https://pypi.example.org/simple/". No credentials, query string or token in it (it is visible in user data). null: PyPI.'),
+    .describe('https URL of a PEP 503 simple package index to install from instead of PyPI, e.g. "https://pypi.example.org/simple/". No credentials, query string or token in it (it is visible in user data); for a private index use codeArtifact. null: PyPI.'),
+  codeArtifact: CodeArtifactSchema.nullable()
+    .default(null)
+    .describe('An AWS CodeArtifact repository to install from instead of PyPI: { "domain", "repository", "domainOwner"?, "region"? }. The machines\' role may read only this repository, and each machine fetches a short-lived token at boot. null: none. Not together with indexUrl.'),
   venv: checkedString('expected an absolute path string such as "/opt/dask/venv"', venvProblem)
     .meta({ pattern: '^/[A-Za-z0-9._/-]+$' }) // a hint for editors; venvProblem is the real check
     .default('/opt/dask/venv')
@@ -378,6 +418,14 @@ export const ConfigSchema = z
             });
           }
         }
+      }
+      if (config.python?.indexUrl != null && config.python?.codeArtifact != null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['python', 'codeArtifact'],
+          input: config.python.codeArtifact,
+          message: 'expected either python.indexUrl or python.codeArtifact, not both (pip reads one index)',
+        });
       }
       const packages = config.python?.packages;
       const cluster: unknown = config.cluster;

@@ -17,7 +17,7 @@ const TOKEN_PREFIXES = ['pypi-', 'ghp_', 'gho_', 'ghs_', 'ghu_', 'github_pat_', 
 const HASH_FRAGMENT = /^#(md5|sha1|sha224|sha256|sha384|sha512)=[0-9a-f]+$/i;
 
 /** Shown where a credential was found: what to do instead. */
-const INSTEAD = 'the URL is visible in the instance user data and the bootstrap log';
+const INSTEAD = 'the URL is visible in the instance user data and the bootstrap log; for a private index use python.codeArtifact';
 
 /**
  * Why `url` carries (or may carry) a credential, or null. Phrased to follow

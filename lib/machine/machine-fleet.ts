@@ -7,6 +7,7 @@ import { DaskMachine } from './dask-machine';
 import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { MachineSecurityGroup } from './machine-security-group';
+import { grantPackageIndexAccess } from './package-index-access';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 
@@ -176,6 +177,7 @@ export class MachineFleet extends FleetBase {
       sshWorldOpenAcknowledged: props.sshWorldOpenAcknowledged,
     }).securityGroup;
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
+    grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);
   }
 
   /**

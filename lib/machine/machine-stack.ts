@@ -43,6 +43,7 @@ export function fleetSettingsOf(config: DasklabConfig) {
       pythonVersion: config.python.version,
       packages: config.python.packages,
       indexUrl: config.python.indexUrl ?? undefined,
+      codeArtifact: config.python.codeArtifact ?? undefined,
       venv: config.python.venv,
     },
   };

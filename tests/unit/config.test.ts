@@ -75,7 +75,7 @@ const DEFAULTS: DasklabConfig = {
   name: 'dasklab',
   access: { sshCidrs: [], dashboardCidrs: [], publicKey: null, allowWorldOpen: [] },
   machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30 },
-  python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, venv: '/opt/dask/venv' },
+  python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, codeArtifact: null, venv: '/opt/dask/venv' },
 };
 
 describe('defaults', () => {
@@ -447,6 +447,42 @@ describe('python.indexUrl', () => {
     const { message } = configErrorOf({ python: { indexUrl: 'https://pypi.example.org/simple/?token=s3cr3t-value-0123456789' } });
     expect(message).toContain('python.indexUrl');
     expect(message).not.toContain('s3cr3t-value-0123456789');
+  });
+});
+
+describe('python.codeArtifact', () => {
+  test('a repository is accepted, with the owner and region optional', () => {
+    // GIVEN a CodeArtifact repository of this account, and one of another account and region
+    const own = validateConfig({ python: { codeArtifact: { domain: 'acme', repository: 'pypi-store' } } }).python.codeArtifact;
+    const other = validateConfig({
+      python: { codeArtifact: { domain: 'acme-corp', repository: 'Team.Python_1', domainOwner: '111122223333', region: 'eu-central-1' } },
+    }).python.codeArtifact;
+    // THEN the owner and region default to null (the stack's account and region)
+    expect(own).toEqual({ domain: 'acme', repository: 'pypi-store', domainOwner: null, region: null });
+    expect(other).toEqual({ domain: 'acme-corp', repository: 'Team.Python_1', domainOwner: '111122223333', region: 'eu-central-1' });
+  });
+
+  test.each([
+    [{ domain: 'Acme', repository: 'pypi' }, 'python.codeArtifact.domain', 'a CodeArtifact domain name'],
+    [{ domain: 'a', repository: 'pypi' }, 'python.codeArtifact.domain', '2 to 50'],
+    [{ domain: 'acme-', repository: 'pypi' }, 'python.codeArtifact.domain', 'ending with a letter or digit'],
+    [{ domain: 'acme', repository: '-pypi' }, 'python.codeArtifact.repository', 'a CodeArtifact repository name'],
+    [{ domain: 'acme', repository: 'py pi' }, 'python.codeArtifact.repository', '2 to 100'],
+    [{ domain: 'acme', repository: 'pypi', domainOwner: '1111-2222-3333' }, 'python.codeArtifact.domainOwner', '12-digit'],
+    [{ domain: 'acme', repository: 'pypi', domainOwner: 111122223333 }, 'python.codeArtifact.domainOwner', '12-digit'],
+    [{ domain: 'acme', repository: 'pypi', region: 'Frankfurt' }, 'python.codeArtifact.region', 'an AWS region'],
+    [{ domain: 'acme', repository: 'pypi', token: 'x' }, 'python.codeArtifact.token', 'unknown field'],
+    [{ domain: 'acme' }, 'python.codeArtifact.repository', 'is missing'],
+  ])('%j is rejected', (codeArtifact, field, reason) => {
+    expectOneProblem({ python: { codeArtifact } }, field, reason);
+  });
+
+  test('not together with indexUrl', () => {
+    expectOneProblem(
+      { python: { indexUrl: 'https://pypi.example.org/simple/', codeArtifact: { domain: 'acme', repository: 'pypi' } } },
+      'python.codeArtifact',
+      'expected either python.indexUrl or python.codeArtifact, not both',
+    );
   });
 });
 
