@@ -44,7 +44,8 @@ export const NAG_ACKNOWLEDGEMENTS = {
     reason:
       'With python.codeArtifact, the machines may also call sts:GetServiceBearerToken, which CodeArtifact\'s ' +
       'GetAuthorizationToken needs and which has no resource-level permissions; the condition ' +
-      'sts:AWSServiceName = codeartifact.amazonaws.com limits it to CodeArtifact tokens.',
+      'sts:AWSServiceName = codeartifact.amazonaws.com limits it to CodeArtifact tokens, as ' +
+      '`tests/unit/package-index-access.test.ts` › "a repository of the stack\'s own account and region: exact statements" holds.',
   },
   tagOwnInstance: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],

@@ -282,6 +282,7 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
     optional.map((phase) => stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false })).join('\n'),
   );
   body = replaceMarker(body, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
+  body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? stripComments(readUserdataFile('codeartifact.sh'), { shebang: false }) : '');
   if (optional.includes('dask')) {
     body = replaceMarker(body, 'DASK_UNIT', renderDaskUnit(params));
   }

@@ -1,5 +1,5 @@
 /**
- * The pip phase's private index (userdata/bootstrap.sh) run by bash on this
+ * The pip phase's private index (userdata/bootstrap.sh, userdata/codeartifact.sh) run by bash on this
  * machine: with python.codeArtifact it gets a token through boto3 from a
  * CodeArtifact endpoint (here a local HTTP server on loopback that answers
  * GetAuthorizationToken and GetRepositoryEndpoint as AWS's API reference
@@ -16,7 +16,8 @@ import * as os from 'os';
 import * as path from 'path';
 import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 
-const SCRIPT = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
+/** The bootstrap and its CodeArtifact part, which the renderer embeds where python.codeArtifact is set. */
+const SCRIPT = ['bootstrap.sh', 'codeartifact.sh'].map((f) => fs.readFileSync(path.join(USERDATA_DIR, f), 'utf8')).join('\n');
 const TOKEN = 'eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0.SECRET-TOKEN/with+chars=';
 const ENDPOINT = 'https://acme-111122223333.d.codeartifact.eu-central-1.amazonaws.com/pypi/pypi-store/';
 
