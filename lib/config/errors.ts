@@ -56,14 +56,19 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], input: unknown
     const redact = issue.code === 'custom' && issue.params?.redact === true;
     lines.push(line(path, redact ? REDACTED : valueAt(input, path), issue.message));
   }
-  return lines;
+  // Two checks may say the same of one value (1e308 is neither an integer nor small enough).
+  return [...new Set(lines)];
 }
 
 /** Marker for a value that must not be echoed (a private key pasted by mistake). */
 const REDACTED = Symbol('redacted');
 
-/** One problem line: "<path>: <value> is not accepted; <message>". */
+/** One problem line: "<path>: <value> is not accepted; <message>", invisible characters escaped throughout. */
 function line(path: readonly (string | number)[], value: unknown, message: string): string {
+  return lineText(path, value, message).replace(INVISIBLE, escapeCharacter);
+}
+
+function lineText(path: readonly (string | number)[], value: unknown, message: string): string {
   const where = path.length === 0 ? '(top level)' : formatPath(path);
   if (value === REDACTED) {
     return `${where}: the value (not shown) is not accepted; ${message}`;
@@ -85,9 +90,21 @@ export function formatPath(path: readonly (string | number)[]): string {
     .join('');
 }
 
-/** The value as JSON, cut to about {@link MAX_VALUE_LENGTH} characters. */
+/**
+ * Characters JSON leaves as they are but a terminal acts on or hides: C1
+ * controls, line and paragraph separators, format characters (bidi overrides,
+ * zero-width), private-use, unassigned and lone surrogates.
+ */
+const INVISIBLE = /[\u007f-\u009f\u2028\u2029]|[\p{Cf}\p{Co}\p{Cn}\p{Cs}]/gu;
+
+/** `\u202e` for a character: how JSON would write it if it escaped it. */
+function escapeCharacter(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** The value as JSON with invisible characters escaped, cut to about {@link MAX_VALUE_LENGTH} characters. */
 export function formatValue(value: unknown): string {
-  const json = JSON.stringify(value) ?? String(value);
+  const json = (JSON.stringify(value) ?? String(value)).replace(INVISIBLE, escapeCharacter);
   return json.length <= MAX_VALUE_LENGTH ? json : `${json.slice(0, MAX_VALUE_LENGTH - 3)}...`;
 }
 

@@ -213,6 +213,25 @@ function forbiddenCharacter(spec: string): string | null {
   return null;
 }
 
+/** The environment marker variables of PEP 508, the only names pip evaluates in a marker. */
+const MARKER_VARIABLES = [
+  'python_version',
+  'python_full_version',
+  'os_name',
+  'sys_platform',
+  'platform_release',
+  'platform_system',
+  'platform_version',
+  'platform_machine',
+  'platform_python_implementation',
+  'implementation_name',
+  'implementation_version',
+  'extra',
+];
+
+/** What may stand unquoted in a marker: the variables and the operators that are words. */
+const MARKER_WORDS = new Set([...MARKER_VARIABLES, 'and', 'or', 'in', 'not']);
+
 /** The reason given for quotes outside a marker. */
 function quoteReason(): string {
   return `it contains a quote; expected quotes only around values in a "; marker" (shell quoting does not belong in the JSON string), ${EXAMPLES}`;
@@ -280,6 +299,13 @@ function checkMarker(text: string): { marker: string | null; problem: string | n
   }
   // Every marker compares something: "python_version >= '3.12'", "extra in ...".
   const unquoted = marker.replace(/(["'])[^"']*\1/g, '""');
+  const unknown = (unquoted.match(/[A-Za-z_][A-Za-z0-9_.]*/g) ?? []).find((word) => !MARKER_WORDS.has(word));
+  if (unknown !== undefined) {
+    return {
+      marker: null,
+      problem: `${expected}; ${JSON.stringify(unknown)} is not a marker variable (${[...MARKER_VARIABLES].join(', ')}; values in quotes)`,
+    };
+  }
   if (!/(===|==|!=|<=|>=|~=|<|>|\bin\b)/.test(unquoted)) {
     return { marker: null, problem: `${expected}; the marker compares nothing` };
   }

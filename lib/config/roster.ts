@@ -501,7 +501,12 @@ function readRosterFile(file: string, written: string): string {
   };
   let bytes: Buffer;
   try {
-    if (fs.statSync(file).size > MAX_FILE_BYTES) {
+    const stat = fs.statSync(file);
+    // A device (/dev/zero) never ends and a named pipe blocks the open: only a regular file is read.
+    if (!stat.isFile() && !stat.isDirectory()) {
+      fail(`expected a CSV roster file; ${file} is not a regular file (a device, pipe or socket)`);
+    }
+    if (stat.size > MAX_FILE_BYTES) {
       fail(`expected a CSV roster file of at most ${MAX_FILE_BYTES / 1024 / 1024} MiB; ${file} is larger`);
     }
     bytes = fs.readFileSync(file);

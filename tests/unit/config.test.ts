@@ -450,6 +450,35 @@ describe('python.indexUrl', () => {
   });
 });
 
+describe('messages about hostile values', () => {
+  test('invisible and line-separator characters in a value are shown escaped', () => {
+    // GIVEN a package with U+2028 (a line separator to a terminal) and one with a bidi override
+    const { problems } = configErrorOf({ python: { packages: ['numpy\u2028', 'dask\u202e'] } });
+    // THEN the messages show the code points, not the characters
+    expect(problems[0]).toContain('"numpy\\u2028"');
+    expect(problems[1]).toContain('"dask\\u202e"');
+    for (const line of problems) expect(line).not.toMatch(/[\u2028\u2029\u202a-\u202e\u0080-\u009f]/);
+  });
+
+  test('one problem is reported once', () => {
+    // GIVEN a disk size beyond every integer check
+    const { problems } = configErrorOf({ machine: { diskGiB: 1e308 } });
+    expect(problems).toEqual(['machine.diskGiB: 1e+308 is not accepted; expected an integer from 8 to 16384']);
+  });
+
+  test.each([
+    ["numpy; os_name == 'posix' and __import__('os')", '"__import__" is not a marker variable'],
+    ["numpy; sys.platform == 'linux'", '"sys.platform" is not a marker variable'],
+  ])('a marker with names pip does not know is rejected: %j', (spec, reason) => {
+    expectOneProblem({ python: { packages: [spec] } }, 'python.packages[0]', reason, 'python_version');
+  });
+
+  test('markers with the PEP 508 variables are accepted', () => {
+    const packages = ["numpy; sys_platform == 'linux' and platform_machine in 'x86_64 aarch64'", "dask; python_full_version >= '3.12.0' or implementation_name != 'pypy'"];
+    expect(validateConfig({ python: { packages } }).python.packages).toEqual(packages);
+  });
+});
+
 describe('python.codeArtifact', () => {
   test('a repository is accepted, with the owner and region optional', () => {
     // GIVEN a CodeArtifact repository of this account, and one of another account and region

@@ -332,3 +332,20 @@ describe('a file that is not a roster is not echoed', () => {
     expect(problems[20]).toBe('lab.roster (many.csv): 280 more problems are not shown; fix the ones above first');
   });
 });
+
+describe('a roster path that is not a regular file', () => {
+  test.each([['/dev/zero'], ['/dev/urandom'], ['/dev/null']])('%s is refused at once, without reading it', (device) => {
+    // GIVEN lab.roster naming a device that never ends (or is empty by nature)
+    const started = Date.now();
+    const error = rosterErrorOf(() => loadRoster(device, scratch));
+    // THEN it is refused as not a regular file, quickly
+    expect(error.problems).toEqual([`lab.roster: ${JSON.stringify(device)} is not accepted; expected a CSV roster file; ${device} is not a regular file (a device, pipe or socket)`]);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test('a named pipe is refused without opening it (which would wait for a writer)', () => {
+    const fifo = path.join(scratch, 'roster.csv');
+    require('child_process').execFileSync('mkfifo', [fifo]);
+    expect(() => loadRoster('roster.csv', scratch)).toThrow('is not a regular file (a device, pipe or socket)');
+  });
+});
