@@ -185,7 +185,9 @@ export class MachineFleet extends FleetBase {
    * than the others; `id` names it and its launch templates.
    */
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
-    return new MachineInstanceRole(this, `${id}InstanceRole`, { description });
+    const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
+    grantPackageIndexAccess(instanceRole.role, this.props.bootstrap.codeArtifact);
+    return instanceRole;
   }
 
   protected identityOf(instanceRole: MachineInstanceRole = this.instanceRole) {

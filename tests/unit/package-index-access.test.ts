@@ -55,10 +55,15 @@ describe('python.codeArtifact grants the machines read access to that repository
 
   test.each([
     ['cluster', { cluster: { workers: 1 } }, 'dasklab-Cluster'],
-    ['lab', { lab: { roster: ['alice'] } }, 'dasklab-Lab-Shared'],
-  ])('the %s machines get the same access', (_what, input, stack) => {
+    ['lab', { lab: { roster: ['alice'], workersPerStudent: 1 } }, 'dasklab-Lab-Shared'],
+  ])('every role of the %s machines gets the same access', (_what, input, stack) => {
     const template = templateOf(stack, { ...input, python: { codeArtifact: REPOSITORY } } as any);
-    expect(packageIndexStatements(template).map((s) => s.Sid)).toEqual(['PackageIndexToken', 'PackageIndexRead', 'PackageIndexBearerToken']);
+    const roles = Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => /^Fleet\w*InstanceRole/.test(id));
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) {
+      const statements = policyStatementsOf(template, role).filter((s) => JSON.stringify(s.Action).match(/codeartifact:|sts:GetServiceBearerToken/));
+      expect({ role, sids: statements.map((s) => s.Sid) }).toEqual({ role, sids: ['PackageIndexToken', 'PackageIndexRead', 'PackageIndexBearerToken'] });
+    }
   });
 
   test.each(STACK_SHAPES.filter(([, input]) => !JSON.stringify(input).includes('codeArtifact')))('without it, no CodeArtifact or bearer-token right: %s', (_name, input) => {
