@@ -4,8 +4,9 @@
  * app's machines.
  */
 import * as fs from 'fs';
-import { DasklabConfig, loadConfig, resolveConfigPath } from '../config';
+import { DasklabConfig, formatValue, loadConfig, NAME_PATTERN, NAME_RULE, resolveConfigPath } from '../config';
 import { AwsClients, createClients } from './clients';
+import { CliError } from './errors';
 import { CliIo, writeLine } from './io';
 import { Machine, requireMachines } from './machines';
 import { AppScope } from './select';
@@ -69,7 +70,11 @@ export class CommandContext {
 
   /** The app name: --app, else the config's name. */
   app(): string {
-    return this.options.app ?? this.config().name;
+    const app = this.options.app;
+    if (app === undefined) return this.config().name;
+    // It reaches tag filters and every message: only a name the config could have.
+    if (!NAME_PATTERN.test(app)) throw new CliError(`--app: ${formatValue(app)} is not accepted; ${NAME_RULE}, as the config's name`);
+    return app;
   }
 
   /** The AWS clients (made once). */

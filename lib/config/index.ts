@@ -5,7 +5,7 @@
  *
  *     const config = loadConfig(resolveConfigPath(app.node.tryGetContext('config'), process.cwd()));
  */
-export { ConfigSchema, DEFAULT_PACKAGES, VENV_ROOTS, UBUNTU_RELEASES, UBUNTU_RELEASE_NAMES } from './schema';
+export { ConfigSchema, DEFAULT_PACKAGES, NAME_PATTERN, NAME_RULE, VENV_ROOTS, UBUNTU_RELEASES, UBUNTU_RELEASE_NAMES } from './schema';
 export type { ClusterConfig, DasklabConfig, DasklabConfigInput, UbuntuRelease } from './schema';
 export { completeLab, LabSchema, MAX_IDLE_STOP_MINUTES, MAX_WORKERS_PER_STUDENT, rosterPathProblem, timeOfDayProblem, timeZoneProblem, WEEKDAYS } from './lab-schema';
 export type { LabConfig, LabConfigInput, LabSchedule, Weekday } from './lab-schema';

@@ -11,6 +11,9 @@ import { rosterPathProblem } from './lab-schema';
 import { loadRoster, Student } from './roster';
 import { ConfigSchema, DasklabConfig } from './schema';
 
+/** Largest config file read: far above any real config, far below what could exhaust memory. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** File name of the default config, at the repository root. */
 export const DEFAULT_CONFIG_FILE = 'dasklab.config.json';
 
@@ -53,8 +56,17 @@ export function resolveConfigPath(contextValue: unknown, cwd: string): string {
 export function loadConfig(file: string): DasklabConfig {
   let text: string;
   try {
+    const stat = fs.statSync(file);
+    // A device (/dev/zero) never ends and a named pipe blocks the open: only a regular file is read.
+    if (!stat.isFile() && !stat.isDirectory()) {
+      throw new ConfigError(`Cannot read dasklab config ${file}`, ['the path is not a regular file (a device, pipe or socket); pass a JSON file with -c config=FILE']);
+    }
+    if (stat.size > MAX_CONFIG_BYTES) {
+      throw new ConfigError(`Cannot read dasklab config ${file}`, ['the file is larger than 1 MiB; a dasklab config is a few hundred bytes']);
+    }
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     const reason = code === 'ENOENT'
       ? 'file not found; create it (see the README) or pass another one with -c config=FILE'
@@ -139,7 +151,7 @@ function describeJsonError(text: string, message: string): string {
   }
   // Drop V8's own position and its quoted copy of the input; we give line/column.
   const what = message
-    .replace(/,? ".*" is not valid JSON$/s, '')
+    .replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, '')
     .replace(/ in JSON at position \d+.*$/s, '')
     .replace(/ at position \d+.*$/s, '');
   const { line, column } = lineAndColumn(text, offset);

@@ -51,7 +51,10 @@ export const DEFAULT_PACKAGES: readonly string[] = ['numpy', 'dask[complete]'];
 export const VENV_ROOTS: readonly string[] = ['/opt', '/srv'];
 
 /** `name`: 2..24 chars, lower case, digits, single hyphens; starts with a letter. */
-const NAME_PATTERN = /^(?!.*--)[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+export const NAME_PATTERN = /^(?!.*--)[a-z][a-z0-9-]{0,22}[a-z0-9]$/;
+
+/** What `name` (and the CLI's --app) accepts, in words. */
+export const NAME_RULE = 'expected 2 to 24 characters: lower-case letters, digits and single hyphens, starting with a letter and ending with a letter or digit';
 
 /** `python.version`: "3.N". */
 const PYTHON_VERSION_PATTERN = /^3\.(0|[1-9][0-9]*)$/;
@@ -372,7 +375,7 @@ export const ConfigSchema = z
       name: z
         .string({ error: 'expected a name string such as "dasklab"' })
         .regex(NAME_PATTERN, {
-          error: 'expected 2 to 24 characters: lower-case letters, digits and single hyphens, starting with a letter and ending with a letter or digit (it prefixes stack names and tags)',
+          error: `${NAME_RULE} (it prefixes stack names and tags)`,
         })
         .default('dasklab')
         .describe('Prefix of the stack names (<name>-Machine, <name>-Cluster) and value of the dasklab:app tag. 2 to 24 of a-z, 0-9 and single "-", starting with a letter.'),

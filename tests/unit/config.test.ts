@@ -633,6 +633,33 @@ describe('loading files', () => {
     expect(() => loadConfig(scratchFile('empty.json', ''))).toThrow(/invalid JSON at line 1, column 1: Unexpected end of JSON input/);
   });
 
+  test('a file that is not JSON is not echoed', () => {
+    // GIVEN -c config= naming a file of password hashes
+    const shadow = scratchFile('shadow', 'root:$y$j9T$SALTSALT$HASHHASH:19700:0:99999:7:::\n');
+    // WHEN loaded THEN the position is named, and none of the content
+    const error = (() => {
+      try {
+        loadConfig(shadow);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return '';
+    })();
+    expect(error).toContain('invalid JSON at line 1, column 1');
+    expect(error).not.toMatch(/SALT|HASH|root:/);
+  });
+
+  test.each([['/dev/zero'], ['/dev/urandom']])('%s is refused at once as not a regular file', (device) => {
+    const started = Date.now();
+    expect(() => loadConfig(device)).toThrow(`Cannot read dasklab config ${device}:\n  the path is not a regular file (a device, pipe or socket); pass a JSON file with -c config=FILE`);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  test('a config file larger than 1 MiB is refused', () => {
+    const big = scratchFile('big.json', `{"name": "lab1", "x": "${'a'.repeat(1024 * 1024)}"}`);
+    expect(() => loadConfig(big)).toThrow('the file is larger than 1 MiB; a dasklab config is a few hundred bytes');
+  });
+
   test('an invalid file lists its problems under its path', () => {
     // GIVEN a file with a bad field WHEN loaded THEN the heading names the file
     const file = scratchFile('bad.json', JSON.stringify({ machine: { diskGiB: 1 } }));

@@ -85,6 +85,14 @@ describe('other expected errors', () => {
     expect(run.stderr).toContain('dasklab: Cannot read dasklab config /nonexistent/dasklab.json:');
   });
 
+  test.each([['a\u001b[2Jb'], ['../x'], ['Lab1'], ['']])('--app %j is refused before calling AWS, shown escaped', async (app) => {
+    const run = await runCaptured(['status', '--app', app, '--region', 'eu-west-1']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`--app: ${JSON.stringify(app)} is not accepted; expected 2 to 24 characters`);
+    expect(run.stderr).not.toContain('\u001b');
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
   test('handouts refuses a non-empty --out before calling AWS', async () => {
     const run = await runCaptured(['handouts', '--out', __dirname, '--app', 'lab1', '--region', 'eu-west-1']);
     expect(run.code).toBe(1);
