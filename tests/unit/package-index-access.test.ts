@@ -7,6 +7,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { configOf, policyStatementsOf, templateOf, userDataOf } from './support';
 import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
 import { renderParameters } from '../../lib/bootstrap/bootstrap-user-data';
+import { decide, IamRequest, SynthesizedApp, TEST_ENV } from './iam-evaluation';
 
 const REPOSITORY = { domain: 'acme', repository: 'pypi-store' };
 
@@ -91,5 +92,41 @@ describe('python.codeArtifact grants the machines read access to that repository
     const config = configOf({});
     const parameters = renderParameters({ app: config.name, role: 'standalone', pythonVersion: '3.12', packages: config.python.packages, venv: config.python.venv });
     expect(parameters).not.toContain('CODEARTIFACT');
+  });
+});
+
+describe('by IAM policy evaluation: a machine may read the configured repository and nothing else of CodeArtifact', () => {
+  const REPO = { domain: 'acme', repository: 'pypi-store', domainOwner: '444455556666', region: 'eu-central-1' };
+  const ca = (resource: string) => `arn:aws:codeartifact:${REPO.region}:${REPO.domainOwner}:${resource}`;
+
+  test('allowed and denied, by name', async () => {
+    // GIVEN the machines of a cluster installing from another account's repository
+    const app = new SynthesizedApp(synthesizeShape({ cluster: { workers: 1 }, python: { codeArtifact: REPO } }));
+    const machines = app.machines();
+    expect(machines.length).toBeGreaterThan(1);
+    for (const machine of machines) {
+      const from = { fromInstance: machine.arn };
+      const expectations: Array<[string, IamRequest, 'Allowed' | 'Denied']> = [
+        ['get a token for the domain', { action: 'codeartifact:GetAuthorizationToken', resource: ca('domain/acme'), ...from }, 'Allowed'],
+        ['get the repository endpoint', { action: 'codeartifact:GetRepositoryEndpoint', resource: ca('repository/acme/pypi-store'), ...from }, 'Allowed'],
+        ['read the repository', { action: 'codeartifact:ReadFromRepository', resource: ca('repository/acme/pypi-store'), ...from }, 'Allowed'],
+        ['a bearer token for CodeArtifact', { action: 'sts:GetServiceBearerToken', resource: '*', context: { 'sts:AWSServiceName': 'codeartifact.amazonaws.com' }, ...from }, 'Allowed'],
+        ['a bearer token for another service', { action: 'sts:GetServiceBearerToken', resource: '*', context: { 'sts:AWSServiceName': 'other.amazonaws.com' }, ...from }, 'Denied'],
+        ['a token for another domain', { action: 'codeartifact:GetAuthorizationToken', resource: ca('domain/other'), ...from }, 'Denied'],
+        ['a token for the same domain name in another account', { action: 'codeartifact:GetAuthorizationToken', resource: `arn:aws:codeartifact:${REPO.region}:${TEST_ENV.account}:domain/acme`, ...from }, 'Denied'],
+        ['read another repository of the domain', { action: 'codeartifact:ReadFromRepository', resource: ca('repository/acme/private'), ...from }, 'Denied'],
+        ['publish to the repository', { action: 'codeartifact:PublishPackageVersion', resource: ca('package/acme/pypi-store/pypi/none/numpy'), ...from }, 'Denied'],
+        ['delete a package version', { action: 'codeartifact:DeletePackageVersions', resource: ca('package/acme/pypi-store/pypi/none/numpy'), ...from }, 'Denied'],
+        ['change the repository policy', { action: 'codeartifact:PutRepositoryPermissionsPolicy', resource: ca('repository/acme/pypi-store'), ...from }, 'Denied'],
+      ];
+      const got: Record<string, string> = {};
+      const want: Record<string, string> = {};
+      for (const [name, request, expected] of expectations) {
+        const decision = await decide(machine.role, request);
+        got[name] = expected === 'Denied' && decision !== 'Allowed' ? 'Denied' : decision;
+        want[name] = expected;
+      }
+      expect({ machine: machine.arn, decisions: got }).toEqual({ machine: machine.arn, decisions: want });
+    }
   });
 });

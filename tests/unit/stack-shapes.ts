@@ -34,7 +34,7 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
     { lab: { roster: ['alice', 'bob'], idleStopMinutes: 0, instanceType: 't4g.medium', schedule: { stop: '18:00', timezone: 'UTC', days: ['MON', 'WED', 'FRI'] } } },
   ],
   ['lab of 500', { lab: { roster: rosterOf(500) } }],
-  ['machine installing from a CodeArtifact repository of another account', { python: { codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: '111122223333', region: 'eu-central-1' } } }],
+  ['machine installing from a CodeArtifact repository of another account', { python: { codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: '444455556666', region: 'eu-central-1' } } }],
 ];
 
 /** One synthesized stack: its name and CloudFormation template. */
