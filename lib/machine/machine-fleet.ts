@@ -167,9 +167,12 @@ export class MachineFleet extends FleetBase {
   public readonly securityGroup: ec2.SecurityGroup;
   /** The role machines run as unless they are given another. */
   public readonly instanceRole: MachineInstanceRole;
+  /** The package index every machine role of the fleet may read. */
+  private readonly codeArtifact: MachineFleetProps['bootstrap']['codeArtifact'];
 
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
+    this.codeArtifact = props.bootstrap.codeArtifact;
     this.network = new DasklabNetwork(this, 'Network');
     this.securityGroup = new MachineSecurityGroup(this, 'Access', {
       vpc: this.network.vpc,
@@ -186,7 +189,7 @@ export class MachineFleet extends FleetBase {
    */
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
     const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
-    grantPackageIndexAccess(instanceRole.role, this.props.bootstrap.codeArtifact);
+    grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
     return instanceRole;
   }
 
