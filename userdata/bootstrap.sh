@@ -4,7 +4,10 @@
 # Run by cloud-init as user-data, it installs itself as dasklab-bootstrap.service
 # and starts it; the service runs on every boot, so a bootstrap cut short by a
 # reboot finishes on the next one. Each phase skips work that is already done:
-# running it again on a ready machine changes nothing and succeeds.
+# running it again on a ready machine changes nothing and succeeds. On every
+# boot it first reads the machine's current user data from EC2: when a deploy
+# changed it, that bootstrap, with its parameters, runs instead (see
+# adopt_current_user_data).
 #
 # Result: /var/lib/dasklab/ready.json. Log: /var/log/dasklab/bootstrap.log.
 # The outcome is reported to CloudFormation through a wait-condition handle.
@@ -140,6 +143,29 @@ UNIT
   log "installed dasklab-bootstrap.service; it continues in the background"
 }
 
+# --- the machine's current user data -------------------------------------------
+
+# CloudFormation applies a UserData change by stopping and starting the instance
+# ("Update requires: Some interruptions",
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-ec2-instance.html#cfn-ec2-instance-userdata),
+# and cloud-init runs user data only on an instance's first boot
+# (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/user-data.html). IMDS
+# serves the user data the instance has now; when it differs from the installed
+# bootstrap, it becomes the bootstrap. Its parameters (packages, index, trainer
+# key) and its wait-condition handle are the deploy's; every phase applies them.
+# Succeeds only when the installed bootstrap was replaced.
+adopt_current_user_data() {
+  local current="$STATE_DIR/user-data.current" status=1
+  if retry 5 2 imds_get user-data >"$current" && ! cmp -s "$current" "$INSTALL_PATH" &&
+    grep -qx '# >>> dasklab parameters' "$current" && bash -n "$current"; then
+    install -m 0700 "$current" "$INSTALL_PATH"
+    log "the machine's user data changed since the bootstrap was installed: running the new one"
+    status=0
+  fi
+  rm -f "$current"
+  return "$status"
+}
+
 # --- phases -------------------------------------------------------------------
 
 # How long apt and dpkg wait for a lock that another process (unattended-upgrades
@@ -159,27 +185,22 @@ apt_get() {
 # doc/frontend.txt). The lock stays held through exec.
 with_dpkg_lock() {
   python3 - "$DPKG_LOCK_TIMEOUT_SECONDS" "$@" <<'PY'
-import fcntl
-import os
-import sys
-import time
+import fcntl, os, sys, time
 
-timeout, command = float(sys.argv[1]), sys.argv[2:]
 lock = os.open("/var/lib/dpkg/lock-frontend", os.O_RDWR | os.O_CREAT, 0o640)
-started = time.monotonic()
+start = time.monotonic()
 while True:
     try:
         fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         break
     except OSError:
-        if time.monotonic() - started > timeout:
-            sys.exit(f"the dpkg frontend lock was held for more than {timeout:.0f} s: {' '.join(command)}")
+        if time.monotonic() - start > float(sys.argv[1]):
+            sys.exit("the dpkg frontend lock stayed held")
         time.sleep(1)
-waited = time.monotonic() - started
-if waited >= 1:
-    print(f"waited {waited:.0f} s for the dpkg frontend lock: {' '.join(command)}", file=sys.stderr, flush=True)
+if time.monotonic() - start >= 1:
+    print(f"waited {time.monotonic() - start:.0f} s for the dpkg frontend lock: {' '.join(sys.argv[2:])}", file=sys.stderr)
 os.set_inheritable(lock, True)
-os.execvpe(command[0], command, {**os.environ, "DPKG_FRONTEND_LOCKED": "1"})
+os.execvpe(sys.argv[2], sys.argv[2:], {**os.environ, "DPKG_FRONTEND_LOCKED": "1"})
 PY
 }
 
@@ -354,7 +375,29 @@ verify_student_venv() {
   rm -rf "$scratch"
 }
 
+# Every requirement of DASKLAB_PIP_PACKAGES is installed in the venv, in a
+# version its specifier allows (pip's own parser reads the requirements).
+verify_packages() {
+  as_user "$DASKLAB_VENV/bin/python" - "${DASKLAB_PIP_PACKAGES[@]}" <<'PY'
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+from pip._vendor.packaging.requirements import Requirement
+
+for spec in sys.argv[1:]:
+    req = Requirement(spec)
+    try:
+        found = version(req.name)
+    except PackageNotFoundError:
+        sys.exit(f"{spec}: not installed")
+    if not req.specifier.contains(found, prereleases=True):
+        sys.exit(f"{spec}: {found} is installed")
+PY
+}
+
 phase_verify() {
+  verify_packages
+  log "installed as configured: ${DASKLAB_PIP_PACKAGES[*]}"
   verify_venv >"$STATE_DIR/versions.json"
   VERSIONS_JSON=$(<"$STATE_DIR/versions.json")
   log "venv versions: $VERSIONS_JSON"
@@ -471,6 +514,10 @@ main() {
   if [[ "$command" != install && "$command" != run ]]; then
     echo "usage: $0 [install|run]" >&2
     exit 2
+  fi
+  # Before the log's tee starts: the new bootstrap starts its own.
+  if [[ "$command" == run ]] && adopt_current_user_data 2>>"$LOG_FILE"; then
+    exec "$INSTALL_PATH" run
   fi
   start_logging
   trap 'on_failure $? "$BASH_COMMAND"' ERR

@@ -81,8 +81,10 @@ export interface BootstrapParameters {
    */
   readonly readyTimeoutSeconds?: number;
   /**
-   * An OpenSSH public key added to the login user's authorized keys (a lab's trainer).
-   * @default - none
+   * An OpenSSH public key added to the login user's authorized keys (a lab's
+   * trainer). A key that an earlier deploy added and this one no longer names
+   * is removed.
+   * @default - none (and none left from an earlier deploy)
    */
   readonly trainerPublicKey?: string;
   /**
@@ -146,7 +148,7 @@ export function renderParameters(params: BootstrapParameters): string {
     );
   }
   // Only the parameters of the phases this machine runs.
-  if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey!));
+  if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey ?? ''));
   if (phases.includes('tls')) lines.push(assignment('DASKLAB_TLS_PARAMETER_PATH', tlsParameterPath(dask!.tls!)));
   if (phases.includes('dask')) {
     lines.push(
@@ -225,7 +227,8 @@ export function phasesOf(params: BootstrapParameters): string[] {
     'venv',
     'pip',
     'profile',
-    ...(params.trainerPublicKey ? ['trainer-key'] : []),
+    // On every machine: with no trainer key it withdraws one that an earlier deploy installed.
+    'trainer-key',
     'verify',
     ...(params.dask?.tls ? ['tls'] : []),
     ...(params.dask ? ['dask'] : []),

@@ -2,7 +2,7 @@ import { CfnResource, Duration, Fn, Tags } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { BootstrapParameters, MachineRole, renderBootstrap } from '../bootstrap/bootstrap-user-data';
-import { BootstrapWaitCondition } from '../bootstrap/bootstrap-wait-condition';
+import { BootstrapWaitCondition, SIGNAL_URL_PLACEHOLDER, userDataRevision } from '../bootstrap/bootstrap-wait-condition';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { acknowledge } from '../nag';
 import { SpotMachine } from './spot-machine';
@@ -89,16 +89,15 @@ export class DaskMachine extends Construct {
       this.privateKeyParameterName = generated.privateKey.parameterName;
     }
 
+    const readyTimeout = props.readyTimeout ?? Duration.minutes(30);
+    const bootstrap = { ...props.bootstrap, role: props.role, readyTimeoutSeconds: readyTimeout.toSeconds() };
+    // A change of user data restarts the machine, which applies it; the new
+    // wait condition makes the deploy wait until it has verified it.
     this.ready = new BootstrapWaitCondition(this, 'Ready', {
-      timeout: props.readyTimeout ?? Duration.minutes(30),
+      timeout: readyTimeout,
+      revision: userDataRevision(this, renderBootstrap({ ...bootstrap, signalUrl: SIGNAL_URL_PLACEHOLDER })),
     });
-
-    const userData = renderBootstrap({
-      ...props.bootstrap,
-      role: props.role,
-      signalUrl: this.ready.signalUrl,
-      readyTimeoutSeconds: (props.readyTimeout ?? Duration.minutes(30)).toSeconds(),
-    });
+    const userData = renderBootstrap({ ...bootstrap, signalUrl: this.ready.signalUrl });
     if (props.spot) {
       if (props.privateIpAddress) throw new Error(`${this.node.path}: a spot machine cannot have a fixed private IP`);
       this.instance = new SpotMachine(this, 'SpotInstance', {

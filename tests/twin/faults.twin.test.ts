@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { DEFAULT_STACK, SignalResult, Twin, TwinOptions } from './launcher';
 import { mustRun, sleep } from './proc';
+import { newKey, ssh } from './ssh';
 import { diagnostics, report, twinDescribe } from './support';
 
 /**
@@ -128,5 +129,72 @@ twinDescribe('twin: faults the bootstrap survives', () => {
         await twin.reboot(m);
       },
     );
+  });
+
+  test('a deploy that changes the user data (packages, trainer key): the machine restarts, applies and verifies the new settings, and signals the new wait condition', async () => {
+    // GIVEN a lab machine booted from one config
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-twin-update-'));
+    const [oldKey, newKeyPath] = [await newKey(dir, 'trainer-old'), await newKey(dir, 'trainer-new')];
+    const configOf = (packages: string[], key: string) => ({
+      name: 'dasklab',
+      // The trainer connects from the twin's hub (10.213.0.1).
+      access: { sshCidrs: ['10.213.0.1/32'] },
+      python: { packages },
+      lab: { roster: ['alice'], idleStopMinutes: 0, trainerPublicKey: fs.readFileSync(`${key}.pub`, 'utf8').trim() },
+    });
+    const synthOf = async (name: string, config: object): Promise<string> => {
+      fs.writeFileSync(path.join(dir, `${name}.json`), JSON.stringify(config));
+      const out = path.join(dir, name);
+      await mustRun('npx', ['--no-install', 'cdk', 'synth', '--quiet', '--output', out, '-c', `config=${path.join(dir, `${name}.json`)}`], {
+        cwd: path.resolve(__dirname, '..', '..'),
+      });
+      return out;
+    };
+    // setuptools: in the twin's index, and not pulled in by numpy or dask.
+    const before = await synthOf('before', configOf(['numpy', 'dask[complete]'], oldKey));
+    const after = await synthOf('after', configOf(['numpy', 'dask[complete]', 'setuptools'], newKeyPath));
+    const twin = await Twin.start({ templateDir: before, stacks: /^dasklab-Lab-\d+$/, persistentRoot: true, timeoutSeconds: 600 });
+    try {
+      const m = twin.machines[0];
+      const first = await twin.waitForSignal(m);
+      await report(twin, [first]);
+      if (first.status !== 'SUCCESS') throw new Error(`${first.status}: ${first.reason}\n${await diagnostics(twin)}`);
+      const oldHandle = m.handle;
+      const importSetuptools = [`${VENV}/bin/python`, '-c', 'import setuptools'];
+      expect((await twin.exec(m, importSetuptools, { user: 'ubuntu' })).code).not.toBe(0);
+      expect((await ssh(twin, m, oldKey, 'true')).code).toBe(0);
+      expect((await ssh(twin, m, newKeyPath, 'true')).code).not.toBe(0);
+
+      // WHEN a deploy changes its user data: CloudFormation stops it, sets the user data, starts it
+      await twin.replaceUserData(m, after);
+      const second = await twin.waitForSignal(m);
+      await report(twin, [second]);
+
+      // THEN the new wait condition's handle got SUCCESS, and the old one nothing more
+      expect(m.handle).not.toBe(oldHandle);
+      if (second.status !== 'SUCCESS') throw new Error(`${second.status}: ${second.reason}\n${await diagnostics(twin)}`);
+      expect(twin.services.signals.filter((sig) => sig.handle === m.handle).map((sig) => sig.body.Status)).toEqual(['SUCCESS']);
+      expect(twin.services.signals.filter((sig) => sig.handle === oldHandle).map((sig) => sig.body.Status)).toEqual(['SUCCESS']);
+      // AND the machine runs what the new config says: the new package, verified, ...
+      const imports = await twin.exec(m, importSetuptools, { user: 'ubuntu' });
+      expect(imports.stderr).toBe('');
+      expect(imports.code).toBe(0);
+      const log = (await twin.exec(m, ['cat', '/var/log/dasklab/bootstrap.log'])).stdout;
+      expect(log).toMatch(/user data changed since the bootstrap was installed: running the new one/);
+      expect(log).toMatch(/installed as configured: numpy dask\[array,distributed\] setuptools/);
+      // ... the old trainer key gone from authorized_keys, the new one working
+      const authorized = (await twin.exec(m, ['cat', '/home/ubuntu/.ssh/authorized_keys'])).stdout;
+      expect(authorized).not.toContain(fs.readFileSync(`${oldKey}.pub`, 'utf8').trim());
+      expect(authorized).toContain(fs.readFileSync(`${newKeyPath}.pub`, 'utf8').trim());
+      expect((await ssh(twin, m, oldKey, 'true')).code).not.toBe(0);
+      const inAs = await ssh(twin, m, newKeyPath, 'id -un');
+      expect(inAs.stdout.trim()).toBe('ubuntu');
+      // ... and the student's own key still works (only the trainer's managed key was replaced)
+      expect((await ssh(twin, m, m.keyPair!.privateKeyPath!, 'true')).code).toBe(0);
+      process.stderr.write(`user data update: first signal after ${first.seconds.toFixed(0)} s, second after ${second.seconds.toFixed(0)} s (from first boot)\n`);
+    } finally {
+      await twin.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -112,6 +112,10 @@ export class Twin {
   readonly buildSeconds = { rootfs: 0, indexes: 0 };
   private stopped = false;
   private readonly procStats: OwnProcStat[] = [];
+  /** Each machine's private IP by logical id, for resolving user data. */
+  private ips = new Map<string, string>();
+  /** Each machine's index (its seed-<k>, user-data-<k>). */
+  private readonly indexOf = new Map<string, number>();
 
   private constructor(
     readonly runDir: string,
@@ -210,6 +214,8 @@ export class Twin {
       const ssmGrants = ssmGrantsByMachine(readTemplates(templateDir));
       const moto = usesSsm ? TwinMoto.start(network.hub, runDir, log) : undefined;
       moto?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
+      twin.ips = ips;
+      for (const { userData, k } of specs) fs.writeFileSync(path.join(runDir, `user-data-${k}`), userData);
       twin.servicesRef = await Services.start({
         hubNetns: network.hub,
         aptDir: indexes.aptDir,
@@ -218,7 +224,7 @@ export class Twin {
         faults: opts.faults,
         log,
         ssmEndpoint: usesSsm ? MOTO_ENDPOINT : undefined,
-        machines: specs.map(({ info, inst, ssmParameterPath }) => ({
+        machines: specs.map(({ info, inst, ssmParameterPath, k }) => ({
           ip: info.ip,
           serviceIp: info.serviceIp,
           instanceId: info.instanceId,
@@ -227,6 +233,7 @@ export class Twin {
           region: TWIN_REGION,
           ssmParameterPath,
           ssmGrants: ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
+          userDataFile: path.join(runDir, `user-data-${k}`),
         })),
       });
       twin.motoRef = await moto;
@@ -274,6 +281,7 @@ export class Twin {
         });
         twin.machines.push(info);
         twin.machineByLogicalId.set(info.logicalId, machine);
+        twin.indexOf.set(info.logicalId, k);
         await machine.boot();
         procStat.attach(() => machine.leaderPid);
         log(`${info.logicalId}: booting as ${info.name} (nspawn leader pid ${machine.leaderPid})`);
@@ -320,10 +328,11 @@ export class Twin {
    * Reboots a machine from inside (`systemctl reboot`) and waits until it is
    * booting again. Needs persistentRoot; without it a reboot would end the machine.
    */
-  async reboot(m: TwinMachine | string, timeoutMs = 120000): Promise<void> {
+  async reboot(m: TwinMachine | string, timeoutMs = 120000, whileDown?: () => void): Promise<void> {
     const machine = this.machine(m);
     if (!machine.spec.persistentDir) throw new Error('Twin.reboot needs the twin option persistentRoot');
     const before = machine.reboots;
+    if (whileDown) machine.beforeNextBoot = whileDown;
     await machine.exec(['systemctl', 'reboot', '--no-block']);
     const deadline = Date.now() + timeoutMs;
     while (!(machine.reboots > before && machine.running && machine.leaderPid)) {
@@ -331,6 +340,51 @@ export class Twin {
       await sleep(200);
     }
     this.log(`${machine.logicalId}: rebooted (boot ${machine.reboots + 1}, nspawn leader pid ${machine.leaderPid})`);
+  }
+
+  /**
+   * What a deploy that changes a machine's UserData does to it: CloudFormation
+   * stops the instance, sets the new user data and starts it again ("Update
+   * requires: Some interruptions"). The machine's user data becomes that of
+   * the same instance in another synthesis of the app (`templateDir`), resolved
+   * with the machine's addresses: IMDS serves it and the NoCloud seed holds it,
+   * as EC2's datasource would (cloud-init does not run it again: same
+   * instance-id). The machine then signals the handle of that user data. The
+   * stop and start is a reboot of the persistent root (needs persistentRoot);
+   * the twin keeps the machine's addresses, where EC2 gives a new public IP.
+   */
+  async replaceUserData(m: TwinMachine | string, templateDir: string): Promise<void> {
+    const info = this.machines.find((x) => x.logicalId === (typeof m === 'string' ? m : m.logicalId));
+    if (!info) throw new Error(`no machine ${typeof m === 'string' ? m : m.logicalId}`);
+    const app = loadApp(templateDir, [info.stack]);
+    const inst = app.instances.find((i) => i.logicalId === info.logicalId);
+    if (!inst) throw new Error(`${templateDir} has no ${info.logicalId} in ${info.stack}: the deploy would replace the machine, not update it`);
+    const resolved = resolveUserData(
+      inst,
+      {
+        region: TWIN_REGION,
+        stackName: info.stack,
+        signalUrl,
+        privateIp: (id) => {
+          const found = this.ips.get(id);
+          if (!found) throw new Error(`Fn::GetAtt ${id}.PrivateIp: ${id} is not an instance`);
+          return found;
+        },
+      },
+      app.templates.get(info.stack)!.handles,
+    );
+    const size = Buffer.byteLength(resolved);
+    if (size > USER_DATA_LIMIT_BYTES) throw new Error(`user data of ${info.logicalId} is ${size} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}`);
+    const adapted = adaptUserData(resolved, { pipIndexUrl: PIP_INDEX_URL, awsEndpointUrl: AWS_ENDPOINT_URL });
+    const k = this.indexOf.get(info.logicalId)!;
+    const machine = this.machine(info.logicalId);
+    await this.reboot(info, 120000, () => {
+      fs.writeFileSync(path.join(this.runDir, `user-data-${k}`), adapted.script);
+      fs.writeFileSync(path.join(machine.spec.seedDir, 'user-data'), adapted.script);
+    });
+    this.log(`${info.logicalId}: user data replaced from ${templateDir} (handle ${info.handle} -> ${inst.handle}), stopped and started`);
+    info.handle = inst.handle;
+    info.timeoutSeconds = inst.timeoutSeconds;
   }
 
   /** How many times a machine has rebooted. */

@@ -69,6 +69,8 @@ export class Machine {
   /** A reboot's new boot, while it is being started. */
   private rebooting?: Promise<void>;
   private root = '';
+  /** Runs once after the container has stopped for a reboot, before it boots again (a stopped instance's changes). */
+  beforeNextBoot?: () => void;
   private unmountRoot: () => void = () => undefined;
 
   constructor(readonly spec: MachineSpec) {}
@@ -140,6 +142,9 @@ export class Machine {
         this.child = undefined;
         this.unregister();
         this.reboots++;
+        const whileDown = this.beforeNextBoot;
+        this.beforeNextBoot = undefined;
+        whileDown?.();
         fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} rebooted (reboot ${this.reboots}); booting it again\n`);
         this.rebooting = this.start().catch((err) => {
           fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} failed to boot again: ${err}\n`);

@@ -6,7 +6,7 @@ the host's python3 (stdlib only). Four HTTP servers:
   apt    HUB_IP:8080           the flat apt repository (static files), with injectable faults
   pip    HUB_IP:8082           the PEP 503 index (static files), with injectable faults
   signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
-  imds   169.254.169.254:80    IMDSv2, answering per source IP (with instance-role credentials)
+  imds   169.254.169.254:80    IMDSv2, answering per source IP (meta-data with instance-role credentials, user-data)
   ec2    HUB_IP:8083           the machines' AWS endpoint: EC2 CreateTags, and SSM Parameter Store
                                forwarded to moto (when the twin runs it), as each machine's role allows them
 
@@ -185,6 +185,20 @@ class ImdsHandler(Quiet, BaseHTTPRequestHandler):
             "LastUpdated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "Expiration": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 6 * 3600)),
         })
+        if self.path == "/latest/user-data":
+            # The machine's user data as EC2 has it now: a deploy that changes UserData stops the
+            # instance, sets it and starts it again (Twin.replaceUserData rewrites the file).
+            try:
+                with open(machine["userDataFile"], "rb") as f:
+                    data = f.read()
+            except (KeyError, OSError):
+                return self._reply(404)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         path = self.path.removeprefix("/latest/meta-data/")
         if self.path == "/latest/meta-data/" or self.path == "/latest/meta-data":
             return self._reply(200, "\n".join(sorted(k.split("/")[0] for k in meta)))

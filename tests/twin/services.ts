@@ -62,6 +62,8 @@ export interface ImdsIdentity {
   ssmParameterPath?: string;
   /** What its role allows in SSM Parameter Store (instance-roles.ts). */
   ssmGrants: SsmGrant[];
+  /** The file whose content IMDS serves as /latest/user-data (read at each request). */
+  userDataFile: string;
 }
 
 /** A wait-condition signal as received (CloudFormation's JSON body). */

@@ -1,8 +1,9 @@
 import { addDasklabStacks } from '../../lib/app';
+import { TRAINER_KEY } from './stack-shapes';
 import { testApp } from './support';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { validateConfig } from '../../lib/config';
-import { machineFingerprints, replacedMachines, replacementWarning } from '../../lib/replacement-check';
+import { machineUpdates, replacedMachines, replacementWarning, restartedMachines } from '../../lib/replacement-check';
 
 /** The templates of the app for a config, by stack name. */
 function templatesOf(input: DasklabConfigInput): Map<string, any> {
@@ -12,7 +13,7 @@ function templatesOf(input: DasklabConfigInput): Map<string, any> {
 }
 
 describe('re-deploying with unrelated changes does not replace the machine', () => {
-  const base = machineFingerprints(templatesOf({}));
+  const base = templatesOf({});
 
   test.each<[string, DasklabConfigInput]>([
     ['SSH opened to a CIDR', { access: { sshCidrs: ['203.0.113.0/24'] } }],
@@ -23,36 +24,65 @@ describe('re-deploying with unrelated changes does not replace the machine', () 
   ])('%s', (_what, change) => {
     // GIVEN the default machine
     // WHEN an unrelated setting changes
-    // THEN no machine's replacing properties, launch template or logical id change
-    expect(replacedMachines(base, machineFingerprints(templatesOf(change)))).toEqual([]);
+    // THEN no machine is replaced
+    expect(replacedMachines(base, templatesOf(change))).toEqual([]);
   });
 
   test('a change that does replace it is detected (the check is not blind)', () => {
-    expect(replacedMachines(base, machineFingerprints(templatesOf({ machine: { diskGiB: 31 } })))).toEqual(['dasklab-machine']);
+    expect(replacedMachines(base, templatesOf({ machine: { diskGiB: 31 } }))).toEqual(['dasklab-machine']);
+  });
+});
+
+describe('settings carried in user data restart the machine, and synth says so', () => {
+  const base = templatesOf({});
+
+  test.each<[string, DasklabConfigInput]>([
+    ['another package list', { python: { packages: ['numpy', 'dask[distributed]', 'pandas'] } }],
+    ['a package index', { python: { indexUrl: 'https://mirror.example/simple' } }],
+    ['another instance type', { machine: { instanceType: 't3.large' } }],
+  ])('%s: restarted, not replaced', (_what, change) => {
+    expect(Object.fromEntries(machineUpdates(base, templatesOf(change)))).toEqual({ 'dasklab-machine': 'restarted' });
+  });
+
+  test('SSH opened to a CIDR: neither', () => {
+    expect(machineUpdates(base, templatesOf({ access: { sshCidrs: ['203.0.113.0/24'] } })).size).toBe(0);
+  });
+
+  test('the warning names the restarted machines and says what a restart does', () => {
+    const warning = replacementWarning(base, templatesOf({ python: { packages: ['numpy', 'dask[complete]', 'pandas'] } }));
+    expect(warning).toContain('RESTARTS 1 machine(s)');
+    expect(warning).toContain('new public IP address');
+    expect(warning).toContain('  - dasklab-machine');
+    expect(warning).not.toContain('REPLACES');
+  });
+
+  test('a rotated trainer key restarts every machine of the lab', () => {
+    const lab = (key: string) => templatesOf({ name: 'course', lab: { roster: ['alice', 'bob'], trainerPublicKey: key } });
+    expect(restartedMachines(lab(TRAINER_KEY), lab(TRAINER_KEY.replace('trainer@laptop', 'trainer@new-laptop')))).toEqual(['course-alice', 'course-bob']);
   });
 });
 
 describe('cluster stability', () => {
-  test('adding workers does not replace the scheduler or the existing workers', () => {
-    const before = machineFingerprints(templatesOf({ cluster: { workers: 2 } }));
-    const after = machineFingerprints(templatesOf({ cluster: { workers: 4 } }));
-    expect(replacedMachines(before, after)).toEqual([]);
-    expect(after.size).toBe(5);
+  test('adding workers leaves the existing workers alone and restarts the scheduler, which then waits for every worker', () => {
+    // The scheduler's user data names the workers it waits for before it reports ready.
+    const before = templatesOf({ cluster: { workers: 2 } });
+    const after = templatesOf({ cluster: { workers: 4 } });
+    expect(Object.fromEntries(machineUpdates(before, after))).toEqual({ 'dasklab-scheduler': 'restarted' });
   });
 
   test('adding spot workers does not replace the existing ones either', () => {
-    const before = machineFingerprints(templatesOf({ cluster: { workers: 2, spot: true } }));
-    const after = machineFingerprints(templatesOf({ cluster: { workers: 3, spot: true } }));
+    const before = templatesOf({ cluster: { workers: 2, spot: true } });
+    const after = templatesOf({ cluster: { workers: 3, spot: true } });
     expect(replacedMachines(before, after)).toEqual([]);
-    expect(after.size).toBe(4);
   });
 
-  test('a spot worker is replaced by any change but its tags, and the warning says so', () => {
-    // GIVEN spot workers, then another package list (new user data: an instance is updated, a spot machine replaced)
+  test('a spot worker is replaced by any change but its tags, an instance restarted, and the warning says so', () => {
+    // GIVEN spot workers, then another package list (new user data: an instance is restarted, a spot machine replaced)
     const before = templatesOf({ cluster: { workers: 2, spot: true } });
     const after = templatesOf({ cluster: { workers: 2, spot: true }, python: { packages: ['numpy', 'dask[distributed]', 'pandas'] } });
-    // THEN the workers are named, the on-demand scheduler is not
-    expect(replacedMachines(machineFingerprints(before), machineFingerprints(after))).toEqual(['dasklab-worker-1', 'dasklab-worker-2']);
+    // THEN the workers are named as replaced, the on-demand scheduler as restarted
+    expect(replacedMachines(before, after)).toEqual(['dasklab-worker-1', 'dasklab-worker-2']);
+    expect(restartedMachines(before, after)).toEqual(['dasklab-scheduler']);
   });
 });
 
@@ -75,3 +105,55 @@ describe('the replacement warning synth prints', () => {
     expect(replacementWarning(before, after)).toBeUndefined();
   });
 });
+
+describe('a changed user data is waited on again', () => {
+  /** Logical ids of a stack's wait conditions and handles, and which handle each machine's user data signals. */
+  function waits(input: DasklabConfigInput, stackName = 'dasklab-Machine'): { conditions: string[]; handles: string[]; signalled: string[] } {
+    const template = templatesOf(input).get(stackName);
+    const ids = (type: string) => Object.keys(template.Resources).filter((id) => template.Resources[id].Type === type).sort();
+    const signalled = Object.values<any>(template.Resources)
+      .filter((r) => r.Type === 'AWS::EC2::Instance')
+      .map((r) => JSON.stringify(r.Properties.UserData).match(/"Ref":"([A-Za-z0-9]+)"/g) ?? [])
+      .flat()
+      .map((ref) => ref.slice(7, -1))
+      .filter((id) => template.Resources[id]?.Type === 'AWS::CloudFormation::WaitConditionHandle');
+    return { conditions: ids('AWS::CloudFormation::WaitCondition'), handles: ids('AWS::CloudFormation::WaitConditionHandle'), signalled };
+  }
+
+  test('another package list: a new handle and a new wait condition, which the new user data signals', () => {
+    // GIVEN the default machine, WHEN its packages change
+    const before = waits({});
+    const after = waits({ python: { packages: ['numpy', 'dask[complete]', 'pandas'] } });
+    // THEN CloudFormation creates a new wait condition (an existing one is never waited on again) with a new handle
+    expect(after.conditions).toHaveLength(1);
+    expect(after.conditions).not.toEqual(before.conditions);
+    expect(after.handles).not.toEqual(before.handles);
+    // AND the machine's new user data signals the new handle
+    expect(after.signalled).toEqual(after.handles);
+  });
+
+  test('a change that leaves user data alone keeps the wait condition', () => {
+    expect(waits({ access: { sshCidrs: ['203.0.113.0/24'] } })).toEqual(waits({}));
+  });
+
+  test('a rotated trainer key is waited on again on every student machine', () => {
+    const lab = (key: string) => waits({ name: 'course', lab: { roster: ['alice', 'bob'], trainerPublicKey: key } }, 'course-Lab-' + labStackOf('alice'));
+    const before = lab(TRAINER_KEY);
+    const after = lab(TRAINER_KEY.replace('trainer@laptop', 'trainer@new-laptop').replace('AAAAIGJ5', 'AAAAIHJ5'));
+    expect(before.conditions).toHaveLength(1);
+    expect(after.conditions).toHaveLength(1);
+    expect(after.conditions.filter((id) => before.conditions.includes(id))).toEqual([]);
+  });
+});
+
+/** The lab shard stack number of a student: the stack whose instance carries its dasklab:student tag. */
+function labStackOf(student: string): string {
+  const templates = templatesOf({ name: 'course', lab: { roster: [student] } });
+  for (const [name, template] of templates) {
+    const tagged = Object.values<any>(template.Resources ?? {}).some(
+      (r) => r.Type === 'AWS::EC2::Instance' && (r.Properties.Tags ?? []).some((t: any) => t.Key === 'dasklab:student' && t.Value === student),
+    );
+    if (tagged) return name.split('-').pop()!;
+  }
+  throw new Error(`no lab stack holds ${student}'s machine`);
+}
