@@ -159,19 +159,8 @@ const CASES = STACK_SHAPES.flatMap(([shape, input]) =>
   CHANGES.filter((c) => c.applies(input) && (shape !== 'lab of 500' || LARGE_SHAPE_CHANGES.includes(c.name))).map((c) => [shape, c.name, input, c] as const),
 );
 
-/**
- * The lab's shared stack exports the launch template's LatestVersionNumber
- * and each subnet id to the shard stacks: a launch-template or subnet change
- * is refused by CloudFormation (issue 12, defect 1). The lab's exports are
- * being redesigned on branch `lab-spot`; until that lands these cases are
- * expected to fail, and the list goes when it does.
- */
-const LAB_EXPORT_DEFECTS = new Set([
-  'lab of student machines with idle stop and a trainer key: machine.diskGiB grown',
-  'lab with per-student clusters and a schedule: machine.diskGiB grown',
-  // bob is the last student on his subnet
-  "lab with per-student clusters and a schedule: lab: the roster's last student removed",
-]);
+/** Cases CloudFormation would refuse today, each with a pointer to its fix; none left. */
+const LAB_EXPORT_DEFECTS = new Set<string>([]);
 
 describe('update rules: exports in use keep their value', () => {
   for (const [shape, change, input, c] of CASES) {
