@@ -1,3 +1,4 @@
+import { createHash } from 'crypto';
 import { Aws, CfnOutput, Duration, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
@@ -23,11 +24,21 @@ export function fleetPropsOf(scope: Construct, config: DasklabConfig) {
   return { ...fleetSettingsOf(config), keyPair: importedKeyPairOf(scope, config) };
 }
 
-/** The user's own public key as a key pair in `scope`, when the config brings one. */
+/**
+ * The user's own public key as a key pair in `scope`, when the config brings
+ * one. Its name carries a digest of the key: a new key replaces the key pair,
+ * and CloudFormation cannot replace a resource that keeps its custom name
+ * ("you must specify a new name"):
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+ */
 export function importedKeyPairOf(scope: Construct, config: DasklabConfig): ec2.IKeyPair | undefined {
-  return config.access.publicKey
-    ? new ec2.KeyPair(scope, 'ImportedKeyPair', { publicKeyMaterial: config.access.publicKey })
-    : undefined;
+  const publicKey = config.access.publicKey;
+  if (!publicKey) return undefined;
+  const digest = createHash('sha256').update(publicKey).digest('hex').slice(0, 12);
+  return new ec2.KeyPair(scope, 'ImportedKeyPair', {
+    keyPairName: `${Stack.of(scope).stackName}-own-key-${digest}`,
+    publicKeyMaterial: publicKey,
+  });
 }
 
 /** {@link fleetPropsOf} without the key pair. */

@@ -10,6 +10,7 @@
  *     here, by role, and compared with what synth prints.
  */
 import { fullDiff, ResourceImpact } from '@aws-cdk/cloudformation-diff';
+import { architectureOf } from '../../lib/config/instance-types';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { machineUpdates, replacementWarning, Templates } from '../../lib/replacement-check';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine-properties';
@@ -34,18 +35,25 @@ const userDataChange = ({ spot }: { spot: boolean }): Expected => (spot ? 'repla
 const nothing = (): Expected => undefined;
 const everyMachine = (): Expected => 'replaced';
 
+/** A larger instance type of the same CPU architecture: the same image, so the machine is only restarted. */
+function sameArchitectureLarger(instanceType = 't3.medium'): string {
+  return architectureOf(instanceType) === 'arm64' ? 't4g.xlarge' : 't3.xlarge';
+}
+
 const CHANGES: readonly Change[] = [
   { name: 'python.packages: a package added', applies: any, apply: (i) => ({ ...i, python: { ...i.python, packages: ['numpy', 'dask[complete]', 'pandas'] } }), expect: userDataChange },
-  { name: 'python.indexUrl set', applies: any, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: userDataChange },
+  { name: 'python.indexUrl set', applies: (i) => !i.python?.codeArtifact, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: userDataChange },
   { name: 'python.venv moved', applies: any, apply: (i) => ({ ...i, python: { ...i.python, venv: '/opt/course/venv' } }), expect: userDataChange },
   { name: 'machine.diskGiB grown', applies: (i) => !isCluster(i), apply: (i) => ({ ...i, machine: { ...i.machine, diskGiB: 60 } }), expect: everyMachine },
   // machine.ubuntu: 24.04 is the only release the config accepts today, so there is no change to make.
-  { name: 'machine.instanceType changed', applies: isStandalone, apply: (i) => ({ ...i, machine: { ...i.machine, instanceType: 't3.large' } }), expect: () => 'restarted' },
+  { name: 'machine.instanceType changed', applies: isStandalone, apply: (i) => ({ ...i, machine: { ...i.machine, instanceType: sameArchitectureLarger(i.machine?.instanceType) } }), expect: () => 'restarted' },
+  { name: 'machine.instanceType to another CPU architecture', applies: isStandalone, apply: (i) => ({ ...i, machine: { ...i.machine, instanceType: architectureOf(i.machine?.instanceType ?? 't3.medium') === 'arm64' ? 't3.large' : 't4g.large' } }), expect: everyMachine },
   { name: 'access.sshCidrs opened', applies: any, apply: (i) => ({ ...i, access: { ...i.access, sshCidrs: ['192.0.2.0/24'] } }), expect: nothing },
   { name: 'access.dashboardCidrs opened', applies: isCluster, apply: (i) => ({ ...i, access: { ...i.access, dashboardCidrs: ['192.0.2.0/24'] } }), expect: nothing },
   { name: 'access.publicKey set', applies: (i) => !i.access?.publicKey && !isLab(i), apply: (i) => ({ ...i, access: { ...i.access, publicKey: TRAINER_KEY } }), expect: everyMachine },
+  { name: 'access.publicKey changed', applies: (i) => !!i.access?.publicKey, apply: (i) => ({ ...i, access: { ...i.access, publicKey: TRAINER_KEY.replace('trainer@laptop', 'ops@new-laptop').replace('AAAAIGJ5', 'AAAAIHJ5') } }), expect: everyMachine },
   { name: 'cluster.workers up', applies: isCluster, apply: (i) => ({ ...i, cluster: { ...i.cluster, workers: (i.cluster!.workers ?? 2) + 1 } }), expect: ({ role }) => (role === 'scheduler' ? 'restarted' : undefined) },
-  { name: 'cluster.workers down', applies: isCluster, apply: (i) => ({ ...i, cluster: { ...i.cluster, workers: (i.cluster!.workers ?? 2) - 1 } }), expect: ({ role }) => (role === 'scheduler' ? 'restarted' : undefined) },
+  { name: 'cluster.workers down', applies: (i) => isCluster(i) && (i.cluster!.workers ?? 2) > 1, apply: (i) => ({ ...i, cluster: { ...i.cluster, workers: (i.cluster!.workers ?? 2) - 1 } }), expect: ({ role }) => (role === 'scheduler' ? 'restarted' : undefined) },
   { name: 'cluster.spot toggled', applies: isCluster, apply: (i) => ({ ...i, cluster: { ...i.cluster, spot: !i.cluster!.spot } }), expect: ({ role }) => (role === 'worker' ? 'replaced' : undefined) },
   { name: 'lab: a student added', applies: (i) => isLab(i) && (i.lab!.roster as string[]).length < 500, apply: (i) => ({ ...i, lab: { ...i.lab!, roster: [...(i.lab!.roster as string[]), 'zoe'] } }), expect: nothing },
   { name: "lab: the roster's last student removed", applies: isLab, apply: (i) => ({ ...i, lab: { ...i.lab!, roster: (i.lab!.roster as string[]).slice(0, -1) } }), expect: nothing },
@@ -143,6 +151,41 @@ function exportProblems(before: Templates, after: Templates): string[] {
   return problems;
 }
 
+/**
+ * Properties that give a resource its physical name, by type, for the types
+ * the app creates or may create. CloudFormation cannot replace a resource that
+ * keeps its custom name: the update fails ("you must specify a new name").
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+ */
+const PHYSICAL_NAME_PROPERTIES: Record<string, string> = {
+  'AWS::EC2::KeyPair': 'KeyName',
+  'AWS::EC2::LaunchTemplate': 'LaunchTemplateName',
+  'AWS::EC2::SecurityGroup': 'GroupName',
+  'AWS::IAM::Role': 'RoleName',
+  'AWS::IAM::InstanceProfile': 'InstanceProfileName',
+  'AWS::Lambda::Function': 'FunctionName',
+  'AWS::Logs::LogGroup': 'LogGroupName',
+  'AWS::Scheduler::Schedule': 'Name',
+  'AWS::SSM::Parameter': 'Name',
+};
+
+/** Resources the deploy replaces while they keep their custom name. */
+function namedReplacements(before: Templates, after: Templates): string[] {
+  const problems: string[] = [];
+  for (const [stack, template] of after) {
+    const old = before.get(stack);
+    if (!old) continue;
+    for (const [id, change] of Object.entries(fullDiff(old, template).resources.changes)) {
+      const nameProperty = PHYSICAL_NAME_PROPERTIES[change.resourceType ?? ''];
+      const replaced = change.changeImpact === ResourceImpact.WILL_REPLACE || change.changeImpact === ResourceImpact.MAY_REPLACE;
+      if (!nameProperty || !replaced) continue;
+      const [was, is] = [old.Resources[id]?.Properties?.[nameProperty], template.Resources[id]?.Properties?.[nameProperty]];
+      if (was !== undefined && JSON.stringify(was) === JSON.stringify(is)) problems.push(`${stack}/${id} is replaced but keeps its ${nameProperty} ${JSON.stringify(is)}`);
+    }
+  }
+  return problems;
+}
+
 /** The machines a synth warning names, by what it says happens to them. */
 function namedByWarning(warning: string | undefined): Map<string, Expected> {
   const named = new Map<string, Expected>();
@@ -173,6 +216,15 @@ describe('update rules: exports in use keep their value', () => {
       expect(exportProblems(before, after)).toEqual([]);
     });
   }
+});
+
+describe('update rules: a replaced resource never keeps its custom name', () => {
+  test.each(CASES.map(([shape, change, input, c]) => [`${shape}: ${change}`, input, c] as const))('%s', (_name, input, c) => {
+    // GIVEN the deployed app, WHEN the config changes
+    const [before, after] = [templatesOf(input), templatesOf(c.apply(input))];
+    // THEN every resource the deploy replaces can be created beside the old one
+    expect(namedReplacements(before, after)).toEqual([]);
+  });
 });
 
 describe('update rules: synth names every machine replaced or restarted, and nothing else', () => {
