@@ -41,8 +41,8 @@ function baselineUserData(): unknown {
 
 /**
  * Copies `<fromDir>/<stack>.template.json` into `toDir` with the baseline
- * machine added (same instance type and subnet as the template's first
- * machine), and returns `toDir`.
+ * machine added (same instance type, subnet and launch template as the
+ * template's first machine), and returns `toDir`.
  */
 export function addBaselineMachine(fromDir: string, stack: string, toDir: string): string {
   const file = `${stack}.template.json`;
@@ -61,6 +61,8 @@ export function addBaselineMachine(fromDir: string, stack: string, toDir: string
     Properties: {
       InstanceType: first.Properties.InstanceType,
       SubnetId: first.Properties.SubnetId,
+      // The same image, disk and instance profile as the machine beside it.
+      LaunchTemplate: first.Properties.LaunchTemplate,
       UserData: baselineUserData(),
       Tags: [
         { Key: 'Name', Value: 'bench-baseline' },
