@@ -7,7 +7,7 @@ import { REPO_DIR } from './synth';
 /**
  * What the figures were measured on and against: the host, the versions, the
  * commit, and whether something else was competing for the CPU (another
- * engineer's twin, say), since all timings are wall-clock.
+ * twin run, say), since all timings are wall-clock.
  */
 
 export interface HostInfo {

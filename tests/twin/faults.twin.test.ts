@@ -7,7 +7,7 @@ import { newKey, ssh } from './ssh';
 import { diagnostics, report, twinDescribe } from './support';
 
 /**
- * Faults the bootstrap survives (issue 7, section 4): the apt lock held at
+ * Faults the bootstrap survives: the apt lock held at
  * first boot, the apt repository down for 30 s, the pip index answering errors
  * to its first requests, a reboot in the middle of the bootstrap. In each case
  * the machine must end ready within the timeout, and it must never signal

@@ -14,8 +14,8 @@ import { checkTemplateReferences } from './aws-spec/template-reference-rules';
 import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
 
 /**
- * Findings that are known defects, each fixed elsewhere under issue 12; they
- * are listed here, not silently skipped, until the fix lands. A known finding
+ * Findings that are known defects, each awaiting its fix; they are listed
+ * here, not silently skipped, until the fix lands. A known finding
  * that no longer occurs is reported, so that its entry is removed.
  */
 const KNOWN_FINDINGS: ReadonlyArray<{ readonly rule: string; readonly message: RegExp; readonly why: string }> = [];

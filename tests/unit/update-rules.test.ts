@@ -202,13 +202,9 @@ const CASES = STACK_SHAPES.flatMap(([shape, input]) =>
   CHANGES.filter((c) => c.applies(input) && (shape !== 'lab of 500' || LARGE_SHAPE_CHANGES.includes(c.name))).map((c) => [shape, c.name, input, c] as const),
 );
 
-/** Cases CloudFormation would refuse today, each with a pointer to its fix; none left. */
-const LAB_EXPORT_DEFECTS = new Set<string>([]);
-
 describe('update rules: exports in use keep their value', () => {
   for (const [shape, change, input, c] of CASES) {
-    const known = LAB_EXPORT_DEFECTS.has(`${shape}: ${change}`);
-    (known ? test.failing : test)(`${shape}: ${change}${known ? ' (fails until the lab export redesign on branch lab-spot lands)' : ''}`, () => {
+    test(`${shape}: ${change}`, () => {
       // GIVEN the deployed app, WHEN the config changes
       const before = templatesOf(input);
       const after = templatesOf(c.apply(input));
