@@ -386,6 +386,9 @@ from pip._vendor.packaging.requirements import Requirement
 
 for spec in sys.argv[1:]:
     req = Requirement(spec)
+    # pip skips a requirement whose environment marker is false here.
+    if req.marker is not None and not req.marker.evaluate():
+        continue
     try:
         found = version(req.name)
     except PackageNotFoundError:
@@ -486,6 +489,16 @@ on_failure() {
   exit "$status"
 }
 
+# Turns off idle stop that an earlier deploy enabled and the config no longer
+# asks for (lab.idleStopMinutes 0): its phase is then not in the user data.
+stop_idle_timer() {
+  [[ -e "$UNIT_DIR/dasklab-idle.timer" ]] || return 0
+  systemctl disable --now dasklab-idle.timer
+  rm -f "$UNIT_DIR/dasklab-idle.timer" "$UNIT_DIR/dasklab-idle.service"
+  systemctl daemon-reload
+  log "idle stop turned off"
+}
+
 run_bootstrap() {
   log "dasklab bootstrap ($DASKLAB_APP, role $DASKLAB_ROLE) on $(hostname)"
   local phase
@@ -494,6 +507,7 @@ run_bootstrap() {
     # The self-tag needs python3-boto3, which the apt phase installs.
     if [[ "$phase" == apt ]]; then tag_self bootstrapping; fi
   done
+  if [[ " ${DASKLAB_PHASES[*]} " != *" idle "* ]]; then stop_idle_timer; fi
   CURRENT_PHASE=complete
   write_ready_json ready
   tag_self ready
