@@ -22,6 +22,7 @@ import { AddressInfo } from 'net';
 import { CustomResourceEvent } from '../../lib/handlers/custom-resource';
 import { handler as parameterPathHandler } from '../../lib/handlers/parameter-path';
 import { handler as spotMachineHandler, SpotMachineProperties } from '../../lib/handlers/spot-machine';
+import { answerEc2Error, Ec2Proxy } from './ec2-proxy';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
 import { useMotoEnvironment } from './support';
 
@@ -60,49 +61,19 @@ class ResponseReceiver {
  * RunInstances for spot capacity with that EC2 error, as EC2 does when it has
  * no spot capacity (HTTP 500 for capacity errors).
  */
-class FaultProxy {
+class FaultProxy extends Ec2Proxy {
   spotError: { code: string; status: number } | undefined;
   readonly spotAttempts: string[] = [];
   /** The market options of each spot launch, as the handler sent them (moto keeps no spot request for RunInstances). */
   readonly spotOptions: Array<Record<string, string>> = [];
-  url = '';
-  private server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const params = new URLSearchParams(body.toString());
-      if (params.get('Action') === 'RunInstances' && params.get('InstanceMarketOptions.MarketType') === 'spot') {
-        this.spotAttempts.push(params.get('InstanceType') ?? '');
-        this.spotOptions.push(Object.fromEntries([...params].filter(([key]) => key.startsWith('InstanceMarketOptions.SpotOptions.'))));
-        if (this.spotError) {
-          res.writeHead(this.spotError.status, { 'content-type': 'text/xml' });
-          res.end(
-            `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>${this.spotError.code}</Code>` +
-              `<Message>There is no Spot capacity available that matches your request.</Message></Error></Errors>` +
-              `<RequestID>fault-proxy</RequestID></Response>`,
-          );
-          return;
-        }
-      }
-      const target = new URL(this.motoEndpoint);
-      const forward = http.request(
-        { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-        (upstream) => {
-          res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-          upstream.pipe(res);
-        },
-      );
-      forward.end(body);
-    });
-  });
-  constructor(private readonly motoEndpoint: string) {}
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+
+  protected answer(params: URLSearchParams, res: http.ServerResponse): boolean {
+    if (params.get('Action') !== 'RunInstances' || params.get('InstanceMarketOptions.MarketType') !== 'spot') return false;
+    this.spotAttempts.push(params.get('InstanceType') ?? '');
+    this.spotOptions.push(Object.fromEntries([...params].filter(([key]) => key.startsWith('InstanceMarketOptions.SpotOptions.'))));
+    if (!this.spotError) return false;
+    answerEc2Error(res, this.spotError.status, this.spotError.code, 'There is no Spot capacity available that matches your request.');
+    return true;
   }
 }
 

@@ -5,57 +5,32 @@
  */
 import * as fs from 'fs';
 import * as http from 'http';
-import { AddressInfo } from 'net';
 import * as path from 'path';
 import { ENDPOINT_ENV } from '../../lib/cli/clients';
+import { answerEc2Error, Ec2Proxy } from './ec2-proxy';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
 import { cli, CreatedMachine, fakeDeploy, REGION, tempDir, useMotoEnvironment } from './support';
 
 /**
  * Forwards to moto, but answers an EC2 request with more than 200 values in
  * one filter as EC2 does (moto takes any number): FilterLimitExceeded.
- * Records the largest filter of every request it forwards.
+ * Records the largest filter of every request it sees.
  */
-class FilterLimitProxy {
+class FilterLimitProxy extends Ec2Proxy {
   static readonly MAX_VALUES = 200;
   readonly largestFilters: number[] = [];
-  url = '';
-  private readonly server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const perFilter = new Map<string, number>();
-      for (const key of new URLSearchParams(body.toString()).keys()) {
-        const filter = /^Filter\.(\d+)\.Value\.\d+$/.exec(key);
-        if (filter) perFilter.set(filter[1], (perFilter.get(filter[1]) ?? 0) + 1);
-      }
-      const largest = Math.max(0, ...perFilter.values());
-      this.largestFilters.push(largest);
-      if (largest > FilterLimitProxy.MAX_VALUES) {
-        res.writeHead(400, { 'content-type': 'text/xml' });
-        res.end(
-          '<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>FilterLimitExceeded</Code>' +
-            `<Message>The maximum number of filter values specified on a single call is ${FilterLimitProxy.MAX_VALUES}</Message></Error></Errors>` +
-            '<RequestID>filter-limit-proxy</RequestID></Response>',
-        );
-        return;
-      }
-      const target = new URL(this.motoEndpoint);
-      const forward = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (upstream) => {
-        res.writeHead(upstream.statusCode ?? 502, upstream.headers);
-        upstream.pipe(res);
-      });
-      forward.end(body);
-    });
-  });
-  constructor(private readonly motoEndpoint: string) {}
-  async start(): Promise<void> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-  }
-  stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+
+  protected answer(params: URLSearchParams, res: http.ServerResponse): boolean {
+    const perFilter = new Map<string, number>();
+    for (const key of params.keys()) {
+      const filter = /^Filter\.(\d+)\.Value\.\d+$/.exec(key);
+      if (filter) perFilter.set(filter[1], (perFilter.get(filter[1]) ?? 0) + 1);
+    }
+    const largest = Math.max(0, ...perFilter.values());
+    this.largestFilters.push(largest);
+    if (largest <= FilterLimitProxy.MAX_VALUES) return false;
+    answerEc2Error(res, 400, 'FilterLimitExceeded', `The maximum number of filter values specified on a single call is ${FilterLimitProxy.MAX_VALUES}`);
+    return true;
   }
 }
 
@@ -95,7 +70,7 @@ suite('handouts against moto', () => {
     const run = await cli(['handouts', '--out', out, '--app', 'lab1', '--region', REGION]);
     // THEN
     expect(run.code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['alice.md', 'alice.pem', 'bob.md', 'bob.pem', 'roster.csv', 'ssh_config']);
+    expect(fs.readdirSync(out).sort()).toEqual(['.dasklab-out', 'alice.md', 'alice.pem', 'bob.md', 'bob.pem', 'roster.csv', 'ssh_config']);
     expect(fs.statSync(out).mode & 0o777).toBe(0o700);
     for (const [i, student] of ['alice', 'bob'].entries()) {
       const keyFile = path.join(out, `${student}.pem`);
@@ -144,7 +119,7 @@ suite('handouts against moto', () => {
     expect(page).toContain('AWS-StartPortForwardingSession');
   });
 
-  test('refuses a non-empty directory without --force, and replaces it with --force', async () => {
+  test('refuses a non-empty directory without --force, a directory it did not write even with --force, and replaces its own', async () => {
     // GIVEN a directory with a file in it
     const out = path.join(tmp.dir, 'taken');
     fs.mkdirSync(out);
@@ -155,7 +130,16 @@ suite('handouts against moto', () => {
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${out} exists and is not empty; pass --force to replace it`);
     expect(fs.readdirSync(out)).toEqual(['notes.txt']);
-    // WHEN with --force
+    // WHEN with --force THEN it is still refused: dasklab did not write that directory
+    const notOurs = await cli(['handouts', '--out', out, '--app', 'lab1', '--force']);
+    expect(notOurs.code).toBe(1);
+    expect(notOurs.stderr).toContain('was not written by dasklab');
+    expect(fs.readdirSync(out)).toEqual(['notes.txt']);
+    // GIVEN handouts dasklab wrote there, with a stray file added since
+    fs.rmSync(out, { recursive: true });
+    expect((await cli(['handouts', '--out', out, '--app', 'lab1'])).code).toBe(0);
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+    // WHEN written again with --force
     const forced = await cli(['handouts', '--out', out, '--app', 'lab1', '--force']);
     // THEN the directory holds the handouts only, and no temp directory is left
     expect(forced.code).toBe(0);

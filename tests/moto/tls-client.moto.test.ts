@@ -62,7 +62,7 @@ suite('tls-client against moto', () => {
     const run = await cli(['tls-client', '--out', out, '--app', 'demo', '--region', REGION]);
     // THEN
     expect(run.code).toBe(0);
-    expect(fs.readdirSync(out).sort()).toEqual(['ca.pem', 'client-key.pem', 'client.pem', 'connect.py']);
+    expect(fs.readdirSync(out).sort()).toEqual(['.dasklab-out', 'ca.pem', 'client-key.pem', 'client.pem', 'connect.py']);
     expect(fs.statSync(out).mode & 0o777).toBe(0o700);
     expect(fs.statSync(path.join(out, 'client-key.pem')).mode & 0o777).toBe(0o600);
     expect(fs.readFileSync(path.join(out, 'client-key.pem'), 'utf8')).toBe(material.clientKey);
