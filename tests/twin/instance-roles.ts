@@ -15,8 +15,21 @@ export interface SsmGrant {
 
 /** Each machine's grants, by `<stack>/<logicalId>`. */
 export function ssmGrantsByMachine(templates: Map<string, Json>): Map<string, SsmGrant[]> {
-  const app = new SynthesizedApp([...templates].map(([stackName, template]) => ({ stackName, template })));
   const grants = new Map<string, SsmGrant[]>();
+  // An instance with neither an instance profile nor a launch template (the
+  // twin's own fixtures) has no role credentials, so no grants, as on EC2.
+  const withRoles = [...templates].map(([stackName, template]) => {
+    const resources: Record<string, Json> = { ...(template.Resources ?? {}) };
+    for (const [logicalId, resource] of Object.entries<Json>(resources)) {
+      const props = resource.Properties ?? {};
+      if (resource.Type === 'AWS::EC2::Instance' && !props.IamInstanceProfile && !props.LaunchTemplate) {
+        grants.set(`${stackName}/${logicalId}`, []);
+        delete resources[logicalId];
+      }
+    }
+    return { stackName, template: { ...template, Resources: resources } };
+  });
+  const app = new SynthesizedApp(withRoles);
   for (const machine of app.machines()) {
     const own: SsmGrant[] = [];
     for (const statement of machine.role.statements) {
