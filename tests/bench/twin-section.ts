@@ -97,7 +97,8 @@ export async function runTwinSection(opts: TwinOptions): Promise<TwinSection> {
     section.skipped = 'skipped: the twin needs root (debootstrap, network namespaces, systemd-nspawn); run `sudo npm run bench`';
     return section;
   }
-  section.logFile = opts.logFile;
+  // Relative to the repository, so the committed results name no machine's paths.
+  section.logFile = path.relative(path.join(__dirname, '..', '..'), opts.logFile);
   section.contentionBefore = contention();
   const twinLog = (msg: string) => fs.appendFileSync(opts.logFile, `${new Date().toISOString()} ${msg}\n`);
   const addBuild = (twin: Twin) => {

@@ -2,8 +2,9 @@
 /**
  * StrykerJS over one module of MODULES (env STRYKER_MODULE), with the jest
  * runner on that module's test files, the TypeScript checker, per-test
- * coverage and incremental runs (the incremental file is committed, so a run
- * re-tests only mutants whose code or tests changed).
+ * coverage and incremental runs (the incremental file, kept in the git-ignored
+ * .stryker-incremental/, holds this machine's paths; a later run on the same
+ * checkout re-tests only mutants whose code or tests changed).
  */
 import { MODULES } from './modules.mjs';
 
@@ -33,7 +34,7 @@ export default {
   concurrency: 1,
   timeoutMS: 120000,
   incremental: true,
-  incrementalFile: `tests/mutation/incremental/${name}.json`,
+  incrementalFile: `.stryker-incremental/${name}.json`,
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: `.stryker-tmp/reports/${name}.json` },
   tempDirName: '.stryker-tmp',
