@@ -30,6 +30,8 @@ describe('the cluster refuses a dashboard list above the line unless acknowledge
     expect(() => new ClusterSecurityGroups(stack, 'Cluster', { vpc, dashboardCidrs: cidrs })).toThrow(
       /access\.dashboardCidrs .* opens the Dask dashboard \(port 8787\) to .*add "dashboardCidrs" to access\.allowWorldOpen/,
     );
+    // AND the message lists every block of the list, as written
+    expect(() => new ClusterSecurityGroups(stack, 'Cluster2', { vpc, dashboardCidrs: cidrs })).toThrow(`access.dashboardCidrs (${cidrs.join(', ')}) opens`);
   });
 
   test('just at the line it builds, with no warning', () => {
@@ -42,6 +44,8 @@ describe('the cluster refuses a dashboard list above the line unless acknowledge
     const { stack, vpc } = vpcStack();
     new ClusterSecurityGroups(stack, 'Cluster', { vpc, dashboardCidrs: ['0.0.0.0/1', '128.0.0.0/1'], dashboardWorldOpenAcknowledged: true });
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('the Dask dashboard \\(port 8787\\) is open to the whole internet \\(0.0.0.0/1, 128.0.0.0/1\\)'));
+    // AND the warning carries its own id, so a user can acknowledge exactly this warning
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('\\[ack: dasklab:world-open\\]'));
     const rules = Template.fromStack(stack).findResources('AWS::EC2::SecurityGroup');
     expect(JSON.stringify(rules)).toContain('128.0.0.0/1');
   });
