@@ -204,33 +204,51 @@ os.execvpe(sys.argv[2], sys.argv[2:], {**os.environ, "DPKG_FRONTEND_LOCKED": "1"
 PY
 }
 
-apt_packages() {
-  printf '%s\n' "${DASKLAB_APT_PACKAGES[@]}"
-}
-
-apt_packages_installed() {
+# packages_installed PACKAGE...: every PACKAGE is installed.
+packages_installed() {
   local package
-  for package in $(apt_packages); do
+  for package in "$@"; do
     dpkg-query -W -f='${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || return 1
   done
+}
+
+# The self-tag and the failure report need boto3, which apt-tools installs.
+apt_tools_installed() {
+  packages_installed "${DASKLAB_APT_TOOLS[@]}"
 }
 
 # apt-get update exits 0 when a repository is down; Error-Mode=any makes that
 # an error, so that update and install are retried together.
 apt_update_install() {
-  # shellcheck disable=SC2046 # one word per package name
   apt_get -o APT::Update::Error-Mode=any update &&
-    apt_get install --no-install-recommends $(apt_packages)
+    apt_get install --no-install-recommends "$@"
 }
 
+# Installs with the package lists at hand (the apt phase has just fetched
+# them), and fetches them again only when that fails.
+apt_install() {
+  apt_get install --no-install-recommends "$@" || apt_update_install "$@"
+}
+
+# Python and its venv module: all that the venv and pip phases need.
 phase_apt() {
-  if apt_packages_installed; then
-    log "already installed: $(apt_packages | xargs)"
+  if packages_installed "${DASKLAB_APT_PACKAGES[@]}"; then
+    log "already installed: ${DASKLAB_APT_PACKAGES[*]}"
     return 0
   fi
   # A reboot in the middle of an install leaves dpkg half-configured.
   retry 3 5 with_dpkg_lock dpkg --configure -a
-  retry 6 5 apt_update_install
+  retry 6 5 apt_update_install "${DASKLAB_APT_PACKAGES[@]}"
+}
+
+# pip for the login user's own use and boto3 for the self-tag, installed while
+# the venv and pip phases run (see BACKGROUND_PHASES).
+phase_apt_tools() {
+  apt_tools_installed || {
+    retry 3 5 with_dpkg_lock dpkg --configure -a
+    retry 6 5 apt_install "${DASKLAB_APT_TOOLS[@]}"
+  }
+  tag_self bootstrapping
 }
 
 venv_healthy() {
@@ -361,18 +379,17 @@ print(json.dumps(versions))
 PY
 }
 
-# Does what a student does: python3 -V, then a venv of their own.
-verify_student_venv() {
-  local version scratch
+# A student types python3 -V, then python3 -m venv: python3 must be the Python
+# with which the venv phase made the Dask venv as the login user, which proved
+# that it makes a venv with pip; a second venv would prove nothing more.
+verify_student_python() {
+  local version
   version=$(as_user python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
   if [[ "$version" != "$DASKLAB_PYTHON_VERSION" ]]; then
     log "python3 is $version, expected $DASKLAB_PYTHON_VERSION"
     return 1
   fi
-  scratch=$(as_user mktemp -d)
-  as_user python3 -m venv "$scratch/my-env"
-  as_user "$scratch/my-env/bin/python" -m pip --version >/dev/null
-  rm -rf "$scratch"
+  venv_healthy
 }
 
 # Every requirement of DASKLAB_PIP_PACKAGES is installed in the venv, in a
@@ -404,8 +421,9 @@ phase_verify() {
   verify_venv >"$STATE_DIR/versions.json"
   VERSIONS_JSON=$(<"$STATE_DIR/versions.json")
   log "venv versions: $VERSIONS_JSON"
-  verify_student_venv
-  log "python3 -m venv works for $DASKLAB_USER"
+  verify_student_python
+  log "python3 is $DASKLAB_PYTHON_VERSION for $DASKLAB_USER"
+  apt_tools_installed
 }
 
 # @@PHASES@@
@@ -475,16 +493,18 @@ flush_log() {
 }
 
 on_failure() {
-  local status=$1 command=$2 reason
+  local status=$1 command=$2 reason pid
   # Inside a command substitution: let the caller's own failure report it.
   if [[ "$BASHPID" != "$$" ]]; then exit "$status"; fi
   trap - ERR
   set +e
   log "FAILED (exit $status): $command"
+  # Background phases finish first: an apt install is not cut short when the service stops.
+  for pid in "${BACKGROUND_PIDS[@]}"; do wait "$pid" || true; done
   flush_log
   write_ready_json failed "$CURRENT_PHASE"
   reason="phase $CURRENT_PHASE failed: $(tail -n 15 "$LOG_FILE")"
-  if apt_packages_installed; then tag_self "failed:$CURRENT_PHASE"; fi
+  if apt_tools_installed; then tag_self "failed:$CURRENT_PHASE"; fi
   signal_cloudformation FAILURE "$reason"
   exit "$status"
 }
@@ -499,14 +519,42 @@ stop_idle_timer() {
   log "idle stop turned off"
 }
 
+# Phases that run in the background, beside the phases after them, and the
+# phase that waits for each: the venv and pip need Python and its venv module
+# from apt, not the packages of apt-tools. BACKGROUND_PIDS: the running ones.
+declare -A BACKGROUND_PHASES=([apt-tools]=verify) BACKGROUND_PIDS=()
+
+# await_background_phases [PHASE]: waits for the background phases that PHASE
+# waits for (all without PHASE); one that failed fails the bootstrap as itself.
+await_background_phases() {
+  local name pid
+  for name in "${!BACKGROUND_PIDS[@]}"; do
+    [[ -z "${1:-}" || "${BACKGROUND_PHASES[$name]}" == "$1" ]] || continue
+    pid=${BACKGROUND_PIDS[$name]}
+    unset "BACKGROUND_PIDS[$name]"
+    CURRENT_PHASE=$name
+    wait "$pid"
+    PHASE_TIMES+=("$(<"$STATE_DIR/phase-$name.time")")
+  done
+}
+
 run_bootstrap() {
   log "dasklab bootstrap ($DASKLAB_APP, role $DASKLAB_ROLE) on $(hostname)"
   local phase
   for phase in "${DASKLAB_PHASES[@]}"; do
-    run_phase "$phase" "phase_${phase//-/_}"
-    # The self-tag needs python3-boto3, which the apt phase installs.
-    if [[ "$phase" == apt ]]; then tag_self bootstrapping; fi
+    await_background_phases "$phase"
+    if [[ -z "${BACKGROUND_PHASES[$phase]:-}" ]]; then
+      run_phase "$phase" "phase_${phase//-/_}"
+      continue
+    fi
+    # Its time comes back through a file.
+    (
+      run_phase "$phase" "phase_${phase//-/_}"
+      echo "${PHASE_TIMES[-1]}" >"$STATE_DIR/phase-$phase.time"
+    ) &
+    BACKGROUND_PIDS[$phase]=$!
   done
+  await_background_phases
   if [[ " ${DASKLAB_PHASES[*]} " != *" idle "* ]]; then stop_idle_timer; fi
   CURRENT_PHASE=complete
   write_ready_json ready

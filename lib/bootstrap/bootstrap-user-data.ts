@@ -130,7 +130,8 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_ROLE', params.role),
     assignment('DASKLAB_PHASES', phases),
     assignment('DASKLAB_PYTHON_VERSION', params.pythonVersion),
-    assignment('DASKLAB_APT_PACKAGES', aptPackagesFor(params.pythonVersion)),
+    assignment('DASKLAB_APT_PACKAGES', venvAptPackagesFor(params.pythonVersion)),
+    assignment('DASKLAB_APT_TOOLS', [...APT_TOOLS]),
     assignment('DASKLAB_PIP_PACKAGES', params.packages),
     assignment('DASKLAB_PIP_INDEX_URL', params.indexUrl ?? ''),
     assignment('DASKLAB_VENV', params.venv),
@@ -164,12 +165,21 @@ export function renderParameters(params: BootstrapParameters): string {
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
 }
 
+/** What the apt phase installs: Python and its venv module, all that the venv and pip phases need. */
+export function venvAptPackagesFor(pythonVersion: string): string[] {
+  return [`python${pythonVersion}`, `python${pythonVersion}-venv`];
+}
+
 /**
- * What the bootstrap installs with apt: Python, its venv module and pip, and
- * boto3, with which the machine tags itself with its bootstrap status.
+ * What the apt-tools phase installs while the venv and pip phases run: pip for
+ * the login user's own use, and boto3, with which the machine tags itself with
+ * its bootstrap status.
  */
+export const APT_TOOLS: readonly string[] = ['python3-pip', 'python3-boto3'];
+
+/** Everything the bootstrap installs with apt. */
 export function aptPackagesFor(pythonVersion: string): string[] {
-  return [`python${pythonVersion}`, `python${pythonVersion}-venv`, 'python3-pip', 'python3-boto3'];
+  return [...venvAptPackagesFor(pythonVersion), ...APT_TOOLS];
 }
 
 /** The TLS parameter path, checked: absolute, no trailing slash (the names below it are `<path>/ca-cert`, ...). */
@@ -224,6 +234,8 @@ const OPTIONAL_PHASES = ['trainer-key', 'tls', 'dask', 'cluster', 'idle'];
 export function phasesOf(params: BootstrapParameters): string[] {
   return [
     'apt',
+    // In the background, until verify (userdata/bootstrap.sh, BACKGROUND_PHASES).
+    'apt-tools',
     'venv',
     'pip',
     'profile',

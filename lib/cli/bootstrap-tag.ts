@@ -9,7 +9,7 @@
 export const BOOTSTRAP_TAG = {
   /** The tag key on the instance. */
   key: 'dasklab:bootstrap',
-  /** Set once apt has installed what tagging needs, while the rest runs. */
+  /** Set once apt has installed what tagging needs (apt-tools), while the rest runs. */
   bootstrapping: 'bootstrapping',
   /** Set when every phase, including the self-check, has succeeded. */
   ready: 'ready',
@@ -19,7 +19,7 @@ export const BOOTSTRAP_TAG = {
    * The phases of the bootstrap, in the order they run (optional ones where
    * they run), and `complete`, the step that writes the result after them.
    */
-  phases: ['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
+  phases: ['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
 } as const;
 
 /** A bootstrap phase name. */
@@ -27,7 +27,7 @@ export type BootstrapPhase = (typeof BOOTSTRAP_TAG.phases)[number];
 
 /**
  * How long a machine may run without any tag before we stop calling it
- * "booting": the apt phase, the only one before the first tag, takes minutes.
+ * "booting": apt and apt-tools, the only phases before the first tag, take minutes.
  */
 export const BOOTING_GRACE_MINUTES = 30;
 

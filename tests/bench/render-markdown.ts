@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BenchResults, COMMITTED_RESULTS, RESULTS_DIR } from './results';
 import { REPO_DIR } from './synth';
-import { TwinMachineResult } from './twin-section';
+import { RATIO_GOALS, TwinMachineResult } from './twin-section';
 
 /**
  * Prints a bench run's results as Markdown for the README's results section:
@@ -123,7 +123,7 @@ function twinSection(r: BenchResults): string {
   if (!t) return '**Boot to ready in the twin** — not run (`--no-twin`).';
   if (t.skipped) return `**Boot to ready in the twin** — ${t.skipped}.`;
   const all = [t.machine, ...(t.cluster?.machines ?? [])].filter((m): m is TwinMachineResult => !!m);
-  const order = ['apt', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'];
+  const order = ['apt', 'apt-tools', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'];
   const phases = order.filter((p) => all.some((m) => m.phases[p] !== undefined));
   const rows: Row[] = [];
   if (t.machine) rows.push(phaseRow('one machine: bootstrap', t.machine, phases));
@@ -145,8 +145,8 @@ function twinSection(r: BenchResults): string {
   if (t.ratio) {
     lines.push(
       '',
-      `Bootstrap / manual: **${t.ratio.endToEnd}** end to end` +
-        (t.ratio.work !== undefined ? `, ${t.ratio.work} for the work alone (the bootstrap also verifies numpy, dask and a student's venv, which the manual sequence does not)` : '') +
+      `Cold bootstrap / hand sequence: **${t.ratio.endToEnd}** end to end (goal ≤ ${RATIO_GOALS.coldBootstrap})` +
+        (t.ratio.work !== undefined ? `, ${t.ratio.work} for the work alone (the bootstrap also verifies that numpy and dask import and compute, which the manual sequence does not)` : '') +
         '.',
     );
   }

@@ -5,7 +5,7 @@
  * from it are made here and nowhere else, so a reader of a twin run knows exactly
  * what was and was not tested.
  */
-import { aptPackagesFor } from '../../lib/bootstrap/bootstrap-user-data';
+import { venvAptPackagesFor } from '../../lib/bootstrap/bootstrap-user-data';
 /** EC2's user-data limit; the twin refuses larger user data as EC2 would. */
 export { USER_DATA_LIMIT_BYTES } from '../../lib/bootstrap/bootstrap-user-data';
 
@@ -232,7 +232,7 @@ export function adaptUserData(script: string, settings: TwinUserDataSettings): A
     params.set(name, value);
   };
   set('DASKLAB_PYTHON_VERSION', TWIN_PYTHON_VERSION);
-  if (params.has('DASKLAB_APT_PACKAGES')) set('DASKLAB_APT_PACKAGES', aptPackagesFor(TWIN_PYTHON_VERSION));
+  if (params.has('DASKLAB_APT_PACKAGES')) set('DASKLAB_APT_PACKAGES', venvAptPackagesFor(TWIN_PYTHON_VERSION));
   set('DASKLAB_PIP_INDEX_URL', settings.pipIndexUrl);
   if (params.has('DASKLAB_AWS_ENDPOINT_URL')) set('DASKLAB_AWS_ENDPOINT_URL', settings.awsEndpointUrl);
   const packages = params.get('DASKLAB_PIP_PACKAGES');

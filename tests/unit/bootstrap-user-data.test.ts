@@ -156,7 +156,7 @@ describe('idle stop', () => {
     // GIVEN a 45-minute idle stop
     const script = readable({ ...PARAMS, role: 'student', idleStopMinutes: 45 });
     // THEN
-    expect(script).toContain("DASKLAB_PHASES=('apt' 'venv' 'pip' 'profile' 'trainer-key' 'verify' 'idle')");
+    expect(script).toContain("DASKLAB_PHASES=('apt' 'apt-tools' 'venv' 'pip' 'profile' 'trainer-key' 'verify' 'idle')");
     expect(script).toContain('Environment=DASKLAB_IDLE_MINUTES=45');
     expect(script).toContain('OnUnitActiveSec=1min');
     expect(script).toContain('systemctl poweroff');
@@ -181,9 +181,9 @@ describe('userdata/ scripts', () => {
   });
 
   test('a machine carries only the phases it runs', () => {
-    expect(phasesOf(PARAMS)).toEqual(['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify']);
+    expect(phasesOf(PARAMS)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify']);
     const scheduler = { ...PARAMS, role: 'scheduler' as const, dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1'] } };
-    expect(phasesOf(scheduler)).toEqual(['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'dask', 'cluster']);
+    expect(phasesOf(scheduler)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'dask', 'cluster']);
     expect(readable(PARAMS)).not.toContain('phase_cluster');
     expect(readable(scheduler)).toContain('phase_cluster()');
   });
@@ -205,8 +205,8 @@ describe('mutual TLS in a cluster', () => {
     const scheduler = readable(SCHEDULER);
     const worker = readable(WORKER);
     // THEN both run the tls phase right before dask, and know where the certificates are shared
-    expect(phasesOf(SCHEDULER)).toEqual(['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster']);
-    expect(phasesOf(WORKER)).toEqual(['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask']);
+    expect(phasesOf(SCHEDULER)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster']);
+    expect(phasesOf(WORKER)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask']);
     for (const script of [scheduler, worker]) {
       expect(script).toContain("DASKLAB_TLS_PARAMETER_PATH='/dasklab/demo/cluster/tls'");
       expect(script).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");

@@ -44,7 +44,7 @@ describe('readiness from the dasklab:bootstrap tag', () => {
       bootstrapping: 'bootstrapping',
       ready: 'ready',
       failedPrefix: 'failed:',
-      phases: ['apt', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
+      phases: ['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'tls', 'dask', 'cluster', 'idle', 'complete'],
     });
   });
 
