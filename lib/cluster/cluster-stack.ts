@@ -1,5 +1,7 @@
 import { Aws, CfnOutput, Fn, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
+import { addressInSubnet, schedulerAddressProblem } from '../config/network-schema';
 import { schedulerAddress } from '../bootstrap/bootstrap-user-data';
 import { ClusterSecurityGroups } from './cluster-security-groups';
 import { clusterTlsParameterPath } from './cluster-tls';
@@ -32,6 +34,21 @@ export function hostInCidr(cidr: string, host: number): string {
   }
   const ip = base + host;
   return [24, 16, 8, 0].map((shift) => Math.floor(ip / 2 ** shift) % 256).join('.');
+}
+
+/**
+ * The scheduler's fixed address and the subnet it lies in: the configured
+ * address, or host {@link SCHEDULER_HOST_NUMBER} of the first subnet. Checked
+ * here too, so that no construct launches a machine at an address EC2 would
+ * refuse (outside the subnet, or one of the five AWS reserves:
+ * https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
+ */
+export function schedulerPlacement(subnets: readonly ec2.ISubnet[], address: string | null): { host: string; subnetIndex: number } {
+  if (address === null) return { host: hostInCidr(subnets[0].ipv4CidrBlock, SCHEDULER_HOST_NUMBER), subnetIndex: 0 };
+  const cidrs = subnets.map((s) => s.ipv4CidrBlock);
+  const problem = schedulerAddressProblem(address, cidrs);
+  if (problem !== null) throw new Error(`network.schedulerAddress ${address}: ${problem}`);
+  return { host: address, subnetIndex: cidrs.findIndex((cidr) => addressInSubnet(address, cidr) === 'usable') };
 }
 
 /** `worker-1`, `worker-2`, ...: stable names the scheduler can wait for. */
@@ -70,7 +87,7 @@ export class ClusterStack extends Stack {
       dashboardWorldOpenAcknowledged: config.access.allowWorldOpen.includes('dashboardCidrs'),
     });
 
-    const schedulerHost = hostInCidr(this.fleet.network.subnetFor(0).ipv4CidrBlock, SCHEDULER_HOST_NUMBER);
+    const { host: schedulerHost, subnetIndex: schedulerSubnet } = schedulerPlacement(this.fleet.network.subnets, config.network?.schedulerAddress ?? null);
     const names = workerNames(cluster.workers);
     // With TLS, the scheduler publishes the certificates it makes and the workers
     // only fetch them: the scheduler runs as a role of its own, the only one that writes.
@@ -90,7 +107,7 @@ export class ClusterStack extends Stack {
       instanceType: cluster.schedulerInstanceType,
       architecture: ubuntuArchitectureOf(cluster.schedulerInstanceType),
       name: `${config.name}-scheduler`,
-      subnetIndex: 0,
+      subnetIndex: schedulerSubnet,
       privateIpAddress: schedulerHost,
       extraSecurityGroups: [groups.member, groups.scheduler],
       instanceRole: schedulerRole,

@@ -19,6 +19,7 @@ import { addressesCovered, cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { completeLab, LabSchema } from './lab-schema';
+import { NetworkSchema } from './network-schema';
 import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
 import { urlCredentialProblem } from './url-credentials';
@@ -384,8 +385,9 @@ export const ConfigSchema = z
       python: PythonSchema.prefault({}).describe('Python on the machines: version, packages installed into a venv, package index.'),
       cluster: ClusterSchema.optional().describe('Present: deploy a Dask cluster (one scheduler and `workers` workers) instead of one standalone machine. Absent: no cluster.'),
       lab: LabSchema.optional().describe('Present: deploy one machine (or, with workersPerStudent, one small Dask cluster) per student of a roster, in stacks <name>-Lab-<k>. Absent: no lab. Not together with cluster.'),
+      network: NetworkSchema.optional().describe('Present: the machines go into this existing VPC and its subnets (given in full: ids, zones, CIDRs). Absent: each app makes its own VPC with public subnets.'),
     },
-    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the fields $schema, name, access, machine, python, cluster, lab' : undefined) },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected a JSON object with the fields $schema, name, access, machine, python, cluster, lab, network' : undefined) },
   )
   .superRefine(
     (config, ctx) => {
@@ -421,6 +423,14 @@ export const ConfigSchema = z
             });
           }
         }
+      }
+      if (typeof config.network?.schedulerAddress === 'string' && config.cluster === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['network', 'schedulerAddress'],
+          input: config.network.schedulerAddress,
+          message: 'expected null unless cluster is set (only a cluster\'s scheduler has a fixed address)',
+        });
       }
       if (config.python?.indexUrl != null && config.python?.codeArtifact != null) {
         ctx.addIssue({

@@ -71,6 +71,22 @@ function taggedResourceTypes(market: Market): ResourceType[] {
   return market === 'spot' ? ['instance', 'volume', 'spot-instances-request'] : ['instance', 'volume'];
 }
 
+/**
+ * Where the machine goes. Whether it gets a public IP is a property of its
+ * network interface, which then also names the subnet and groups:
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceNetworkInterfaceSpecification.html
+ */
+function placementOf(props: SpotMachineProperties): Pick<RunInstancesCommandInput, 'SubnetId' | 'SecurityGroupIds' | 'NetworkInterfaces'> {
+  if (props.AssociatePublicIpAddress === undefined) {
+    return { SubnetId: props.SubnetId, SecurityGroupIds: [...props.SecurityGroupIds] };
+  }
+  return {
+    NetworkInterfaces: [
+      { DeviceIndex: 0, SubnetId: props.SubnetId, Groups: [...props.SecurityGroupIds], AssociatePublicIpAddress: props.AssociatePublicIpAddress === 'true' },
+    ],
+  };
+}
+
 /** Launches on spot, or on demand when spot has no capacity. */
 export async function launch(ec2: EC2Client, props: SpotMachineProperties, log: (line: string) => void): Promise<{ instanceId: string; market: Market }> {
   const input = (market: Market): RunInstancesCommandInput => ({
@@ -78,8 +94,7 @@ export async function launch(ec2: EC2Client, props: SpotMachineProperties, log: 
     MaxCount: 1,
     LaunchTemplate: { LaunchTemplateId: props.LaunchTemplateId, Version: props.LaunchTemplateVersion },
     InstanceType: props.InstanceType as RunInstancesCommandInput['InstanceType'],
-    SubnetId: props.SubnetId,
-    SecurityGroupIds: [...props.SecurityGroupIds],
+    ...placementOf(props),
     KeyName: props.KeyName,
     UserData: props.UserData,
     InstanceMarketOptions: market === 'spot' ? { MarketType: 'spot', SpotOptions: spotOptions(new Date()) } : undefined,

@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, CfnWaitConditionHandle, Stack, StackProps } from 'aws-cdk-lib';
+import { App, CfnWaitConditionHandle, Stack, StackProps, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -89,13 +89,14 @@ export class LabSharedStack extends Stack {
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
     // Exported whether or not a student stack reads them today, under the names the CDK gives the
     // references of the student stacks, so that no student removed or added removes or adds an export.
+    // An existing VPC's ids are plain values in every stack, not exports.
     for (const value of [
       this.fleet.network.vpc.vpcId,
-      ...this.fleet.network.vpc.publicSubnets.map((subnet) => subnet.subnetId),
+      ...this.fleet.network.subnets.map((subnet) => subnet.subnetId),
       this.fleet.securityGroup.securityGroupId,
       this.instanceProfile.instanceProfileArn,
     ]) {
-      this.exportValue(value);
+      if (Token.isUnresolved(value)) this.exportValue(value);
     }
   }
 }

@@ -45,6 +45,12 @@ export interface DaskMachineProps {
    */
   readonly privateIpAddress?: string;
   /**
+   * Ask for a public IPv4 address (true) or for none (false), whatever the
+   * subnet maps on launch.
+   * @default - as the subnet maps one on launch
+   */
+  readonly associatePublicIp?: boolean;
+  /**
    * Launch on spot capacity (a persistent request that stops the machine when
    * EC2 reclaims the capacity), or on demand when EC2 has no spot capacity.
    * Not with a fixed private IP.
@@ -78,9 +84,12 @@ export class DaskMachine extends Construct {
   public readonly ready: BootstrapWaitCondition;
   /** Set when the machine generated its own key pair. */
   public readonly privateKeyParameterName?: string;
+  /** False when the machine has no public IP, whose attributes CloudFormation then cannot read. */
+  public readonly hasPublicIp: boolean;
 
   constructor(scope: Construct, id: string, props: DaskMachineProps) {
     super(scope, id);
+    this.hasPublicIp = props.associatePublicIp ?? true;
     if (props.keyPair) {
       this.keyPair = props.keyPair;
     } else {
@@ -108,15 +117,34 @@ export class DaskMachine extends Construct {
         securityGroups: props.securityGroups,
         keyPair: this.keyPair,
         userData: Fn.base64(userData),
+        associatePublicIp: props.associatePublicIp,
       });
     } else {
+      const securityGroupIds = props.securityGroups.map((sg) => sg.securityGroupId);
+      // Whether an instance gets a public IP is a property of its network
+      // interface; naming the interface replaces SubnetId, SecurityGroupIds
+      // and PrivateIpAddress on the instance:
+      // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ec2-instance-networkinterface.html
+      const placement =
+        props.associatePublicIp === undefined
+          ? { subnetId: props.subnet.subnetId, securityGroupIds, privateIpAddress: props.privateIpAddress }
+          : {
+              networkInterfaces: [
+                {
+                  deviceIndex: '0',
+                  subnetId: props.subnet.subnetId,
+                  groupSet: securityGroupIds,
+                  privateIpAddress: props.privateIpAddress,
+                  associatePublicIpAddress: props.associatePublicIp,
+                  deleteOnTermination: true,
+                },
+              ],
+            };
       const instance = new ec2.CfnInstance(this, 'Instance', {
         launchTemplate: props.launchTemplate.specification,
         instanceType: props.instanceType,
-        subnetId: props.subnet.subnetId,
-        securityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
+        ...placement,
         keyName: this.keyPair.keyPairName,
-        privateIpAddress: props.privateIpAddress,
         userData: Fn.base64(userData),
         propagateTagsToVolumeOnCreation: true,
       });

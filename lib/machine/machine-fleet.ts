@@ -8,6 +8,8 @@ import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { MachineSecurityGroup } from './machine-security-group';
 import { grantPackageIndexAccess } from './package-index-access';
+import { NetworkConfig } from '../config/network-schema';
+import { ExistingNetwork } from '../network/existing-network';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 
@@ -43,12 +45,24 @@ export interface MachineFleetProps extends FleetMachineSettings {
    * @default false
    */
   readonly sshWorldOpenAcknowledged?: boolean;
+  /**
+   * An existing VPC and its subnets to launch into.
+   * @default - the fleet makes a VPC of its own
+   */
+  readonly existingNetwork?: NetworkConfig;
 }
 
 /** The network a fleet launches into. */
 export interface FleetNetwork {
   readonly vpc: ec2.IVpc;
-  /** The public subnet machine number `index` goes to. */
+  /** The subnets machines go to. */
+  readonly subnets: readonly ec2.ISubnet[];
+  /**
+   * Whether machines get a public IPv4 address, asked for explicitly.
+   * @default - as the subnet maps one on launch
+   */
+  readonly publicIp?: boolean;
+  /** The subnet machine number `index` goes to. */
   subnetFor(index: number): ec2.ISubnet;
 }
 
@@ -148,6 +162,7 @@ export abstract class FleetBase extends Construct {
       role: options.role,
       bootstrap: { ...this.settings.bootstrap, dask: options.dask },
       privateIpAddress: options.privateIpAddress,
+      associatePublicIp: this.network.publicIp,
       readyTimeout: this.settings.readyTimeout,
       keyPair: this.settings.keyPair,
       student: options.student,
@@ -163,7 +178,7 @@ export abstract class FleetBase extends Construct {
  * and one launch template per CPU architecture and role.
  */
 export class MachineFleet extends FleetBase {
-  public readonly network: DasklabNetwork;
+  public readonly network: DasklabNetwork | ExistingNetwork;
   public readonly securityGroup: ec2.SecurityGroup;
   /** The role machines run as unless they are given another. */
   public readonly instanceRole: MachineInstanceRole;
@@ -173,7 +188,7 @@ export class MachineFleet extends FleetBase {
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
     this.codeArtifact = props.bootstrap.codeArtifact;
-    this.network = new DasklabNetwork(this, 'Network');
+    this.network = props.existingNetwork ? new ExistingNetwork(this, 'Network', { network: props.existingNetwork }) : new DasklabNetwork(this, 'Network');
     this.securityGroup = new MachineSecurityGroup(this, 'Access', {
       vpc: this.network.vpc,
       sshCidrs: props.sshCidrs,

@@ -57,6 +57,7 @@ export function fleetSettingsOf(config: DasklabConfig) {
       codeArtifact: config.python.codeArtifact ?? undefined,
       venv: config.python.venv,
     },
+    existingNetwork: config.network,
   };
 }
 
@@ -72,8 +73,13 @@ export function addConnectionOutputs(
   const prefix = options.prefix ?? '';
   const region = Aws.REGION;
   new CfnOutput(scope, `${prefix}InstanceId`, { value: machine.instanceId, description: 'EC2 instance id' });
-  new CfnOutput(scope, `${prefix}PublicIp`, { value: machine.publicIp, description: 'Public IPv4 address' });
-  new CfnOutput(scope, `${prefix}PublicDnsName`, { value: machine.publicDnsName, description: 'Public DNS name' });
+  if (machine.hasPublicIp) {
+    new CfnOutput(scope, `${prefix}PublicIp`, { value: machine.publicIp, description: 'Public IPv4 address' });
+    new CfnOutput(scope, `${prefix}PublicDnsName`, { value: machine.publicDnsName, description: 'Public DNS name' });
+  } else {
+    // CloudFormation fails to read PublicIp of an instance that has none.
+    new CfnOutput(scope, `${prefix}PrivateIp`, { value: machine.privateIp, description: 'Private IPv4 address (the machine has no public one)' });
+  }
   if (machine.privateKeyParameterName) {
     new CfnOutput(scope, `${prefix}PrivateKeyCommand`, {
       description: 'Saves the private SSH key (kept in SSM Parameter Store) to a file',
@@ -84,7 +90,7 @@ export function addConnectionOutputs(
       ]),
     });
   }
-  const target = options.directSsh ? `ubuntu@${machine.publicIp}` : `ubuntu@${machine.instanceId}`;
+  const target = options.directSsh ? `ubuntu@${machine.hasPublicIp ? machine.publicIp : machine.privateIp}` : `ubuntu@${machine.instanceId}`;
   const proxy = options.directSsh
     ? ''
     : ` -o ProxyCommand='aws ssm start-session --region ${region} --target %h` +

@@ -23,6 +23,8 @@ export interface SpotMachineProperties {
   readonly KeyName: string;
   /** Base64, as EC2 takes it. */
   readonly UserData: string;
+  /** "true" or "false" (CloudFormation passes a custom resource's values as strings); absent: as the subnet maps on launch. */
+  readonly AssociatePublicIpAddress?: 'true' | 'false';
   readonly Tags?: readonly SpotMachineTag[];
 }
 

@@ -1,4 +1,4 @@
-import { Arn, ArnFormat, CfnResource, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Stack, TagManager, TagType } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnResource, CustomResource, Duration, ITaggable, Lazy, RemovalPolicy, Stack, TagManager, TagType, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -26,6 +26,11 @@ export interface SpotMachineProps {
   readonly keyPair: ec2.IKeyPair;
   /** Base64 user data. */
   readonly userData: string;
+  /**
+   * Ask for a public IPv4 address (true) or for none (false).
+   * @default - as the subnet maps one on launch
+   */
+  readonly associatePublicIp?: boolean;
 }
 
 /**
@@ -51,6 +56,7 @@ export class SpotMachine extends Construct implements ITaggable, LaunchedMachine
       SecurityGroupIds: props.securityGroups.map((sg) => sg.securityGroupId),
       KeyName: props.keyPair.keyPairName,
       UserData: props.userData,
+      AssociatePublicIpAddress: props.associatePublicIp === undefined ? undefined : String(props.associatePublicIp),
       Tags: Lazy.any({ produce: () => this.tags.renderTags() }),
     };
     this.resource = new CustomResource(this, 'Resource', {
@@ -96,10 +102,12 @@ class SpotMachineLauncher extends HandlerFunction {
     const existing = stack.node.tryFindChild('SpotMachineLauncher') as SpotMachineLauncher | undefined;
     const launcher = existing ?? new SpotMachineLauncher(stack, 'SpotMachineLauncher', props.app);
     launcher.allowLaunchTemplate(props.launchTemplate);
+    launcher.allowSubnet(props.subnet);
     return launcher;
   }
 
   private readonly launchTemplates = new Set<string>();
+  private readonly subnetIds = new Set<string>();
 
   private constructor(scope: Construct, id: string, app: string) {
     super(scope, id, {
@@ -163,6 +171,22 @@ class SpotMachineLauncher extends HandlerFunction {
     for (const which of ['spotLauncherMachines', 'spotLauncherLaunchParts', 'spotLauncherAppNetwork', 'spotLauncherImages', 'spotLauncherDescribe'] as const) {
       acknowledge(this.role, which);
     }
+  }
+
+  /**
+   * Lets the launcher launch into a subnet of an existing VPC, named by its id:
+   * the app did not make it, so it carries no app tag. Subnets the app makes
+   * are allowed by their tag.
+   */
+  private allowSubnet(subnet: ec2.ISubnet): void {
+    if (Token.isUnresolved(subnet.subnetId) || this.subnetIds.has(subnet.subnetId)) return;
+    this.subnetIds.add(subnet.subnetId);
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:RunInstances'],
+        resources: [Arn.format({ service: 'ec2', resource: 'subnet', resourceName: subnet.subnetId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, Stack.of(this))],
+      }),
+    );
   }
 
   /** Lets the launcher use a launch template and pass its machines' role. */

@@ -53,6 +53,11 @@ export class DasklabNetwork extends Construct {
     });
   }
 
+  /** The subnets machines go to: the public ones. */
+  public get subnets(): readonly ec2.ISubnet[] {
+    return this.vpc.publicSubnets;
+  }
+
   /** The public subnet machine number `index` goes to, spreading machines across AZs. */
   public subnetFor(index: number): ec2.ISubnet {
     const subnets = this.vpc.publicSubnets;
