@@ -99,6 +99,12 @@ export interface BootstrapParameters {
    */
   readonly awsEndpointUrl?: string;
   /**
+   * The machine is in an existing VPC: the network phase runs first, routes
+   * what follows through the proxy, if any, and checks the way out.
+   * @default - a VPC of the app's own: no network phase
+   */
+  readonly network?: BootstrapNetwork;
+  /**
    * Dask service of a scheduler or worker.
    * @default - no Dask service (standalone and student machines)
    */
@@ -108,6 +114,17 @@ export interface BootstrapParameters {
    * @default 'ubuntu'
    */
   readonly user?: string;
+}
+
+/** How a machine in an existing VPC reaches out. */
+export interface BootstrapNetwork {
+  /**
+   * The HTTP(S) proxy for apt, pip and AWS calls.
+   * @default - none
+   */
+  readonly proxyUrl?: string;
+  /** Hosts reached directly, never through the proxy (instance metadata, loopback, VPC endpoints). */
+  readonly noProxy: readonly string[];
 }
 
 /** Quotes a string for bash so that it is taken literally. Tokens pass through. */
@@ -150,6 +167,9 @@ export function renderParameters(params: BootstrapParameters): string {
     );
   }
   // Only the parameters of the phases this machine runs.
+  if (phases.includes('network')) {
+    lines.push(assignment('DASKLAB_PROXY_URL', params.network!.proxyUrl ?? ''), assignment('DASKLAB_NO_PROXY', params.network!.noProxy.join(',')));
+  }
   if (phases.includes('trainer-key')) lines.push(assignment('DASKLAB_TRAINER_KEY', params.trainerPublicKey ?? ''));
   if (phases.includes('tls')) lines.push(assignment('DASKLAB_TLS_PARAMETER_PATH', tlsParameterPath(dask!.tls!)));
   if (phases.includes('dask')) {
@@ -226,7 +246,7 @@ export function renderDaskUnit(params: BootstrapParameters): string {
 }
 
 /** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
-const OPTIONAL_PHASES = ['trainer-key', 'tls', 'dask', 'cluster', 'idle'];
+const OPTIONAL_PHASES = ['network', 'trainer-key', 'tls', 'dask', 'cluster', 'idle'];
 
 /**
  * The bootstrap's phases for a machine, in order. Optional phases are
@@ -234,6 +254,7 @@ const OPTIONAL_PHASES = ['trainer-key', 'tls', 'dask', 'cluster', 'idle'];
  */
 export function phasesOf(params: BootstrapParameters): string[] {
   return [
+    ...(params.network ? ['network'] : []),
     'apt',
     // In the background, until verify (userdata/bootstrap.sh, BACKGROUND_PHASES).
     'apt-tools',

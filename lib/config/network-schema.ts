@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, section } from './schema-blocks';
+import { urlCredentialProblem } from './url-credentials';
 
 /** Most subnets a network may name (machines are spread over them round robin). */
 export const MAX_NETWORK_SUBNETS = 16;
@@ -42,6 +43,33 @@ function subnetCidrProblem(cidr: string): string | null {
   if (parsed.version !== 4) return `${expected} (machines get IPv4 addresses)`;
   if (parsed.prefix < SUBNET_PREFIX_RANGE.min || parsed.prefix > SUBNET_PREFIX_RANGE.max) return `${expected}, as a VPC allows`;
   return null;
+}
+
+/** Why `url` is not a proxy the machines can use, or null. */
+function proxyProblem(url: string): string | null {
+  const expected = 'expected the URL of an HTTP(S) proxy with its port, e.g. "http://proxy.corp.example:3128"';
+  if (/[\s'"`$\\<>{}|^;]/.test(url)) return `${expected}; it contains a space, quote or shell character`;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || !URL.canParse(url)) return expected;
+  const parsed = new URL(url);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return `${expected}; "${parsed.protocol}" proxies are not supported (apt, pip and the AWS SDK speak http:// and https:// proxies)`;
+  if (parsed.username !== '' || parsed.password !== '' || url.includes('@')) {
+    return `${expected}, without credentials in it (the URL is visible in the instance user data): allow the machines' subnets at the proxy instead`;
+  }
+  const credential = urlCredentialProblem(parsed, { hashFragment: false });
+  if (credential !== null) return `${expected}, ${credential}`;
+  if (parsed.pathname !== '/' ) return `${expected}, with no path`;
+  if (parsed.port === '') return `${expected}; name the port, e.g. ":3128"`;
+  return null;
+}
+
+/** True if the error output must not echo `url`: it may hold a credential. */
+function proxyHoldsCredential(url: string): boolean {
+  return url.includes('@');
+}
+
+/** The port of a proxy URL that {@link proxyProblem} accepted. */
+export function proxyPort(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** A dotted-quad IPv4 address as an integer, or null. */
@@ -99,6 +127,10 @@ export const NetworkSchema = section('an existing VPC', {
     .nullable()
     .default(null)
     .describe('Give the machines public IPv4 addresses. null: only when every subnet is public. false: none (reach the machines through Session Manager or from inside the network).'),
+  proxy: checkedString('expected an HTTP(S) proxy URL string such as "http://proxy.corp.example:3128", or null', proxyProblem, proxyHoldsCredential)
+    .nullable()
+    .default(null)
+    .describe('The HTTP(S) proxy through which the machines reach the package index, the apt archive and AWS\'s public endpoints, e.g. "http://proxy.corp.example:3128" (no credentials: the proxy must admit the machines\' subnets). apt, pip, the readiness signal, the self-tag, CodeArtifact, login shells and the SSM agent use it. null: no proxy (the subnets route out through a NAT gateway, or not at all).'),
   schedulerAddress: z
     .string({ error: 'expected an IPv4 address string such as "10.20.1.10", or null' })
     .nullable()

@@ -8,7 +8,7 @@ import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { MachineSecurityGroup } from './machine-security-group';
 import { grantPackageIndexAccess } from './package-index-access';
-import { NetworkConfig } from '../config/network-schema';
+import { NetworkConfig, proxyPort } from '../config/network-schema';
 import { ExistingNetwork } from '../network/existing-network';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
@@ -193,6 +193,7 @@ export class MachineFleet extends FleetBase {
       vpc: this.network.vpc,
       sshCidrs: props.sshCidrs,
       sshWorldOpenAcknowledged: props.sshWorldOpenAcknowledged,
+      proxyPort: props.existingNetwork?.proxy ? proxyPort(props.existingNetwork.proxy) : undefined,
     }).securityGroup;
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
     grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);

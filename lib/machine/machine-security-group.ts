@@ -17,6 +17,11 @@ export interface MachineSecurityGroupProps {
    * @default false
    */
   readonly sshWorldOpenAcknowledged?: boolean;
+  /**
+   * The port of the HTTP(S) proxy the machines reach out through (network.proxy).
+   * @default - no proxy
+   */
+  readonly proxyPort?: number;
 }
 
 /** An IPv4 or IPv6 peer for a CIDR. */
@@ -50,5 +55,9 @@ export class MachineSecurityGroup extends Construct {
     }
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: pip, SSM, CloudFormation');
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP: the Ubuntu archive');
+    if (props.proxyPort !== undefined && props.proxyPort !== 80 && props.proxyPort !== 443) {
+      // The proxy is named by host name, whose addresses are not known at synth.
+      this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(props.proxyPort), 'HTTP(S) proxy: apt, pip, AWS APIs');
+    }
   }
 }

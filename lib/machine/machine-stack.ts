@@ -7,6 +7,7 @@ import { architectureOf } from '../config/instance-types';
 import { DaskMachine } from './dask-machine';
 import { MachineFleet } from './machine-fleet';
 import { tagApp } from '../tags';
+import { bootstrapNetworkOf } from '../network/bootstrap-network';
 
 /** Properties of {@link MachineStack}. */
 export interface MachineStackProps extends StackProps {
@@ -56,6 +57,7 @@ export function fleetSettingsOf(config: DasklabConfig) {
       indexUrl: config.python.indexUrl ?? undefined,
       codeArtifact: config.python.codeArtifact ?? undefined,
       venv: config.python.venv,
+      network: config.network ? bootstrapNetworkOf(config.network) : undefined,
     },
     existingNetwork: config.network,
   };

@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { Template } from 'aws-cdk-lib/assertions';
 import { handleSpotMachine } from '../../lib/handlers/spot-machine';
 import { DasklabConfigInput } from '../../lib/config/schema';
-import { synthApp, templateOf } from './support';
+import { onlyResource, synthApp, templateOf, userDataOf } from './support';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK } from './network-fixtures';
 const [SUBNET_A, SUBNET_B] = PRIVATE_NETWORK.subnets.map((s) => s.id);
 
@@ -169,5 +169,35 @@ describe('a lab in an existing VPC', () => {
     expect(exported).toHaveLength(2);
     expect(exported.some((v) => v.includes('SecurityGroup'))).toBe(true);
     expect(exported.some((v) => v.includes('InstanceProfile'))).toBe(true);
+  });
+});
+
+describe('the bootstrap of a machine in an existing VPC', () => {
+  const userDataOfMachine = (input: DasklabConfigInput) => userDataOf(onlyResource(templateOf('dasklab-Machine', input), 'AWS::EC2::Instance').resource);
+
+  test('GIVEN a proxy THEN the network phase runs first, with the proxy, and IMDS stays direct', () => {
+    const userData = userDataOfMachine({ network: { ...PRIVATE_NETWORK, proxy: 'http://proxy.corp.example:3128' } });
+    expect(userData).toMatch(/DASKLAB_PHASES=\('network' 'apt' /);
+    expect(userData).toContain("DASKLAB_PROXY_URL='http://proxy.corp.example:3128'");
+    expect(userData).toMatch(/DASKLAB_NO_PROXY='[^']*169\.254\.169\.254/);
+    expect(userData).toContain('phase_network()');
+  });
+
+  test('GIVEN an existing VPC without a proxy THEN the network phase still checks the way out', () => {
+    const userData = userDataOfMachine({ network: PRIVATE_NETWORK });
+    expect(userData).toMatch(/DASKLAB_PHASES=\('network' 'apt' /);
+    expect(userData).toContain("DASKLAB_PROXY_URL=''");
+  });
+
+  test('GIVEN no network THEN the user data has no network phase (machines of a VPC of its own are not restarted by this)', () => {
+    const userData = userDataOfMachine({});
+    expect(userData).not.toContain('phase_network');
+    expect(userData).not.toContain('DASKLAB_PROXY_URL');
+  });
+
+  test('GIVEN a proxy on port 3128 THEN the machines may reach that port, and no other new one', () => {
+    const template = templateOf('dasklab-Machine', { network: { ...PRIVATE_NETWORK, proxy: 'http://proxy.corp.example:3128' } });
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroup')).flatMap((sg: any) => sg.Properties.SecurityGroupEgress ?? []);
+    expect(egress.map((r: any) => r.FromPort).sort()).toEqual([3128, 443, 80]);
   });
 });

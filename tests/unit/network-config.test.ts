@@ -86,3 +86,30 @@ describe('network.schedulerAddress: the cluster scheduler’s fixed address', ()
     expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['network.subnets[0].cidr', 'network.subnets[0].id', 'network.subnets[0].zone', 'network.vpcId']);
   });
 });
+
+describe('network.proxy', () => {
+  test.each(['http://proxy.corp.example:3128', 'https://proxy.corp.example:8443', 'http://10.20.0.5:3128', 'http://proxy.corp.example:3128/'])('GIVEN %s THEN it is accepted', (proxy) => {
+    expect(configOf({ network: { ...PRIVATE_NETWORK, proxy } }).network!.proxy).toBe(proxy);
+  });
+
+  test('GIVEN no proxy THEN it is null', () => {
+    expect(configOf({ network: PRIVATE_NETWORK }).network!.proxy).toBeNull();
+  });
+
+  test.each([
+    ['socks5://proxy.corp.example:1080', '"socks5:"'],
+    ['ftp://proxy.corp.example:21', '"ftp:"'],
+    ['proxy.corp.example:3128', 'http://'],
+    ['http://proxy.corp.example', 'port'],
+    ['http://proxy.corp.example:3128/path', 'no path'],
+    ['http://proxy.corp.example:3128?x=1', 'query'],
+    ["http://proxy.corp.example:3128'; rm -rf /", 'shell'],
+  ])('GIVEN %s THEN it is refused (%s)', (proxy, fragment) => {
+    expectOneProblem({ network: { ...PRIVATE_NETWORK, proxy } }, 'network.proxy', fragment);
+  });
+
+  test('GIVEN a proxy URL with a password THEN it is refused and the password is not echoed', () => {
+    const line = expectOneProblem({ network: { ...PRIVATE_NETWORK, proxy: 'http://svc:S3cretPw@proxy.corp.example:3128' } }, 'network.proxy', 'credentials');
+    expect(line).not.toContain('S3cretPw');
+  });
+});
