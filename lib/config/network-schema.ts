@@ -127,6 +127,10 @@ export const NetworkSchema = section('an existing VPC', {
     .nullable()
     .default(null)
     .describe('Give the machines public IPv4 addresses. null: only when every subnet is public. false: none (reach the machines through Session Manager or from inside the network).'),
+  endpoints: z
+    .enum(['none', 'existing', 'create'], { error: 'expected "create", "existing" or "none"' })
+    .default('none')
+    .describe('How the machines reach AWS (Session Manager, SSM parameters, their own tag, the readiness signal, CodeArtifact): "create": dasklab makes the VPC endpoints they use (interface endpoints with private DNS, and an S3 gateway endpoint, which needs every subnet\'s routeTableId); "existing": the VPC has them already (`dasklab preflight` checks); "none": through the subnets\' way out (a NAT gateway, an internet gateway or network.proxy).'),
   proxy: checkedString('expected an HTTP(S) proxy URL string such as "http://proxy.corp.example:3128", or null', proxyProblem, proxyHoldsCredential)
     .nullable()
     .default(null)
@@ -182,6 +186,18 @@ export const NetworkSchema = section('an existing VPC', {
         message: `expected false or null while a subnet is private (${privateSubnet.id}): a public IP in a private subnet is not reachable from the internet; mark the subnet "public": true if it routes to an internet gateway`,
       });
     }
+  }
+  if (network.endpoints === 'create') {
+    subnets.forEach((subnet, i) => {
+      if (subnet && typeof subnet === 'object' && subnet.routeTableId == null) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['subnets', i, 'routeTableId'],
+          input: null,
+          message: 'expected the subnet\'s route table id, e.g. "rtb-0a1b2c3d4e5f60718": with endpoints "create" the S3 gateway endpoint (the readiness signal\'s way out) is added to it',
+        });
+      }
+    });
   }
   const address = network.schedulerAddress;
   if (typeof address === 'string') {

@@ -19,7 +19,7 @@ import { addressesCovered, cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { completeLab, LabSchema } from './lab-schema';
-import { NetworkSchema } from './network-schema';
+import { NetworkSchema, regionOfZone } from './network-schema';
 import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
 import { urlCredentialProblem } from './url-credentials';
@@ -430,6 +430,16 @@ export const ConfigSchema = z
           path: ['network', 'schedulerAddress'],
           input: config.network.schedulerAddress,
           message: 'expected null unless cluster is set (only a cluster\'s scheduler has a fixed address)',
+        });
+      }
+      const codeArtifactRegion = config.python?.codeArtifact?.region;
+      const networkRegion = Array.isArray(config.network?.subnets) ? regionOfZone(String(config.network.subnets[0]?.zone)) : null;
+      if (config.network?.endpoints === 'create' && typeof codeArtifactRegion === 'string' && networkRegion !== null && codeArtifactRegion !== networkRegion) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['python', 'codeArtifact', 'region'],
+          input: codeArtifactRegion,
+          message: `expected the VPC's region, ${networkRegion}, or null, with network.endpoints "create": a VPC endpoint serves requests to its own region only (https://docs.aws.amazon.com/codeartifact/latest/ug/vpc-endpoints.html)`,
         });
       }
       if (config.python?.indexUrl != null && config.python?.codeArtifact != null) {

@@ -10,6 +10,7 @@ import { MachineSecurityGroup } from './machine-security-group';
 import { grantPackageIndexAccess } from './package-index-access';
 import { NetworkConfig, proxyPort } from '../config/network-schema';
 import { ExistingNetwork } from '../network/existing-network';
+import { endpointServicesFor } from '../network/vpc-endpoints';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 
@@ -188,7 +189,9 @@ export class MachineFleet extends FleetBase {
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
     this.codeArtifact = props.bootstrap.codeArtifact;
-    this.network = props.existingNetwork ? new ExistingNetwork(this, 'Network', { network: props.existingNetwork }) : new DasklabNetwork(this, 'Network');
+    this.network = props.existingNetwork
+      ? new ExistingNetwork(this, 'Network', { network: props.existingNetwork, endpointServices: endpointServicesFor({ codeArtifact: props.bootstrap.codeArtifact !== undefined }) })
+      : new DasklabNetwork(this, 'Network');
     this.securityGroup = new MachineSecurityGroup(this, 'Access', {
       vpc: this.network.vpc,
       sshCidrs: props.sshCidrs,

@@ -9,5 +9,7 @@ export const DIRECT_HOSTS: readonly string[] = ['169.254.169.254', 'localhost', 
 
 /** What the bootstrap of a machine in an existing VPC needs to know of its network. */
 export function bootstrapNetworkOf(network: NetworkConfig): BootstrapNetwork {
-  return { proxyUrl: network.proxy ?? undefined, noProxy: [...DIRECT_HOSTS] };
+  // With endpoints, AWS's names resolve to them inside the VPC (private DNS): no proxy in between.
+  const endpoints = network.endpoints === 'none' ? [] : ['.amazonaws.com'];
+  return { proxyUrl: network.proxy ?? undefined, noProxy: [...DIRECT_HOSTS, ...endpoints] };
 }

@@ -2,11 +2,17 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { machinesGetPublicIp, NetworkConfig } from '../config/network-schema';
 import type { FleetNetwork } from '../machine/machine-fleet';
+import { EndpointService, MachineEndpoints } from './vpc-endpoints';
 
 /** Properties of {@link ExistingNetwork}. */
 export interface ExistingNetworkProps {
   /** The config's `network`: the VPC and its subnets, given in full. */
   readonly network: NetworkConfig;
+  /**
+   * The VPC endpoints the machines use, made when `network.endpoints` is "create".
+   * @default - none
+   */
+  readonly endpointServices?: readonly EndpointService[];
 }
 
 /**
@@ -21,6 +27,8 @@ export class ExistingNetwork extends Construct implements FleetNetwork {
   public readonly subnets: readonly ec2.ISubnet[];
   /** Whether the machines get a public IPv4 address (explicitly, whatever the subnet maps on launch). */
   public readonly publicIp: boolean;
+  /** The VPC endpoints dasklab made, if any. */
+  public readonly endpoints?: MachineEndpoints;
 
   constructor(scope: Construct, id: string, props: ExistingNetworkProps) {
     super(scope, id);
@@ -38,6 +46,9 @@ export class ExistingNetwork extends Construct implements FleetNetwork {
       }),
     );
     this.publicIp = machinesGetPublicIp(network);
+    if (network.endpoints === 'create') {
+      this.endpoints = new MachineEndpoints(this, 'Endpoints', { vpc: this.vpc, subnets: this.subnets, services: props.endpointServices ?? [] });
+    }
   }
 
   /** The subnet machine number `index` goes to, round robin over the config's subnets. */

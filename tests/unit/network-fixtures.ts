@@ -9,3 +9,9 @@ export const PRIVATE_NETWORK = {
 
 /** The same VPC, its subnets routing to an internet gateway. */
 export const PUBLIC_NETWORK = { ...PRIVATE_NETWORK, subnets: PRIVATE_NETWORK.subnets.map((s) => ({ ...s, public: true })) };
+
+/** The private network with its subnets' route tables, which an S3 gateway endpoint needs. */
+export const ROUTED_NETWORK = {
+  ...PRIVATE_NETWORK,
+  subnets: PRIVATE_NETWORK.subnets.map((s, i) => ({ ...s, routeTableId: `rtb-0a1b2c3d4e5f6000${i + 1}` })),
+};

@@ -7,7 +7,7 @@
 import { addDasklabStacks } from '../../lib/app';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { configOf, testApp } from './support';
-import { PRIVATE_NETWORK, PUBLIC_NETWORK } from './network-fixtures';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK, ROUTED_NETWORK } from './network-fixtures';
 
 export const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
@@ -36,7 +36,10 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
   ],
   ['lab of 500', { lab: { roster: rosterOf(500) } }],
   ['machine in private subnets of an existing VPC, no public IP', { network: PRIVATE_NETWORK }],
-  ['spot cluster in private subnets of an existing VPC with a fixed scheduler address', { cluster: { workers: 2, spot: true }, network: { ...PRIVATE_NETWORK, schedulerAddress: '10.20.2.50' } }],
+  [
+    'spot cluster in private subnets of an existing VPC with a fixed scheduler address, a proxy and VPC endpoints made for it',
+    { cluster: { workers: 2, spot: true }, network: { ...ROUTED_NETWORK, schedulerAddress: '10.20.2.50', proxy: 'http://proxy.corp.example:3128', endpoints: 'create' } },
+  ],
   ['lab with per-student clusters in public subnets of an existing VPC', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1 }, network: PUBLIC_NETWORK }],
   ['machine installing from a CodeArtifact repository of another account', { python: { codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: '444455556666', region: 'eu-central-1' } } }],
 ];
