@@ -4,6 +4,7 @@
  * building them, so preflight starts fast and needs no CDK.
  */
 import { DasklabConfig } from '../../config';
+import { addressInSubnet, NetworkConfig } from '../../config/network-schema';
 
 /** One machine the deploy would launch. */
 export interface PlannedMachine {
@@ -31,6 +32,13 @@ export interface DeployPlan {
   readonly securityGroups: number;
   /** What the plan could not count. */
   readonly notes: readonly string[];
+  /**
+   * The existing VPC the machines go to.
+   * @default - a VPC of the deploy's own
+   */
+  readonly network?: NetworkConfig;
+  /** The machines install from python.codeArtifact (which needs its VPC endpoints). */
+  readonly codeArtifact: boolean;
 }
 
 /** The number of availability zones the VPC spans (lib/network/network.ts, maxAzs). */
@@ -73,8 +81,10 @@ export function deployPlan(config: DasklabConfig, lab?: LabPlanInput): DeployPla
     });
     if (lab.studentIds.length === 0) notes.push('the roster has no students: the lab deploys no machines');
   } else if (config.cluster) {
-    // ClusterStack: the scheduler in subnet 0, worker i (from 0) in subnet i + 1.
-    machines.push({ role: 'scheduler', instanceType: config.cluster.schedulerInstanceType, spot: false, subnetIndex: 0 });
+    // ClusterStack: the scheduler in subnet 0 (or the one its fixed address lies in), worker i (from 0) in subnet i + 1.
+    const address = config.network?.schedulerAddress;
+    const schedulerSubnet = address ? Math.max(0, config.network!.subnets.findIndex((s) => addressInSubnet(address, s.cidr) === 'usable')) : 0;
+    machines.push({ role: 'scheduler', instanceType: config.cluster.schedulerInstanceType, spot: false, subnetIndex: schedulerSubnet });
     for (let i = 0; i < config.cluster.workers; i++) {
       machines.push({ role: 'worker', instanceType: config.cluster.workerInstanceType, spot: config.cluster.spot, subnetIndex: i + 1 });
     }
@@ -84,10 +94,13 @@ export function deployPlan(config: DasklabConfig, lab?: LabPlanInput): DeployPla
   }
   return {
     machines,
-    vpcs: 1,
-    internetGateways: 1,
+    // An existing VPC: the deploy makes neither.
+    vpcs: config.network ? 0 : 1,
+    internetGateways: config.network ? 0 : 1,
     keyPairs: config.access.publicKey ? 1 : machines.length,
     securityGroups,
     notes,
+    network: config.network,
+    codeArtifact: config.python.codeArtifact !== null,
   };
 }

@@ -21,6 +21,7 @@ import { TAG_APP } from '../../tag-keys';
 import { DeployPlan, PlannedMachine, VPC_AZ_COUNT } from './deploy-plan';
 import { quotaValue } from './service-quota';
 import { vcpuQuotaOf, VcpuQuota } from './vcpu-quotas';
+import { networkChecks } from './network-checks';
 
 /** The outcome of one check. */
 export interface Check {
@@ -53,9 +54,11 @@ const VPC_QUOTAS = {
  */
 export async function runPreflight(clients: PreflightClients, plan: DeployPlan, app: string): Promise<Check[]> {
   const checks: Check[] = plan.notes.map((note) => ({ status: 'WARN', check: 'deploy plan', detail: note }));
-  const azs = await vpcAvailabilityZones(clients.ec2);
+  // An existing VPC's machines go to its subnets' zones, round robin.
+  const azs = plan.network ? plan.network.subnets.map((s) => s.zone) : await vpcAvailabilityZones(clients.ec2);
   const offered = await offeringsByType(clients.ec2, uniqueTypes(plan.machines));
-  checks.push(...offeringChecks(plan.machines, azs, offered));
+  checks.push(...offeringChecks(plan.machines, azs, offered, { minimumZones: plan.network ? 1 : VPC_AZ_COUNT }));
+  if (plan.network) checks.push(...(await networkChecks(clients.ec2, { network: plan.network, machines: plan.machines, codeArtifact: plan.codeArtifact })));
   checks.push(...(await vcpuChecks(clients, plan, app, offered)));
   checks.push(...(await otherQuotaChecks(clients, plan)));
   return checks;
@@ -95,16 +98,22 @@ async function offeringsByType(ec2: EC2Client, types: readonly string[]): Promis
 }
 
 /** Each type must be offered in the zones its machines go to; ideally in all of the VPC's zones. */
-export function offeringChecks(machines: readonly PlannedMachine[], azs: readonly string[], offered: ReadonlyMap<string, ReadonlySet<string>>): Check[] {
+export function offeringChecks(
+  machines: readonly PlannedMachine[],
+  subnetZones: readonly string[],
+  offered: ReadonlyMap<string, ReadonlySet<string>>,
+  options: { minimumZones: number } = { minimumZones: VPC_AZ_COUNT },
+): Check[] {
   const checks: Check[] = [];
-  if (azs.length < VPC_AZ_COUNT) {
+  const azs = [...new Set(subnetZones)];
+  if (azs.length < options.minimumZones) {
     checks.push({ status: 'FAIL', check: 'availability zones', detail: `the VPC needs ${VPC_AZ_COUNT} availability zones; the region has ${azs.length} available` });
     if (azs.length === 0) return checks;
   }
   for (const type of uniqueTypes(machines)) {
     const check = `instance type ${type}`;
     const zones = offered.get(type) ?? new Set<string>();
-    const needed = [...new Set(machines.filter((m) => m.instanceType === type).map((m) => azs[m.subnetIndex % azs.length]))].sort();
+    const needed = [...new Set(machines.filter((m) => m.instanceType === type).map((m) => subnetZones[m.subnetIndex % subnetZones.length]))].sort();
     const missing = needed.filter((az) => !zones.has(az));
     const roles = [...new Set(machines.filter((m) => m.instanceType === type).map((m) => m.role))].join(', ');
     if (zones.size === 0) {
@@ -239,8 +248,14 @@ async function otherQuotaChecks(clients: PreflightClients, plan: DeployPlan): Pr
   countCheck(VPC_QUOTAS.vpcs.name, VPC_QUOTAS.vpcs.code, vpcs, plan.vpcs, vpcQuota);
   countCheck(VPC_QUOTAS.internetGateways.name, VPC_QUOTAS.internetGateways.code, gateways, plan.internetGateways, gatewayQuota);
   countCheck('Key pairs per Region', undefined, keyPairs, plan.keyPairs, { value: KEY_PAIRS_PER_REGION });
-  checks.push({ status: 'PASS', check: 'EC2-VPC Elastic IPs (L-0263D0A3)', detail: 'not used: machines get a public IPv4 address from their subnet' });
-  checks.push({ status: 'PASS', check: 'Security groups per VPC', detail: `${plan.securityGroups} in the deploy's own new VPC, far below the quota` });
+  if (plan.network) {
+    // The VPC's default group exists already.
+    checks.push({ status: 'PASS', check: 'EC2-VPC Elastic IPs (L-0263D0A3)', detail: 'not used' });
+    checks.push({ status: 'PASS', check: 'Security groups per VPC', detail: `the deploy adds ${plan.securityGroups - 1 + (plan.network.endpoints === 'create' ? 1 : 0)} to ${plan.network.vpcId}` });
+  } else {
+    checks.push({ status: 'PASS', check: 'EC2-VPC Elastic IPs (L-0263D0A3)', detail: 'not used: machines get a public IPv4 address from their subnet' });
+    checks.push({ status: 'PASS', check: 'Security groups per VPC', detail: `${plan.securityGroups} in the deploy's own new VPC, far below the quota` });
+  }
   return checks;
 }
 
