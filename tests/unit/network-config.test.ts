@@ -113,3 +113,13 @@ describe('network.proxy', () => {
     expect(line).not.toContain('S3cretPw');
   });
 });
+
+describe('the README’s existing-network example', () => {
+  test('GIVEN the example config of "An existing network" THEN it is valid as written', () => {
+    const readme = require('fs').readFileSync(require('path').join(__dirname, '..', '..', 'README.md'), 'utf8') as string;
+    const section = readme.slice(readme.indexOf('## An existing network'));
+    const example = /```json\n([\s\S]*?)```/.exec(section)![1];
+    const network = configOf(JSON.parse(example)).network!;
+    expect(network).toMatchObject({ proxy: 'http://proxy.corp.example:3128', endpoints: 'create', schedulerAddress: '10.20.1.10' });
+  });
+});
