@@ -219,8 +219,11 @@ describe('least egress', () => {
         expect({ where, protocol: rule.IpProtocol }).toEqual({ where, protocol: matchesNothing(rule) ? 'icmp' : 'tcp' });
         if (matchesNothing(rule)) continue;
         if (rule.CidrIp !== undefined || rule.CidrIpv6 !== undefined) {
-          // AND an address range is reached on port 80 or 443 only
-          expect({ where, ports: [rule.FromPort, rule.ToPort] }).toEqual({ where, ports: rule.FromPort === 80 ? [80, 80] : [443, 443] });
+          // AND an address range is reached on port 80 or 443 only, or on network.proxy's port when one is set
+          const proxy = configOf(input).network?.proxy;
+          const proxyPort = proxy ? Number(new URL(proxy).port) : undefined;
+          const allowed = rule.FromPort === 80 ? 80 : rule.FromPort === proxyPort ? proxyPort : 443;
+          expect({ where, ports: [rule.FromPort, rule.ToPort] }).toEqual({ where, ports: [allowed, allowed] });
         } else {
           // AND another group is reached on the Dask ports only (8786 scheduler, 8788-8789 worker and nanny)
           expect(rule.DestinationSecurityGroupId).toBeDefined();
