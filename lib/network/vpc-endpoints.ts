@@ -70,7 +70,7 @@ export class MachineEndpoints extends Construct {
     super(scope, id);
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
-      description: 'dasklab VPC endpoints: HTTPS from the machines\' subnets',
+      description: 'dasklab VPC endpoints: HTTPS from the machine subnets',
       allowAllOutbound: false,
     });
     for (const subnet of props.subnets) {
