@@ -4,6 +4,7 @@ import * as zlib from 'zlib';
 import { Token } from 'aws-cdk-lib';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import type { CodeArtifactRepository } from '../config/schema';
+import { COURSE_FOLDER, JUPYTER_PORT, JUPYTER_TOKEN_FILE, JUPYTER_URL_COMMAND, packagesWithJupyter } from '../machine/jupyter-lab';
 
 /** Where the scripts and unit files that run on the machines live. */
 export const USERDATA_DIR = path.join(__dirname, '..', '..', 'userdata');
@@ -114,6 +115,12 @@ export interface BootstrapParameters {
    * @default 'ubuntu'
    */
   readonly user?: string;
+  /**
+   * JupyterLab as a service of the login user, on loopback, with the course
+   * folder as its root (lib/machine/jupyter-lab.ts); its packages join `packages`.
+   * @default false
+   */
+  readonly jupyter?: boolean;
 }
 
 /** How a machine in an existing VPC reaches out. */
@@ -150,7 +157,7 @@ export function renderParameters(params: BootstrapParameters): string {
     // The pip phase gets a CodeArtifact token through boto3, so it cannot wait for apt-tools.
     assignment('DASKLAB_APT_PACKAGES', [...venvAptPackagesFor(params.pythonVersion), ...(params.codeArtifact ? ['python3-boto3'] : [])]),
     assignment('DASKLAB_APT_TOOLS', [...APT_TOOLS]),
-    assignment('DASKLAB_PIP_PACKAGES', params.packages),
+    assignment('DASKLAB_PIP_PACKAGES', pipPackagesOf(params)),
     assignment('DASKLAB_PIP_INDEX_URL', params.indexUrl ?? ''),
     assignment('DASKLAB_VENV', params.venv),
     assignment('DASKLAB_SIGNAL_URL', params.signalUrl ?? ''),
@@ -184,6 +191,11 @@ export function renderParameters(params: BootstrapParameters): string {
     lines.push(assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)));
   }
   return ['# >>> dasklab parameters', ...lines, '# <<< dasklab parameters'].join('\n');
+}
+
+/** What pip installs into the venv: the configured packages, and JupyterLab's where it runs. */
+export function pipPackagesOf(params: BootstrapParameters): string[] {
+  return params.jupyter ? packagesWithJupyter(params.packages) : [...params.packages];
 }
 
 /** What the apt phase installs: Python and its venv module, all that the venv and pip phases need. */
@@ -245,8 +257,31 @@ export function renderDaskUnit(params: BootstrapParameters): string {
   });
 }
 
+/** Fills in the `@NAME@` placeholders of a file in userdata/ with JupyterLab's settings. */
+function withJupyterSettings(file: string, text: string, params: BootstrapParameters): string {
+  const values: Record<string, string> = {
+    USER: params.user ?? 'ubuntu',
+    VENV: params.venv,
+    PORT: String(JUPYTER_PORT),
+    ROOT: COURSE_FOLDER,
+    TOKEN_FILE: JUPYTER_TOKEN_FILE,
+    URL_COMMAND: JUPYTER_URL_COMMAND,
+  };
+  // Not the renderer's own `# @@MARKER@@` lines.
+  return text.replace(/(?<!@)@([A-Z_]+)@(?!@)/g, (match, key: string) => {
+    const value = values[key];
+    if (value === undefined) throw new Error(`userdata/${file}: unknown placeholder ${match}`);
+    return value;
+  });
+}
+
+/** JupyterLab's systemd unit, with its settings filled in; its comments stay in the repository. */
+export function renderJupyterUnit(params: BootstrapParameters): string {
+  return withJupyterSettings('jupyterlab.service', stripComments(readUserdataFile('jupyterlab.service'), { shebang: false }), params);
+}
+
 /** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
-const OPTIONAL_PHASES = ['network', 'trainer-key', 'tls', 'dask', 'cluster', 'idle'];
+const OPTIONAL_PHASES = ['network', 'trainer-key', 'tls', 'dask', 'jupyter', 'cluster', 'idle'];
 
 /**
  * The bootstrap's phases for a machine, in order. Optional phases are
@@ -266,6 +301,8 @@ export function phasesOf(params: BootstrapParameters): string[] {
     'verify',
     ...(params.dask?.tls ? ['tls'] : []),
     ...(params.dask ? ['dask'] : []),
+    // While a scheduler's workers are still joining.
+    ...(params.jupyter ? ['jupyter'] : []),
     ...(params.dask && params.role === 'scheduler' ? ['cluster'] : []),
     ...((params.idleStopMinutes ?? 0) > 0 ? ['idle'] : []),
   ];
@@ -316,12 +353,20 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
   body = replaceMarker(
     body,
     'PHASES',
-    optional.map((phase) => stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false })).join('\n'),
+    optional
+      .map((phase) => {
+        const text = stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false });
+        return phase === 'jupyter' ? withJupyterSettings(`phases/${phase}.sh`, text, params) : text;
+      })
+      .join('\n'),
   );
   body = replaceMarker(body, 'BOOTSTRAP_UNIT', readUserdataFile('dasklab-bootstrap.service'));
   body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? stripComments(readUserdataFile('codeartifact.sh'), { shebang: false }) : '');
   if (optional.includes('dask')) {
     body = replaceMarker(body, 'DASK_UNIT', renderDaskUnit(params));
+  }
+  if (optional.includes('jupyter')) {
+    body = replaceMarker(body, 'JUPYTER_UNIT', renderJupyterUnit(params));
   }
   if (optional.includes('idle')) {
     body = replaceMarker(body, 'IDLE_CHECK', stripComments(readUserdataFile('dasklab-idle-check.sh')));

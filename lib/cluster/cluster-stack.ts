@@ -112,6 +112,7 @@ export class ClusterStack extends Stack {
       extraSecurityGroups: [groups.member, groups.scheduler],
       instanceRole: schedulerRole,
       dask: { schedulerHost, name: 'scheduler', expectedWorkers: names, tls },
+      jupyter: cluster.jupyter,
     });
     this.workers = names.map((name, i) =>
       this.fleet.addMachine(this, `Worker${i + 1}`, {

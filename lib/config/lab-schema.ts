@@ -17,7 +17,7 @@
  * resolved to `machine.instanceType` when not set. See {@link completeLab}.
  */
 import { z } from 'zod';
-import { checkedString, intRange, section } from './schema-blocks';
+import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { findStudentProblems, MAX_STUDENTS, rosterSizeProblem, Student } from './roster';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
@@ -242,6 +242,9 @@ const LabSettingsSchema = section('the lab settings', {
     .default(null)
     .describe('The trainer\'s OpenSSH public key ("ssh-ed25519 AAAA... comment" or "ssh-rsa ..." of at least 2048 bits), installed on every lab machine besides the student\'s own key. Never a private key. null: none.'),
   schedule: ScheduleSchema.optional().describe('Optional daily stop and/or start of every lab machine at fixed times, e.g. {"stop": "18:00", "start": "08:30", "timezone": "Europe/Berlin", "days": ["MON", "TUE", "WED", "THU", "FRI"]}.'),
+  jupyter: bool()
+    .default(false)
+    .describe('JupyterLab on each student\'s machine (their scheduler when they have workers), on the machine\'s loopback only, reached through the student\'s own SSH tunnel; `Client()` in a notebook finds the student\'s own scheduler. Its token is made on the machine and shown to the student on SSH login.'),
   instanceType: checkedString('expected an EC2 instance type string such as "t3.medium"', instanceTypeProblem)
     .meta(INSTANCE_TYPE_HINT)
     .optional()

@@ -360,6 +360,9 @@ const ClusterSchema = section('the cluster settings', {
   tls: bool()
     .default(true)
     .describe('Mutual TLS between scheduler, workers and clients (tls:// addresses). The scheduler makes the certificates; they are shared only through SecureString parameters of this cluster in SSM Parameter Store, and `dasklab tls-client` gives a client its copy. false: plain TCP inside the cluster\'s security groups.'),
+  jupyter: bool()
+    .default(false)
+    .describe('JupyterLab on the scheduler, on its loopback only, reached through an SSH tunnel or Session Manager port forwarding; `Client()` in a notebook finds the cluster.'),
 });
 
 /**

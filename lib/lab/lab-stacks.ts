@@ -152,7 +152,7 @@ export class LabShardStack extends Stack {
       };
       if (lab.workersPerStudent === 0) {
         this.machines.push(
-          fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}` }),
+          fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}`, jupyter: lab.jupyter }),
         );
         continue;
       }
@@ -195,6 +195,7 @@ function addStudentCluster(
     name: `${config.name}-${studentId}-scheduler`,
     extraSecurityGroups: [group],
     dask: { schedulerHost: '127.0.0.1', name: 'scheduler', expectedWorkers: names },
+    jupyter: config.lab!.jupyter,
   });
   const workerMachines = names.map((name, i) =>
     fleet.addMachine(scope, `Worker${i + 1}`, {

@@ -24,7 +24,7 @@ export interface FleetMachineSettings {
    */
   readonly ubuntuRelease?: string;
   /** What every machine's bootstrap installs. */
-  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask'>;
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask' | 'jupyter'>;
   /** How long the deploy waits for each machine's bootstrap. */
   readonly readyTimeout: Duration;
   /**
@@ -104,6 +104,11 @@ export interface FleetMachineOptions {
   /** @default - no Dask service */
   readonly dask?: DaskServiceParameters;
   /**
+   * JupyterLab on the machine (lib/machine/jupyter-lab.ts).
+   * @default false
+   */
+  readonly jupyter?: boolean;
+  /**
    * On spot capacity, on demand when spot has none.
    * @default false
    */
@@ -161,7 +166,7 @@ export abstract class FleetBase extends Construct {
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
       role: options.role,
-      bootstrap: { ...this.settings.bootstrap, dask: options.dask },
+      bootstrap: { ...this.settings.bootstrap, dask: options.dask, jupyter: options.jupyter },
       privateIpAddress: options.privateIpAddress,
       associatePublicIp: this.network.publicIp,
       readyTimeout: this.settings.readyTimeout,

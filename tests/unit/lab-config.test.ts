@@ -43,6 +43,7 @@ describe('defaults', () => {
       workersPerStudent: 0,
       idleStopMinutes: 60,
       trainerPublicKey: null,
+      jupyter: false,
       instanceType: 't3.medium',
       students: [{ id: 'alice', line: 1 }, { id: 'bob', line: 2 }],
     };

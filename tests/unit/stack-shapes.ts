@@ -21,15 +21,15 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
   ['default machine', {}],
   ['machine with SSH and the dashboard open to a network, own key', { access: { sshCidrs: ['203.0.113.0/24'], dashboardCidrs: ['198.51.100.0/24'], publicKey: TRAINER_KEY } }],
   ['machine on Graviton with a larger disk and a package index', { machine: { instanceType: 'm7g.large', diskGiB: 100 }, python: { indexUrl: 'https://pypi.example.org/simple/' } }],
-  ['cluster with TLS', { cluster: { workers: 2 } }],
+  ['cluster with TLS and JupyterLab', { cluster: { workers: 2, jupyter: true } }],
   [
     'cluster with SSH open to the world (acknowledged) and the dashboard to IPv6 networks',
     { access: { sshCidrs: ['0.0.0.0/0', '::/0'], dashboardCidrs: ['2001:db8::/32', '198.51.100.7/32'], allowWorldOpen: ['sshCidrs'] }, cluster: { workers: 1 } },
   ],
   ['cluster without TLS', { cluster: { workers: 2, tls: false } }],
   ['spot cluster on Graviton', { cluster: { workers: 2, spot: true, schedulerInstanceType: 't4g.medium', workerInstanceType: 'm7g.large' } }],
-  ['lab of student machines with idle stop and a trainer key', { lab: { roster: ['alice', 'bob', 'carol'], idleStopMinutes: 30, trainerPublicKey: TRAINER_KEY } }],
-  ['lab with per-student clusters and a schedule', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1, schedule: { stop: '18:00', start: '08:00', timezone: 'Europe/Berlin' } } }],
+  ['lab of student machines with idle stop, a trainer key and JupyterLab', { lab: { roster: ['alice', 'bob', 'carol'], idleStopMinutes: 30, trainerPublicKey: TRAINER_KEY, jupyter: true } }],
+  ['lab with per-student clusters, JupyterLab and a schedule', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, schedule: { stop: '18:00', start: '08:00', timezone: 'Europe/Berlin' } } }],
   [
     'lab on Graviton without idle stop, stopped on some weekdays only',
     { lab: { roster: ['alice', 'bob'], idleStopMinutes: 0, instanceType: 't4g.medium', schedule: { stop: '18:00', timezone: 'UTC', days: ['MON', 'WED', 'FRI'] } } },
