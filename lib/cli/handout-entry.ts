@@ -29,6 +29,8 @@ export interface HandoutContext {
   readonly pythonVersion?: string;
   /** The ready venv's path, when the config is at hand. */
   readonly venv?: string;
+  /** Whether students' machines (or a cluster's scheduler) run JupyterLab, when the config is at hand. */
+  readonly jupyter?: boolean;
 }
 
 /** One file of the handouts. */

@@ -6,6 +6,7 @@
 import { dashboardTunnelArgv, shellJoin, sshCommand } from './connection';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import { HandoutContext, HandoutEntry } from './handout-entry';
+import { jupyterSection, runsJupyter } from './jupyter-handout';
 
 /** The machines one page is about: a student's machines, or one machine. */
 export interface PageGroup {
@@ -63,6 +64,11 @@ export function renderHandoutPage(group: PageGroup, context: HandoutContext): st
   out.push(...connectSection(main));
   if (machine.state !== 'running') {
     out.push(`This machine was **${machine.state}** when this page was made. Ask your trainer to start it; its public address may change when it starts.`, '');
+  }
+
+  if (runsJupyter(main, context.jupyter)) {
+    out.push(`## ${step++}. JupyterLab`, '');
+    out.push(...jupyterSection(main));
   }
 
   out.push(`## ${step++}. First steps`, '');

@@ -109,6 +109,7 @@ describe('defaults', () => {
       workerInstanceType: 't3.large',
       spot: false,
       tls: true,
+      jupyter: false,
     });
   });
 

@@ -78,6 +78,7 @@ describe('defaults', () => {
       idleStopMinutes: 0,
       trainerPublicKey: trainer,
       schedule: { stop: '18:30', start: '08:00', timezone: 'America/New_York', days: ['MON', 'WED'] },
+      jupyter: true,
       instanceType: 'c7g.large',
     };
     // WHEN validated THEN it is unchanged, plus the students
@@ -295,7 +296,7 @@ describe('unknown lab fields and the JSON schema', () => {
     // GIVEN "students" and a misspelled "idleStopMinute" WHEN validated THEN each is named
     const { problems } = configErrorOf(labOf({ students: ['x'], idleStopMinute: 5 }));
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^lab\.students: \["x"\] is not accepted; unknown field; expected one of the fields of lab: roster, workersPerStudent, idleStopMinutes, trainerPublicKey, schedule, instanceType$/);
+    expect(problems[0]).toMatch(/^lab\.students: \["x"\] is not accepted; unknown field; expected one of the fields of lab: roster, workersPerStudent, idleStopMinutes, trainerPublicKey, schedule, jupyter, instanceType$/);
     expect(problems[1]).toContain('lab.idleStopMinute: 5 is not accepted; unknown field (did you mean "idleStopMinutes"?)');
   });
 

@@ -20,6 +20,7 @@ async function handouts(ctx: CommandContext, options: OutDirOptions): Promise<nu
     generatedAt: ctx.io.now(),
     pythonVersion: config?.python.version,
     venv: config?.python.venv,
+    jupyter: config?.lab?.jupyter ?? config?.cluster?.jupyter,
   });
   writeDirAtomically(dir, files, options.force === true, { cwd: ctx.io.cwd });
 
