@@ -3,8 +3,10 @@
  * forwards JupyterLab's port (and the Dask dashboard's) to the student's own
  * loopback and logs in; on login the machine prints JupyterLab's address with
  * its token, which exists only on the machine. The same command goes through
- * Session Manager when port 22 is closed (ssh's ProxyCommand), and works alike
- * in the OpenSSH of Linux, macOS and Windows 10 and 11.
+ * Session Manager when port 22 is closed (ssh's ProxyCommand with the
+ * AWS-StartSSHSession document, which carries ssh's port forwards too:
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/session-manager-getting-started-enable-ssh-connections.html),
+ * and works alike in the OpenSSH of Linux, macOS and Windows 10 and 11.
  */
 import { Connection, shellJoin, sshArgv } from './connection';
 import { DASK_PORTS } from '../cluster/dask-ports';

@@ -9,6 +9,7 @@ import { registerReset } from './commands/reset';
 import { registerStatus } from './commands/status';
 import { registerTlsClient } from './commands/tls-client';
 import { registerTunnel } from './commands/tunnel';
+import { registerOpen } from './commands/open';
 
 /**
  * The commander program. It never exits the process itself: errors and
@@ -40,6 +41,7 @@ export function buildProgram(kit: CommandKit): Command {
   registerReset(program, kit);
   registerPreflight(program, kit);
   registerTunnel(program, kit);
+  registerOpen(program, kit);
   registerTlsClient(program, kit);
   return program;
 }

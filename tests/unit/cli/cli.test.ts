@@ -11,7 +11,7 @@ import { runCaptured } from './support';
 const ec2Mock = mockClient(EC2Client);
 beforeEach(() => ec2Mock.reset());
 
-const COMMANDS = ['status', 'handouts', 'stop', 'start', 'reset', 'preflight', 'tunnel'];
+const COMMANDS = ['status', 'handouts', 'stop', 'start', 'reset', 'preflight', 'tunnel', 'open'];
 
 describe('help', () => {
   test('--help lists every command and the global options', async () => {
