@@ -56,6 +56,10 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: "numpy wheels made from Debian's numpy link against the system BLAS/LAPACK, where a PyPI wheel bundles OpenBLAS.",
   },
   {
+    what: "JupyterLab and its dependencies on the index are Debian trixie's (jupyterlab 4.0.11, jupyter_server 2.15); their data files (/usr/share/jupyter/lab, /etc/jupyter) become the wheels' data files, as in PyPI's wheels; requirements Debian does not package are left out of the wheels' metadata (jupyterlab's jupyter-lsp, jsonschema[format-nongpl]'s uri-template), as Debian's own packages run without them; cffi's wheel holds python3-cffi-backend's compiled backend; the rootfs carries libzmq5 and libargon2-1",
+    why: "PyPI is not reachable; pyzmq and argon2-cffi made from Debian's packages link against the system's libzmq and libargon2, where PyPI's wheels bundle them.",
+  },
+  {
     what: "cloud-init uses the NoCloud datasource (seed bind-mounted at /var/lib/cloud/seed/nocloud) instead of Ec2; IMDSv2 at 169.254.169.254 is the twin's own (token required, per-source-IP instance-id, local-ipv4, region us-east-1, instance-type)",
     why: "there is no EC2 metadata service; the bootstrap's own IMDS reads still go to the usual address.",
   },

@@ -6,6 +6,7 @@ import { mustRun } from './proc';
 import { rootfsKey } from './rootfs';
 import { aptPackagesFor } from '../../lib/bootstrap/bootstrap-user-data';
 import { TWIN_PYTHON_VERSION } from './deviations';
+import { JUPYTER_PACKAGES } from '../../lib/machine/jupyter-lab';
 
 /**
  * The twin's local package sources, built once per rootfs in a throwaway
@@ -22,14 +23,21 @@ import { TWIN_PYTHON_VERSION } from './deviations';
 export const APT_PACKAGES: readonly string[] = [...aptPackagesFor(TWIN_PYTHON_VERSION), 'python3-venv'];
 
 /** Debian packages whose installed files become the index's wheels. */
-export const DEBIAN_PYTHON_PACKAGES: readonly string[] = ['python3-numpy', 'python3-dask', 'python3-distributed'];
+export const DEBIAN_PYTHON_PACKAGES: readonly string[] = [
+  'python3-numpy',
+  'python3-dask',
+  'python3-distributed',
+  'jupyterlab',
+  // argon2-cffi (jupyter_server's) requires cffi, which Debian's packages run without (only its backend).
+  'python3-cffi',
+];
 
 /**
  * The requirements the index is built and verified for: the template's
  * defaults after the twin's rewrites (deviations.ts). The closure of their
  * dependencies is included.
  */
-export const INDEX_REQUIREMENTS: readonly string[] = ['numpy', 'dask[array,distributed]'];
+export const INDEX_REQUIREMENTS: readonly string[] = ['numpy', 'dask[array,distributed]', ...JUPYTER_PACKAGES];
 
 const FILES = ['staging.sh', 'make-wheels.py'].map((f) => path.join(__dirname, f));
 

@@ -43,6 +43,16 @@ def log(msg):
     print(f"[make-wheels] {msg}", file=sys.stderr)
 
 
+# Projects that an extra of an installed distribution asks for and that Debian
+# does not package (e.g. uri-template, of jsonschema[format-nongpl], which
+# jupyter-events requires): their Requires-Dist lines are left out of the wheels,
+# as Debian's own packages run without them.
+UNPACKAGED = set()
+# Requirements Debian does not package and whose dependants Debian ships and runs
+# without them: jupyterlab's jupyter-lsp (the language-server extension).
+DEBIAN_RUNS_WITHOUT = {"jupyter-lsp"}
+
+
 def closure(requirements):
     """Walks Requires-Dist from the requirements; returns {canonical name: Distribution}."""
     found = {}
@@ -54,6 +64,10 @@ def closure(requirements):
         try:
             dist = md.distribution(req.name)
         except md.PackageNotFoundError:
+            if name in DEBIAN_RUNS_WITHOUT or (req.marker is not None and "extra" in str(req.marker)):
+                log(f"{req}: not packaged by Debian; left out of the wheels' metadata")
+                UNPACKAGED.add(name)
+                continue
             sys.exit(f"[make-wheels] {req} is required but no Debian package installed it")
         if not req.specifier.contains(dist.version, prereleases=True):
             sys.exit(f"[make-wheels] {req} is required but Debian has {dist.version}")
@@ -70,19 +84,30 @@ def closure(requirements):
     return found
 
 
+# Debian packages that hold part of a distribution that PyPI ships in one wheel:
+# cffi's compiled backend (_cffi_backend) is python3-cffi-backend, not python3-cffi.
+SPLIT_PACKAGES = {"cffi": ["python3-cffi-backend"]}
+
+
 def debian_files(dist):
     """The files the owning Debian package installed under this dist's site dir."""
     meta_dir = Path(dist._path)  # importlib has no public path for PathDistribution
     site = meta_dir.parent
     owner = subprocess.run(["dpkg", "-S", str(meta_dir)], check=True, capture_output=True, text=True)
     package = owner.stdout.split(":")[0]
-    listing = subprocess.run(["dpkg", "-L", package], check=True, capture_output=True, text=True)
+    listing = subprocess.run(["dpkg", "-L", package, *SPLIT_PACKAGES.get(canonicalize_name(dist.metadata["Name"]), [])],
+                             check=True, capture_output=True, text=True)
     metas = [p for p in listing.stdout.splitlines() if Path(p).parent == site and p.endswith("-info")]
     if len(metas) != 1:
         sys.exit(f"[make-wheels] {package} holds {len(metas)} distributions; cannot split it")
     files = {}
+    data_name = f"{re.sub(r'[-_.]+', '_', dist.metadata['Name']).lower()}-{dist.version.replace('-', '_')}.data"
     for line in listing.stdout.splitlines():
         path = Path(line)
+        data = data_file(path)
+        if data is not None and path.is_file():
+            files[f"{data_name}/data/{data}"] = path
+            continue
         if site not in path.parents or meta_dir == path or meta_dir in path.parents:
             continue
         if "__pycache__" in path.parts:
@@ -97,13 +122,28 @@ def debian_files(dist):
     return package, meta_dir, files
 
 
+# Jupyter's data files, which PyPI's wheels install under the venv (sys.prefix):
+# JupyterLab's built application and schemas, servers' extension configs. Not
+# Debian's kernel specs: they name /usr/bin/python3; the venv's own kernel is found without one.
+JUPYTER_DATA = {Path("/usr/share/jupyter"): "share/jupyter", Path("/etc/jupyter"): "etc/jupyter"}
+
+
+def data_file(path):
+    """Where a Debian-installed Jupyter data file goes in a wheel's .data/data/, or None."""
+    for root, target in JUPYTER_DATA.items():
+        if root in path.parents and Path("/usr/share/jupyter/kernels") not in path.parents:
+            return f"{target}/{path.relative_to(root)}"
+    return None
+
+
 def metadata_files(dist, meta_dir, dist_info):
     """The .dist-info contents (without WHEEL/RECORD), converting an egg-info if needed."""
     out = {}
     if meta_dir.suffix == ".dist-info":
         for path in sorted(meta_dir.rglob("*")):
             if path.is_file() and path.name not in INSTALL_ONLY:
-                out[f"{dist_info}/{path.relative_to(meta_dir)}"] = path.read_bytes()
+                data = path.read_bytes()
+                out[f"{dist_info}/{path.relative_to(meta_dir)}"] = without_unpackaged(data) if path.name == "METADATA" else data
         return out
     # egg-info: METADATA made from PKG-INFO's core fields plus requires.txt (which
     # importlib already turns into Requires-Dist with extra markers).
@@ -114,6 +154,8 @@ def metadata_files(dist, meta_dir, dist_info):
             lines.append(f"{field}: {' '.join(meta[field].split())}")
     extras = set()
     for dep in dist.requires or []:
+        if canonicalize_name(Requirement(dep).name) in UNPACKAGED:
+            continue
         lines.append(f"Requires-Dist: {dep}")
         extras.update(re.findall(r'extra == "([^"]+)"', dep))
     lines += [f"Provides-Extra: {extra}" for extra in sorted(extras)]
@@ -122,6 +164,16 @@ def metadata_files(dist, meta_dir, dist_info):
         if path.is_file() and path.name not in EGG_ONLY | INSTALL_ONLY:
             out[f"{dist_info}/{path.name}"] = path.read_bytes()
     return out
+
+
+def without_unpackaged(metadata):
+    """METADATA without the Requires-Dist lines of UNPACKAGED projects."""
+    kept = []
+    for line in metadata.decode().splitlines(keepends=True):
+        if line.startswith("Requires-Dist:") and canonicalize_name(Requirement(line.split(":", 1)[1].strip()).name) in UNPACKAGED:
+            continue
+        kept.append(line)
+    return "".join(kept).encode()
 
 
 def record_hash(data):

@@ -33,6 +33,9 @@ export const ROOTFS_PACKAGES: readonly string[] = [
   // numpy wheels made from Debian's numpy link against the system BLAS/LAPACK.
   'libblas3',
   'liblapack3',
+  // pyzmq and argon2-cffi wheels made from Debian's packages (JupyterLab's) link against these.
+  'libzmq5',
+  'libargon2-1',
 ];
 
 const SCRIPT = path.join(__dirname, 'build-rootfs.sh');

@@ -40,3 +40,7 @@ import dask, dask.array as da, distributed, numpy
 assert float(da.ones((100, 100), chunks=10).sum().compute()) == 10000.0
 print(f"[staging] verified numpy {numpy.__version__} dask {dask.__version__} distributed {distributed.__version__}")
 PY
+if [[ " ${requirements[*]} " == *" jupyterlab "* ]]; then
+  /tmp/verify-venv/bin/python -c 'import jupyterlab, sys; from jupyterlab.commands import get_app_dir; import os; d = get_app_dir(); sys.exit(0 if os.path.isfile(os.path.join(d, "static", "index.html")) else f"no JupyterLab application in {d}")'
+  log "verified: JupyterLab $(/tmp/verify-venv/bin/jupyter lab --version) and its application assets"
+fi
