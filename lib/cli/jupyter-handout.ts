@@ -13,10 +13,13 @@ import { DASK_PORTS } from '../cluster/dask-ports';
 import { HandoutEntry } from './handout-entry';
 import { JUPYTER_PORT, JUPYTER_URL_COMMAND } from '../machine/jupyter-lab';
 
-/** `ssh [-i KEY] [-o ProxyCommand=...] -L 8888:... -L 8787:... user@host`. */
+/** `ssh [-i KEY] [-o ProxyCommand=...] -o ExitOnForwardFailure=yes -L 8888:... -L 8787:... user@host`. */
 export function jupyterTunnelArgv(connection: Connection, keyFile?: string): string[] {
   const argv = sshArgv(connection, keyFile);
   const destination = argv.pop()!;
+  // ssh only warns when a forward fails (the student's own Jupyter on 8888): the
+  // address shown on login would then open whatever holds the port.
+  argv.push('-o', 'ExitOnForwardFailure=yes');
   for (const port of [JUPYTER_PORT, DASK_PORTS.dashboard]) argv.push('-L', `${port}:127.0.0.1:${port}`);
   return [...argv, destination];
 }

@@ -38,7 +38,7 @@ suite('open against moto', () => {
     expect(run.code).toBe(0);
     expect(run.stdout.trim()).toBe(
       'ssh -i class-alice-scheduler.pem -o ProxyCommand=\'aws ssm start-session --region us-east-1 --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p\' ' +
-        `-L 8888:127.0.0.1:8888 -L 8787:127.0.0.1:8787 ubuntu@${lab[0].instanceId}`,
+        `-o ExitOnForwardFailure=yes -L 8888:127.0.0.1:8888 -L 8787:127.0.0.1:8787 ubuntu@${lab[0].instanceId}`,
     );
   });
 

@@ -30,8 +30,16 @@ const bob = entry({ instanceId: 'i-bs', label: 'lab1-bob-scheduler', role: 'sche
 describe('the JupyterLab tunnel', () => {
   test('direct SSH: one ssh command forwards JupyterLab and the dashboard to loopback and logs in', () => {
     expect(jupyterTunnelArgv(alice.connection, alice.keyFile)).toEqual([
-      'ssh', '-i', 'alice.pem', '-L', '8888:127.0.0.1:8888', '-L', '8787:127.0.0.1:8787', 'ubuntu@198.51.100.7',
+      'ssh', '-i', 'alice.pem', '-o', 'ExitOnForwardFailure=yes', '-L', '8888:127.0.0.1:8888', '-L', '8787:127.0.0.1:8787', 'ubuntu@198.51.100.7',
     ]);
+  });
+
+  test('a local port already taken (a Jupyter of the student\'s own on 8888) stops ssh instead of logging in without the tunnel', () => {
+    // ssh only warns when a forward fails; the address shown on login would then open whatever holds the port
+    for (const e of [alice, bob]) {
+      const argv = jupyterTunnelArgv(e.connection, e.keyFile);
+      expect(argv[argv.indexOf('ExitOnForwardFailure=yes') - 1]).toBe('-o');
+    }
   });
 
   test('no open SSH port: the same command through Session Manager', () => {
@@ -49,7 +57,7 @@ describe('the handout page with JupyterLab', () => {
     const page = renderHandoutPage(pageGroups([alice])[0], context);
     // THEN it has a JupyterLab section with the tunnel command and where the address comes from
     expect(page).toMatch(/## \d\. JupyterLab/);
-    expect(page).toContain('    ssh -i alice.pem -L 8888:127.0.0.1:8888 -L 8787:127.0.0.1:8787 ubuntu@198.51.100.7');
+    expect(page).toContain('    ssh -i alice.pem -o ExitOnForwardFailure=yes -L 8888:127.0.0.1:8888 -L 8787:127.0.0.1:8787 ubuntu@198.51.100.7');
     expect(page).toMatch(/Linux, macOS.*Windows/);
     expect(page).toContain('http://127.0.0.1:8888/lab?token=');
     expect(page).toContain('dasklab-jupyter-url');
