@@ -58,7 +58,8 @@ function proxyProblem(url: string): string | null {
   const credential = urlCredentialProblem(parsed, { hashFragment: false });
   if (credential !== null) return `${expected}, ${credential}`;
   if (parsed.pathname !== '/' ) return `${expected}, with no path`;
-  if (parsed.port === '') return `${expected}; name the port, e.g. ":3128"`;
+  // URL drops a scheme's default port (":80" of http, ":443" of https), so look at what was written.
+  if (!/^[a-z]+:\/\/[^/?#]*:\d+(?:[/?#]|$)/i.test(url)) return `${expected}; name the port, e.g. ":3128"`;
   return null;
 }
 
@@ -69,7 +70,8 @@ function proxyHoldsCredential(url: string): boolean {
 
 /** The port of a proxy URL that {@link proxyProblem} accepted. */
 export function proxyPort(url: string): number {
-  return Number(new URL(url).port);
+  const parsed = new URL(url);
+  return parsed.port !== '' ? Number(parsed.port) : parsed.protocol === 'https:' ? 443 : 80;
 }
 
 /** A dotted-quad IPv4 address as an integer, or null. */

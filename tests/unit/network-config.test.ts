@@ -1,6 +1,6 @@
 import { configOf } from './support';
 import { configErrorOf, expectOneProblem } from './config-errors';
-import { machinesGetPublicIp } from '../../lib/config/network-schema';
+import { machinesGetPublicIp, proxyPort } from '../../lib/config/network-schema';
 import { PRIVATE_NETWORK } from './network-fixtures';
 
 function withSubnets(subnets: any[], extra: object = {}) {
@@ -90,6 +90,11 @@ describe('network.schedulerAddress: the cluster scheduler’s fixed address', ()
 describe('network.proxy', () => {
   test.each(['http://proxy.corp.example:3128', 'https://proxy.corp.example:8443', 'http://10.20.0.5:3128', 'http://proxy.corp.example:3128/'])('GIVEN %s THEN it is accepted', (proxy) => {
     expect(configOf({ network: { ...PRIVATE_NETWORK, proxy } }).network!.proxy).toBe(proxy);
+  });
+
+  test.each([['http://proxy.corp.example:80', 80], ['https://proxy.corp.example:443', 443]])('GIVEN %s (the scheme\'s own port, written) THEN it is accepted with port %s', (proxy, port) => {
+    expect(configOf({ network: { ...PRIVATE_NETWORK, proxy } }).network!.proxy).toBe(proxy);
+    expect(proxyPort(proxy)).toBe(port);
   });
 
   test('GIVEN no proxy THEN it is null', () => {
