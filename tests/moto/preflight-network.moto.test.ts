@@ -7,6 +7,7 @@
 import {
   CreateNatGatewayCommand,
   CreateRouteCommand,
+  CreateRouteTableCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   CreateVpcEndpointCommand,
@@ -131,5 +132,18 @@ suite('preflight of an existing VPC, against moto', () => {
     expect(run.stdout).toContain(`FAIL  network: subnet subnet-0fffffffffffffff0: does not exist in ${REGION}`);
     // AND with a proxy, a subnet without a route out passes: the proxy is the way out
     expect(run.stdout).toContain(`PASS  network: way out of ${vpc.subnets[0].id}: through the proxy http://proxy.corp.example:3128 (network.proxy)`);
+  });
+
+  test('GIVEN a subnet whose configured route table is not its route table THEN it is a FAIL naming both', async () => {
+    // GIVEN a route table of the VPC that the subnet does not use (it uses the main table)
+    const vpc = await privateVpc('10.35');
+    const { RouteTable } = await ec2.send(new CreateRouteTableCommand({ VpcId: vpc.vpcId }));
+    const subnets = [{ ...vpc.subnets[0], routeTableId: RouteTable!.RouteTableId! }];
+    const file = configFile('wrongtable', { vpcId: vpc.vpcId, subnets, endpoints: 'create', proxy: 'http://proxy.corp.example:3128' });
+    // WHEN
+    const run = await cli(['preflight', '--config', file, '--region', REGION]);
+    // THEN the S3 gateway endpoint (the readiness signal's way) would go on a table the subnet does not use
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(`FAIL  network: subnet ${vpc.subnets[0].id}: its route table is ${vpc.routeTableId}, not ${RouteTable!.RouteTableId}`);
   });
 });

@@ -42,7 +42,7 @@ export async function networkChecks(ec2: EC2Client, plan: NetworkPlan): Promise<
     collect(paginateDescribeVpcEndpoints({ client: ec2 }, { Filters: [{ Name: 'vpc-id', Values: [network.vpcId] }] }), (p) => p.VpcEndpoints),
   ]);
   const found = network.subnets.map((s) => subnets.find((x) => x.SubnetId === s.id));
-  const checks: Check[] = network.subnets.map((s, i) => subnetCheck(s, found[i], network.vpcId, region));
+  const checks: Check[] = network.subnets.map((s, i) => subnetCheck(s, found[i], routeTableOf(s.id, routeTables), network.vpcId, region));
   const ours = network.subnets.filter((_, i) => found[i]?.VpcId === network.vpcId);
   checks.push(...ours.map((s) => wayOutCheck(s.id, routeTableOf(s.id, routeTables), network)));
   checks.push(...endpointChecks(network, region, endpoints, ours.map((s) => routeTableOf(s.id, routeTables)?.RouteTableId), plan.codeArtifact));
@@ -68,13 +68,15 @@ async function collect<P, T>(pages: AsyncIterable<P>, items: (page: P) => T[] | 
   return result;
 }
 
-function subnetCheck(wanted: NetworkConfig['subnets'][number], subnet: Subnet | undefined, vpcId: string, region: string): Check {
+function subnetCheck(wanted: NetworkConfig['subnets'][number], subnet: Subnet | undefined, table: RouteTable | undefined, vpcId: string, region: string): Check {
   const what = `subnet ${wanted.id}`;
   if (!subnet) return check('FAIL', what, `does not exist in ${region}; check network.subnets and the region`);
   if (subnet.VpcId !== vpcId) return check('FAIL', what, `belongs to ${subnet.VpcId}, not to ${vpcId}; name subnets of network.vpcId`);
   const differences = [
     subnet.AvailabilityZone !== wanted.zone ? `its zone is ${subnet.AvailabilityZone}, not ${wanted.zone}` : '',
     subnet.CidrBlock !== wanted.cidr ? `its CIDR is ${subnet.CidrBlock}, not ${wanted.cidr}` : '',
+    // The deploy puts the S3 gateway endpoint (the readiness signal's way out) on the configured table.
+    wanted.routeTableId && table?.RouteTableId !== wanted.routeTableId ? `its route table is ${table?.RouteTableId ?? 'none'}, not ${wanted.routeTableId}` : '',
   ].filter((d) => d !== '');
   if (differences.length > 0) return check('FAIL', what, `${differences.join(' and ')}: correct network.subnets, which synth places machines by`);
   return check('PASS', what, `in ${vpcId}, ${wanted.zone}, ${wanted.cidr}`);
