@@ -520,9 +520,11 @@ stop_idle_timer() {
 }
 
 # Phases that run in the background, beside the phases after them, and the
-# phase that waits for each: the venv and pip need Python and its venv module
-# from apt, not the packages of apt-tools. BACKGROUND_PIDS: the running ones.
-declare -A BACKGROUND_PHASES=([apt-tools]=verify) BACKGROUND_PIDS=()
+# phase that waits for each: the venv needs Python and its venv module from
+# apt, not the packages of apt-tools. pip waits: a reboot during an apt install
+# in the background (pip being the longest phase) kept the machine from coming
+# back (tests/twin/faults.twin.test.ts). BACKGROUND_PIDS: the running ones.
+declare -A BACKGROUND_PHASES=([apt-tools]=pip) BACKGROUND_PIDS=()
 
 # await_background_phases [PHASE]: waits for the background phases that PHASE
 # waits for (all without PHASE); one that failed fails the bootstrap as itself.
