@@ -523,7 +523,8 @@ stop_idle_timer() {
 # phase that waits for each: the venv needs Python and its venv module from
 # apt, not the packages of apt-tools. pip waits: a reboot during an apt install
 # in the background (pip being the longest phase) kept the machine from coming
-# back (tests/twin/faults.twin.test.ts). BACKGROUND_PIDS: the running ones.
+# back (tests/twin/faults.twin.test.ts); the unit's TimeoutStopSec=20s ends a
+# stop that waits for apt, whose next boot repairs dpkg. BACKGROUND_PIDS: the running ones.
 declare -A BACKGROUND_PHASES=([apt-tools]=pip) BACKGROUND_PIDS=()
 
 # await_background_phases [PHASE]: waits for the background phases that PHASE
