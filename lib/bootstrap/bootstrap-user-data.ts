@@ -154,8 +154,7 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_ROLE', params.role),
     assignment('DASKLAB_PHASES', phases),
     assignment('DASKLAB_PYTHON_VERSION', params.pythonVersion),
-    // The pip phase gets a CodeArtifact token through boto3, so it cannot wait for apt-tools.
-    assignment('DASKLAB_APT_PACKAGES', [...venvAptPackagesFor(params.pythonVersion), ...(params.codeArtifact ? ['python3-boto3'] : [])]),
+    assignment('DASKLAB_APT_PACKAGES', venvAptPackagesFor(params.pythonVersion)),
     assignment('DASKLAB_APT_TOOLS', [...APT_TOOLS]),
     assignment('DASKLAB_PIP_PACKAGES', pipPackagesOf(params)),
     assignment('DASKLAB_PIP_INDEX_URL', params.indexUrl ?? ''),

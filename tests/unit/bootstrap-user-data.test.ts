@@ -69,15 +69,9 @@ describe('renderParameters', () => {
 describe('what the apt phase installs before the venv and pip phases', () => {
   const aptPackages = (params: BootstrapParameters) => bash(`${renderParameters(params)}\nprintf '%s ' "\${DASKLAB_APT_PACKAGES[@]}"`).trim().split(' ');
 
-  test('without CodeArtifact: Python and its venv module only; boto3 comes in the background', () => {
+  test('Python and its venv module only; boto3, which CodeArtifact\'s token needs, comes from apt-tools, which pip waits for', () => {
     expect(aptPackages(PARAMS)).toEqual(['python3.12', 'python3.12-venv']);
-  });
-
-  test('with python.codeArtifact: boto3 too, since the pip phase gets its token with it', () => {
-    // GIVEN a machine whose pip phase asks CodeArtifact for a token through boto3
-    const params = { ...PARAMS, codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: null, region: null } };
-    // THEN boto3 is installed before that phase, not beside it
-    expect(aptPackages(params)).toEqual(['python3.12', 'python3.12-venv', 'python3-boto3']);
+    expect(aptPackages({ ...PARAMS, codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: null, region: null } })).toEqual(['python3.12', 'python3.12-venv']);
   });
 });
 
