@@ -28,10 +28,11 @@ export interface DaskServiceParameters {
   /** The worker's name in the cluster, e.g. `worker-1`; unused on the scheduler. */
   readonly name: string;
   /**
-   * On the scheduler: the names of the workers it waits for before it reports ready.
-   * @default - none
+   * On the scheduler: how many workers it waits for before it reports ready,
+   * named as {@link workerNames} names them.
+   * @default 0
    */
-  readonly expectedWorkers?: readonly string[];
+  readonly expectedWorkerCount?: number;
   /**
    * Mutual TLS between the cluster's members and its clients. The scheduler
    * makes the certificate authority and the certificates; they travel only
@@ -184,7 +185,7 @@ export function renderParameters(params: BootstrapParameters): string {
       assignment('DASKLAB_SCHEDULER_ADDRESS', schedulerAddress(dask!.schedulerHost, !!dask!.tls)),
     );
   }
-  if (phases.includes('cluster')) lines.push(assignment('DASKLAB_DASK_WORKERS', dask!.expectedWorkers ?? []));
+  if (phases.includes('cluster')) lines.push(assignment('DASKLAB_DASK_WORKER_COUNT', String(dask!.expectedWorkerCount ?? 0)));
   // The phases that wait for other machines stop in time to report why.
   if (phases.includes('cluster') || phases.includes('tls')) {
     lines.push(assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)));
@@ -307,6 +308,17 @@ export function phasesOf(params: BootstrapParameters): string[] {
   ];
 }
 
+/**
+ * The files in userdata/ of an optional phase: `phases/<name>.sh`, and for
+ * TLS the part only this role runs (the scheduler makes the certificates,
+ * workers fetch them), so neither carries the other's code.
+ */
+export function phaseFilesOf(phase: string, role: MachineRole): string[] {
+  const files = [`phases/${phase}.sh`];
+  if (phase === 'tls') files.push(`phases/tls-${role === 'scheduler' ? 'scheduler' : 'worker'}.sh`);
+  return files;
+}
+
 function readUserdataFile(name: string): string {
   return fs.readFileSync(path.join(USERDATA_DIR, name), 'utf8');
 }
@@ -353,9 +365,10 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
     body,
     'PHASES',
     optional
-      .map((phase) => {
-        const text = stripComments(readUserdataFile(`phases/${phase}.sh`), { shebang: false });
-        return phase === 'jupyter' ? withJupyterSettings(`phases/${phase}.sh`, text, params) : text;
+      .flatMap((phase) => phaseFilesOf(phase, params.role))
+      .map((file) => {
+        const text = stripComments(readUserdataFile(file), { shebang: false });
+        return file === 'phases/jupyter.sh' ? withJupyterSettings(file, text, params) : text;
       })
       .join('\n'),
   );
@@ -386,42 +399,123 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
 /** Marks the compressed body in user data. */
 export const BODY_DELIMITER = 'DASKLAB_BOOTSTRAP';
 
+/** The alphabet of RFC 1924's base85, as Python's `base64.b85encode` uses it. */
+const BASE85_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~';
+
+/**
+ * Encodes bytes as Python's `base64.b85encode` does: 5 characters per 4 bytes
+ * (base64 takes 5.33), none of them a quote or a backslash. Written here
+ * because Node has no base85 and the encoder is a dozen lines.
+ */
+export function base85Encode(data: Buffer): string {
+  const padding = (4 - (data.length % 4)) % 4;
+  const padded = Buffer.concat([data, Buffer.alloc(padding)]);
+  let encoded = '';
+  for (let offset = 0; offset < padded.length; offset += 4) {
+    let value = padded.readUInt32BE(offset);
+    const group: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      group.unshift(BASE85_ALPHABET[value % 85]);
+      value = Math.floor(value / 85);
+    }
+    encoded += group.join('');
+  }
+  return encoded.slice(0, encoded.length - padding);
+}
+
+/** Decodes what {@link base85Encode} (or Python's `base64.b85encode`) made. */
+export function base85Decode(text: string): Buffer {
+  const padding = (5 - (text.length % 5)) % 5;
+  const padded = text + '~'.repeat(padding);
+  const bytes = Buffer.alloc((padded.length / 5) * 4);
+  for (let offset = 0; offset < padded.length; offset += 5) {
+    let value = 0;
+    for (const char of padded.slice(offset, offset + 5)) {
+      const digit = BASE85_ALPHABET.indexOf(char);
+      if (digit < 0) throw new Error(`not base85: ${JSON.stringify(char)}`);
+      value = value * 85 + digit;
+    }
+    bytes.writeUInt32BE(value, (offset / 5) * 4);
+  }
+  return bytes.subarray(0, bytes.length - padding);
+}
+
+/**
+ * Decompresses the body at boot. cloud-init is a Python program, so python3
+ * is on every machine that runs user data, before anything is installed.
+ */
+const BODY_DECODER = "python3 -c 'import base64,sys,zlib;sys.stdout.buffer.write(zlib.decompress(base64.b85decode(sys.stdin.read().strip())))'";
+
 /**
  * Renders a machine's user data: a bash script whose parameters stay plain
  * text (they hold the deploy-time values, and are what a reader looks for)
- * and whose body is gzip-compressed and base64-encoded, decoded by bash at
- * boot. Compression keeps the largest machine (a lab scheduler with idle stop
- * and a trainer key) well within EC2's 16 KB of user data.
+ * and whose body is deflate-compressed and base85-encoded, decoded at boot.
+ * This keeps the largest machines (a TLS scheduler with JupyterLab in an
+ * existing network with a proxy) within EC2's 16 KB of user data; base85
+ * instead of base64 alone saves about 0.9 KB there.
  */
 export function renderBootstrap(params: BootstrapParameters): string {
-  const { parameters, body } = renderBootstrapSource(params);
-  const encoded = zlib.gzipSync(Buffer.from(body), { level: 9 }).toString('base64').replace(/.{1,76}/g, '$&\n');
-  const script = [
-    '#!/bin/bash',
-    '# shellcheck disable=SC2034 # the parameters are read by the compressed body',
-    parameters,
-    '# The dasklab bootstrap (userdata/bootstrap.sh), compressed to fit in user data.',
-    '# shellcheck source=/dev/null',
-    `source <(base64 --decode <<'${BODY_DELIMITER}' | gunzip`,
-    `${encoded}${BODY_DELIMITER}`,
-    ')',
-    '',
-  ].join('\n');
+  const script = renderUserDataScript(params);
   const size = userDataSize(script, params.signalUrl);
   if (size > USER_DATA_LIMIT_BYTES) {
+    const parts = userDataParts(params)
+      .map(({ field, bytes }) => `${field} (${bytes} bytes)`)
+      .join(', ');
     throw new Error(
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/instancedata-add-user-data.html
       `the rendered user data is ${size} bytes; EC2 accepts at most ${USER_DATA_LIMIT_BYTES}. ` +
-        'Shorten python.packages or the bootstrap.',
+        `This ${params.role} machine's user data holds, beyond the bootstrap itself: ${parts || 'nothing optional'}. ` +
+        'Shorten python.packages or leave out one of the others.',
     );
   }
   return script;
 }
 
+function renderUserDataScript(params: BootstrapParameters): string {
+  const { parameters, body } = renderBootstrapSource(params);
+  const encoded = base85Encode(zlib.deflateSync(Buffer.from(body), { level: 9 }));
+  return [
+    '#!/bin/bash',
+    '# shellcheck disable=SC2034 # the parameters are read by the compressed body',
+    parameters,
+    '# The dasklab bootstrap (userdata/bootstrap.sh), compressed to fit in user data.',
+    '# shellcheck source=/dev/null',
+    `source <(${BODY_DECODER} <<'${BODY_DELIMITER}'`,
+    encoded,
+    BODY_DELIMITER,
+    ')',
+    '',
+  ].join('\n');
+}
+
+/**
+ * The config's optional parts in a machine's user data, each with the bytes
+ * leaving it out would save, largest first: what a user can change when the
+ * user data is too large.
+ */
+export function userDataParts(params: BootstrapParameters): Array<{ field: string; bytes: number }> {
+  const without: Array<[string, boolean, BootstrapParameters]> = [
+    ['python.packages', params.packages.length > 0, { ...params, packages: [] }],
+    ['python.indexUrl', params.indexUrl !== undefined, { ...params, indexUrl: undefined }],
+    ['python.codeArtifact', params.codeArtifact !== undefined, { ...params, codeArtifact: undefined }],
+    ['network', params.network !== undefined, { ...params, network: undefined }],
+    ['cluster.jupyter or lab.jupyter', params.jupyter === true, { ...params, jupyter: false }],
+    ['cluster.tls', params.dask?.tls !== undefined, { ...params, dask: params.dask && { ...params.dask, tls: undefined } }],
+    ['lab.idleStopMinutes', (params.idleStopMinutes ?? 0) > 0, { ...params, idleStopMinutes: 0 }],
+    ['lab.trainerPublicKey', params.trainerPublicKey !== undefined, { ...params, trainerPublicKey: undefined }],
+  ];
+  const size = userDataSize(renderUserDataScript(params), params.signalUrl);
+  return without
+    .filter(([, present]) => present)
+    .map(([field, , rest]) => ({ field, bytes: size - userDataSize(renderUserDataScript(rest), rest.signalUrl) }))
+    .sort((a, b) => b.bytes - a.bytes);
+}
+
 /** The bootstrap body inside rendered user data, decompressed. */
 export function decodeBootstrapBody(userData: string): string {
-  const match = new RegExp(`<<'${BODY_DELIMITER}' \\| gunzip\n([A-Za-z0-9+/=\n]+)${BODY_DELIMITER}\n`).exec(userData);
+  const match = new RegExp(`<<'${BODY_DELIMITER}'\n(.+)\n${BODY_DELIMITER}\n`).exec(userData);
   if (!match) throw new Error('no compressed bootstrap body in this user data');
-  return zlib.gunzipSync(Buffer.from(match[1].replace(/\n/g, ''), 'base64')).toString('utf8');
+  return zlib.inflateSync(base85Decode(match[1])).toString('utf8');
 }
 
 /** A generous length for any other token in user data (an IP address, a region). */

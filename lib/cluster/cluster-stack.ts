@@ -7,6 +7,7 @@ import { ClusterSecurityGroups } from './cluster-security-groups';
 import { clusterTlsParameterPath } from './cluster-tls';
 import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from './dask-ports';
+import { workerNames } from './worker-names';
 import { DaskMachine } from '../machine/dask-machine';
 import { MachineFleet } from '../machine/machine-fleet';
 import { MachineWrittenParameters } from './machine-written-parameters';
@@ -49,11 +50,6 @@ export function schedulerPlacement(subnets: readonly ec2.ISubnet[], address: str
   const problem = schedulerAddressProblem(address, cidrs);
   if (problem !== null) throw new Error(`network.schedulerAddress ${address}: ${problem}`);
   return { host: address, subnetIndex: cidrs.findIndex((cidr) => addressInSubnet(address, cidr) === 'usable') };
-}
-
-/** `worker-1`, `worker-2`, ...: stable names the scheduler can wait for. */
-export function workerNames(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `worker-${i + 1}`);
 }
 
 /**
@@ -111,7 +107,7 @@ export class ClusterStack extends Stack {
       privateIpAddress: schedulerHost,
       extraSecurityGroups: [groups.member, groups.scheduler],
       instanceRole: schedulerRole,
-      dask: { schedulerHost, name: 'scheduler', expectedWorkers: names, tls },
+      dask: { schedulerHost, name: 'scheduler', expectedWorkerCount: names.length, tls },
       jupyter: cluster.jupyter,
     });
     this.workers = names.map((name, i) =>

@@ -10,6 +10,7 @@ import { denyDefaultEgress } from '../cluster/cluster-security-groups';
 import { ConfigError } from '../config/errors';
 import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from '../cluster/dask-ports';
+import { workerNames } from '../cluster/worker-names';
 import { DaskMachine } from '../machine/dask-machine';
 import { LabSchedule } from './lab-schedule';
 import { checkLargestShard, largestShard, ShardMeasure } from './lab-size';
@@ -188,13 +189,13 @@ function addStudentCluster(
     group.addIngressRule(group, port, 'Dask, between this student’s machines');
     group.addEgressRule(group, port, 'Dask, between this student’s machines');
   }
-  const names = Array.from({ length: workers }, (_, i) => `worker-${i + 1}`);
+  const names = workerNames(workers);
   const scheduler = fleet.addMachine(scope, 'Scheduler', {
     ...common,
     role: 'scheduler',
     name: `${config.name}-${studentId}-scheduler`,
     extraSecurityGroups: [group],
-    dask: { schedulerHost: '127.0.0.1', name: 'scheduler', expectedWorkers: names },
+    dask: { schedulerHost: '127.0.0.1', name: 'scheduler', expectedWorkerCount: names.length },
     jupyter: config.lab!.jupyter,
   });
   const workerMachines = names.map((name, i) =>

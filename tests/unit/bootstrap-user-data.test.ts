@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
+  base85Decode,
+  base85Encode,
   BODY_DELIMITER,
   BootstrapParameters,
   USERDATA_DIR,
@@ -127,6 +129,20 @@ describe('renderBootstrap', () => {
     expect(stderr).toContain('[install|run]');
   });
 
+  test('the body is base85 exactly as Python decodes it: the bytes round-trip through python3', () => {
+    // GIVEN every byte value, at every length modulo 4
+    for (const length of [0, 1, 2, 3, 4, 255, 256, 1021]) {
+      const data = Buffer.from(Array.from({ length }, (_, i) => (i * 97 + length) % 256));
+      // WHEN encoded here and decoded by Python's base64.b85decode (what the machine runs)
+      const encoded = base85Encode(data);
+      const decoded = execFileSync('python3', ['-c', 'import base64,sys;sys.stdout.buffer.write(base64.b85decode(sys.stdin.read()))'], { input: encoded });
+      // THEN the bytes come back, and Python's own encoder agrees
+      expect(Buffer.compare(decoded, data)).toBe(0);
+      expect(execFileSync('python3', ['-c', 'import base64,sys;sys.stdout.write(base64.b85encode(sys.stdin.buffer.read()).decode())'], { input: data, encoding: 'utf8' })).toBe(encoded);
+      expect(Buffer.compare(base85Decode(encoded), data)).toBe(0);
+    }
+  });
+
   test('a deploy-time value outside the parameters is refused', () => {
     const params = { ...PARAMS, role: 'worker' as const, dask: { schedulerHost: '10.0.0.1', name: '${Token[TOKEN.9]}' } };
     expect(() => renderBootstrap(params)).toThrow(/pass it as a parameter/);
@@ -191,7 +207,7 @@ describe('userdata/ scripts', () => {
 
   test('a machine carries only the phases it runs', () => {
     expect(phasesOf(PARAMS)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify']);
-    const scheduler = { ...PARAMS, role: 'scheduler' as const, dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1'] } };
+    const scheduler = { ...PARAMS, role: 'scheduler' as const, dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkerCount: 1 } };
     expect(phasesOf(scheduler)).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'dask', 'cluster']);
     expect(readable(PARAMS)).not.toContain('phase_cluster');
     expect(readable(scheduler)).toContain('phase_cluster()');
@@ -204,9 +220,22 @@ describe('mutual TLS in a cluster', () => {
     ...PARAMS,
     role: 'scheduler',
     readyTimeoutSeconds: 1200,
-    dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkers: ['worker-1', 'worker-2'], tls: TLS },
+    dask: { schedulerHost: '10.40.0.10', name: 'scheduler', expectedWorkerCount: 2, tls: TLS },
   };
   const WORKER: BootstrapParameters = { ...PARAMS, role: 'worker', dask: { schedulerHost: '10.40.0.10', name: 'worker-1', tls: TLS } };
+
+  test('a TLS scheduler carries the code that makes certificates, a worker the code that fetches them, neither the other’s', () => {
+    // WHEN a TLS scheduler and worker are rendered
+    const scheduler = readable(SCHEDULER);
+    const worker = readable(WORKER);
+    // THEN each holds its own role's part of the TLS phase and the shared part
+    for (const text of [scheduler, worker]) expect(text).toContain('phase_tls() {');
+    expect(scheduler).toContain('tls_mint() {');
+    expect(scheduler).not.toContain('tls_fetch() {');
+    expect(worker).toContain('tls_fetch() {');
+    expect(worker).toContain('tls_refresh() {');
+    expect(worker).not.toContain('tls_mint() {');
+  });
 
   test('a TLS scheduler and worker run the tls phase before dask, with its parameters and a tls:// address', () => {
     // GIVEN a scheduler and a worker of a cluster with TLS
@@ -286,9 +315,8 @@ describe('mutual TLS in a cluster', () => {
     // GIVEN a TLS scheduler waiting for many workers, with the signal URL a token as at synth time
     const signalUrl = '${Token[TOKEN.123]}';
     const workers = Array.from({ length: 100 }, (_, i) => `worker-${i + 1}`);
-    const script = renderBootstrap({ ...SCHEDULER, signalUrl, dask: { ...SCHEDULER.dask!, expectedWorkers: workers } });
-    // WHEN sized THEN it fits with room to spare (14.9 KB today: the user-data adoption,
-    // package verification and CodeArtifact login took 2 KB of margin down to 1.5 KB)
+    const script = renderBootstrap({ ...SCHEDULER, signalUrl, dask: { ...SCHEDULER.dask!, expectedWorkerCount: workers.length } });
+    // WHEN sized THEN it fits with room to spare (12.6 KB today)
     expect(userDataSize(script, signalUrl)).toBeLessThan(USER_DATA_LIMIT_BYTES - 1024);
   });
 

@@ -1,10 +1,13 @@
+import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
-import { hostInCidr, workerNames } from '../../lib/cluster/cluster-stack';
+import { hostInCidr } from '../../lib/cluster/cluster-stack';
+import { workerNames } from '../../lib/cluster/worker-names';
+import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine';
 import { SynthesizedApp } from './iam-evaluation';
 import { configOf, ingressRules, onlyResource, policyStatementsOf, templateOf, userDataOf } from './support';
@@ -105,7 +108,7 @@ describe('cluster stack', () => {
       expect(text).toContain("DASKLAB_DASK_UNIT='dask-worker'");
     }
     const schedulerText = userDataText(resources[scheduler]);
-    expect(schedulerText).toContain("DASKLAB_DASK_WORKERS=('worker-1' 'worker-2' 'worker-3')");
+    expect(schedulerText).toContain("DASKLAB_DASK_WORKER_COUNT='3'");
     expect(schedulerText).toContain("DASKLAB_SCHEDULER_ADDRESS='tls://10.40.0.10:8786'");
     expect(schedulerText).toContain("DASKLAB_DASK_UNIT='dask-scheduler'");
   });
@@ -189,6 +192,15 @@ describe('helpers', () => {
 
   test('workerNames', () => {
     expect(workerNames(3)).toEqual(['worker-1', 'worker-2', 'worker-3']);
+  });
+
+  test.each([1, 3, 100])('the scheduler’s bootstrap names its %d expected workers as the stack names the workers', (count) => {
+    // GIVEN the cluster phase, with the count the stack renders into the scheduler's user data
+    const phase = fs.readFileSync(path.join(USERDATA_DIR, 'phases', 'cluster.sh'), 'utf8');
+    // WHEN bash lists the expected workers
+    const listed = execFileSync('bash', ['-euo', 'pipefail', '-c', `${phase}\nexpected_workers`], { env: { DASKLAB_DASK_WORKER_COUNT: String(count) }, encoding: 'utf8' });
+    // THEN they are exactly the workers' names
+    expect(listed.trim().split('\n')).toEqual(workerNames(count));
   });
 });
 

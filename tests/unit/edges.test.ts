@@ -6,6 +6,7 @@
 import { addDasklabStacks } from '../../lib/app';
 import { validateConfig } from '../../lib/config';
 import { DasklabConfigInput } from '../../lib/config/schema';
+import { ROUTED_NETWORK } from './network-fixtures';
 import { TRAINER_KEY } from './stack-shapes';
 import { testApp } from './support';
 
@@ -116,6 +117,22 @@ describe('user data at EC2\'s limit', () => {
       },
     ],
     ['a cluster scheduler with TLS', { cluster: { workers: 100 } }],
+    [
+      'a TLS scheduler of 100 workers with JupyterLab and CodeArtifact, behind a proxy in an existing network with endpoints, every name at its longest',
+      {
+        name: `a${'b'.repeat(22)}c`,
+        cluster: { workers: 100, jupyter: true },
+        python: { codeArtifact: { domain: `d${'o'.repeat(48)}m`, repository: `r${'e'.repeat(98)}o`, domainOwner: '123456789012', region: 'eu-central-1' } },
+        network: { ...ROUTED_NETWORK, proxy: `http://${'p'.repeat(200)}.example:3128`, endpoints: 'create' },
+      },
+    ],
+    [
+      'a lab scheduler with JupyterLab, idle stop and a trainer key, behind a proxy in an existing network',
+      {
+        lab: { roster: [`s${'t'.repeat(31)}`], workersPerStudent: 8, idleStopMinutes: 1440, trainerPublicKey: TRAINER_KEY, jupyter: true },
+        network: { ...ROUTED_NETWORK, proxy: `http://${'p'.repeat(200)}.example:3128`, endpoints: 'existing' },
+      },
+    ],
     ['the standalone machine', {}],
   ];
 
@@ -128,7 +145,8 @@ describe('user data at EC2\'s limit', () => {
     const fit = EC2_USER_DATA_LIMIT - start;
     expect(problemOf(withPackages(fit))).toBeNull();
     expect(Math.max(...deployedUserDataSizes(withPackages(fit)))).toBe(EC2_USER_DATA_LIMIT);
-    // AND one byte more is refused at synth, naming the size and the limit
+    // AND one byte more is refused at synth, naming the size, the limit and what takes the room
     expect(() => deployedUserDataSizes(withPackages(fit + 1))).toThrow(`the rendered user data is ${EC2_USER_DATA_LIMIT + 1} bytes; EC2 accepts at most ${EC2_USER_DATA_LIMIT}`);
+    expect(() => deployedUserDataSizes(withPackages(fit + 1))).toThrow(/holds, beyond the bootstrap itself: .*python\.packages \(\d+ bytes\)/);
   });
 });

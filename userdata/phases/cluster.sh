@@ -2,11 +2,20 @@
 # A phase of userdata/bootstrap.sh, embedded by the renderer only into the
 # user data of machines that run it.
 
+# The workers' Dask names, as the stacks name them (lib/cluster/worker-names.ts):
+# worker-1 .. worker-N, from the count alone.
+expected_workers() {
+  local i
+  for ((i = 1; i <= DASKLAB_DASK_WORKER_COUNT; i++)); do echo "worker-$i"; done
+}
+
 # On the scheduler: waits until every expected worker has joined, then runs a
 # task on each. Prints which workers are missing when they do not all come.
 phase_cluster() {
+  local -a workers
+  mapfile -t workers < <(expected_workers)
   as_user "$DASKLAB_VENV/bin/python" - "$DASKLAB_SCHEDULER_ADDRESS" "$(seconds_until_deadline)" \
-    "${DASKLAB_DASK_WORKERS[@]}" <<'PY'
+    "${workers[@]}" <<'PY'
 import socket, sys, time
 from concurrent.futures import CancelledError
 from distributed import Client
