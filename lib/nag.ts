@@ -87,6 +87,12 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'Limited by condition to subnets, security groups and key pairs tagged dasklab:app=<name>: the workers\' ' +
       'own, whose ids a policy written before them cannot list without a dependency on every one.',
   },
+  spotLauncherSharedSubnet: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:*:subnet/{subnetId}]'],
+    reason:
+      'One subnet of the existing VPC, named by its id (unique across accounts); any account, because a subnet ' +
+      'shared through AWS RAM keeps its owner\'s account in its ARN, which synth cannot know.',
+  },
   spotLauncherImages: {
     ids: [
       'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',

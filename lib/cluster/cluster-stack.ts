@@ -1,7 +1,7 @@
 import { Aws, CfnOutput, Fn, Stack, StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
-import { addressInSubnet, schedulerAddressProblem } from '../config/network-schema';
+import { addressInSubnet, DEFAULT_SCHEDULER_HOST_NUMBER, hostInCidr, schedulerAddressProblem } from '../config/network-schema';
 import { schedulerAddress } from '../bootstrap/bootstrap-user-data';
 import { ClusterSecurityGroups } from './cluster-security-groups';
 import { clusterTlsParameterPath } from './cluster-tls';
@@ -22,30 +22,15 @@ export interface ClusterStackProps extends StackProps {
   readonly config: DasklabConfig;
 }
 
-/** The scheduler's host number in the first subnet (AWS reserves .0 to .3). */
-const SCHEDULER_HOST_NUMBER = 10;
-
-/** The address `host` of an IPv4 CIDR, e.g. ('10.40.0.0/20', 10) → '10.40.0.10'. */
-export function hostInCidr(cidr: string, host: number): string {
-  const [address, bits] = cidr.split('/');
-  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-  const size = 2 ** (32 - Number(bits));
-  if (host < 4 || host >= size - 1) {
-    throw new Error(`host ${host} is reserved or outside ${cidr}`);
-  }
-  const ip = base + host;
-  return [24, 16, 8, 0].map((shift) => Math.floor(ip / 2 ** shift) % 256).join('.');
-}
-
 /**
  * The scheduler's fixed address and the subnet it lies in: the configured
- * address, or host {@link SCHEDULER_HOST_NUMBER} of the first subnet. Checked
+ * address, or host {@link DEFAULT_SCHEDULER_HOST_NUMBER} of the first subnet. Checked
  * here too, so that no construct launches a machine at an address EC2 would
  * refuse (outside the subnet, or one of the five AWS reserves:
  * https://docs.aws.amazon.com/vpc/latest/userguide/subnet-sizing.html).
  */
 export function schedulerPlacement(subnets: readonly ec2.ISubnet[], address: string | null): { host: string; subnetIndex: number } {
-  if (address === null) return { host: hostInCidr(subnets[0].ipv4CidrBlock, SCHEDULER_HOST_NUMBER), subnetIndex: 0 };
+  if (address === null) return { host: hostInCidr(subnets[0].ipv4CidrBlock, DEFAULT_SCHEDULER_HOST_NUMBER), subnetIndex: 0 };
   const cidrs = subnets.map((s) => s.ipv4CidrBlock);
   const problem = schedulerAddressProblem(address, cidrs);
   if (problem !== null) throw new Error(`network.schedulerAddress ${address}: ${problem}`);

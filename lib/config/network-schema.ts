@@ -219,6 +219,26 @@ function cidrsOverlap(a: string, b: string): boolean {
   return (x.address & mask) === (y.address & mask);
 }
 
+/** The cluster scheduler's host number in the first subnet when no address is configured (AWS reserves .0 to .3). */
+export const DEFAULT_SCHEDULER_HOST_NUMBER = 10;
+
+/** The address `host` of an IPv4 CIDR, e.g. ('10.40.0.0/20', 10) → '10.40.0.10'. */
+export function hostInCidr(cidr: string, host: number): string {
+  const [address, bits] = cidr.split('/');
+  const base = address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
+  const size = 2 ** (32 - Number(bits));
+  if (host < 4 || host >= size - 1) {
+    throw new Error(`host ${host} is reserved or outside ${cidr}`);
+  }
+  const ip = base + host;
+  return [24, 16, 8, 0].map((shift) => Math.floor(ip / 2 ** shift) % 256).join('.');
+}
+
+/** The cluster scheduler's fixed address in an existing network: the configured one, or host 10 of the first subnet. */
+export function clusterSchedulerAddress(network: NetworkConfig): string {
+  return network.schedulerAddress ?? hostInCidr(network.subnets[0].cidr, DEFAULT_SCHEDULER_HOST_NUMBER);
+}
+
 /** Why `address` cannot be the scheduler's fixed address in these subnets, or null. */
 export function schedulerAddressProblem(address: string, subnetCidrs: readonly string[]): string | null {
   if (ipv4Address(address) === null) return 'expected an IPv4 address such as "10.20.1.10", without a prefix length';

@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { BootstrapParameters, DaskServiceParameters, MachineRole } from '../bootstrap/bootstrap-user-data';
 import { DaskMachine } from './dask-machine';
 import { MachineInstanceRole } from './instance-role';
@@ -65,6 +65,14 @@ export interface FleetNetwork {
   readonly publicIp?: boolean;
   /** The subnet machine number `index` goes to. */
   subnetFor(index: number): ec2.ISubnet;
+  /**
+   * What machines wait for before they launch: the VPC endpoints dasklab
+   * makes. Until an interface endpoint exists its private DNS name does not
+   * answer, and the bootstrap's AWS calls (which skip the proxy) would go to
+   * AWS's public endpoints, out of reach of a subnet without a way out.
+   * @default - nothing
+   */
+  readonly machinesDependOn?: IDependable;
 }
 
 /** Who the machines of a fleet run as. */
@@ -160,7 +168,7 @@ export abstract class FleetBase extends Construct {
   public addMachine(scope: Construct, id: string, options: FleetMachineOptions): DaskMachine {
     const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
     this.machineCount++;
-    return new DaskMachine(scope, id, {
+    const machine = new DaskMachine(scope, id, {
       launchTemplate: this.launchTemplateFor(options.architecture, options.instanceRole),
       instanceType: options.instanceType,
       subnet,
@@ -175,6 +183,8 @@ export abstract class FleetBase extends Construct {
       name: options.name,
       spot: options.spot,
     });
+    if (this.network.machinesDependOn) machine.instance.cfnResource.node.addDependency(this.network.machinesDependOn);
+    return machine;
   }
 }
 

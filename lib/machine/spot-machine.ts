@@ -176,7 +176,10 @@ class SpotMachineLauncher extends HandlerFunction {
   /**
    * Lets the launcher launch into a subnet of an existing VPC, named by its id:
    * the app did not make it, so it carries no app tag. Subnets the app makes
-   * are allowed by their tag.
+   * are allowed by their tag. The account in the ARN is any: a subnet shared
+   * with this account through AWS RAM keeps its owner's account in its ARN
+   * (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-sharing.html), which
+   * synth cannot know, and the subnet id alone is unique.
    */
   private allowSubnet(subnet: ec2.ISubnet): void {
     if (Token.isUnresolved(subnet.subnetId) || this.subnetIds.has(subnet.subnetId)) return;
@@ -184,9 +187,10 @@ class SpotMachineLauncher extends HandlerFunction {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:RunInstances'],
-        resources: [Arn.format({ service: 'ec2', resource: 'subnet', resourceName: subnet.subnetId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, Stack.of(this))],
+        resources: [Arn.format({ service: 'ec2', account: '*', resource: 'subnet', resourceName: subnet.subnetId, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }, Stack.of(this))],
       }),
     );
+    acknowledge(this.role, 'spotLauncherSharedSubnet', { subnetId: subnet.subnetId });
   }
 
   /** Lets the launcher use a launch template and pass its machines' role. */

@@ -1,5 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Construct } from 'constructs';
+import { Construct, IDependable } from 'constructs';
 import { machinesGetPublicIp, NetworkConfig } from '../config/network-schema';
 import type { FleetNetwork } from '../machine/machine-fleet';
 import { EndpointService, MachineEndpoints } from './vpc-endpoints';
@@ -29,6 +29,8 @@ export class ExistingNetwork extends Construct implements FleetNetwork {
   public readonly publicIp: boolean;
   /** The VPC endpoints dasklab made, if any. */
   public readonly endpoints?: MachineEndpoints;
+  /** The endpoints dasklab makes, if any: machines launch once they exist. */
+  public readonly machinesDependOn?: IDependable;
 
   constructor(scope: Construct, id: string, props: ExistingNetworkProps) {
     super(scope, id);
@@ -48,6 +50,7 @@ export class ExistingNetwork extends Construct implements FleetNetwork {
     this.publicIp = machinesGetPublicIp(network);
     if (network.endpoints === 'create') {
       this.endpoints = new MachineEndpoints(this, 'Endpoints', { vpc: this.vpc, subnets: this.subnets, services: props.endpointServices ?? [] });
+      this.machinesDependOn = this.endpoints;
     }
   }
 

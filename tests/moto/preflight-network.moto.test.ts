@@ -6,6 +6,7 @@
  */
 import {
   CreateNatGatewayCommand,
+  CreateNetworkInterfaceCommand,
   CreateRouteCommand,
   CreateRouteTableCommand,
   CreateSubnetCommand,
@@ -65,9 +66,9 @@ suite('preflight of an existing VPC, against moto', () => {
     return { vpcId, routeTableId: RouteTables[0].RouteTableId!, subnets };
   }
 
-  function configFile(name: string, network: object): string {
+  function configFile(name: string, network: object, rest: object = {}): string {
     const file = path.join(tmp.dir, `${name}.json`);
-    fs.writeFileSync(file, JSON.stringify({ name, network }));
+    fs.writeFileSync(file, JSON.stringify({ name, network, ...rest }));
     return file;
   }
 
@@ -145,5 +146,46 @@ suite('preflight of an existing VPC, against moto', () => {
     // THEN the S3 gateway endpoint (the readiness signal's way) would go on a table the subnet does not use
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`FAIL  network: subnet ${vpc.subnets[0].id}: its route table is ${vpc.routeTableId}, not ${RouteTable!.RouteTableId}`);
+  });
+
+  test('GIVEN an S3 gateway endpoint already in the subnets\' route table and endpoints "create" THEN it is a FAIL: the deploy\'s own would be refused', async () => {
+    // GIVEN a gateway endpoint for S3 in the table the subnets use
+    const vpc = await privateVpc('10.36');
+    const { VpcEndpoint } = await ec2.send(
+      new CreateVpcEndpointCommand({ VpcId: vpc.vpcId, ServiceName: `com.amazonaws.${REGION}.s3`, VpcEndpointType: 'Gateway', RouteTableIds: [vpc.routeTableId] }),
+    );
+    const subnets = vpc.subnets.map((s) => ({ ...s, routeTableId: vpc.routeTableId }));
+    const file = configFile('s3twice', { vpcId: vpc.vpcId, subnets, endpoints: 'create', proxy: 'http://proxy.corp.example:3128' });
+    // WHEN
+    const run = await cli(['preflight', '--config', file, '--region', REGION]);
+    // THEN
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      `FAIL  network: endpoint com.amazonaws.${REGION}.s3: ${VpcEndpoint!.VpcEndpointId} is already in the route tables ${vpc.routeTableId}, which hold one route per service, so the deploy's would fail; set network.endpoints to "existing"`,
+    );
+  });
+
+  test('GIVEN only an S3 interface endpoint and endpoints "existing" THEN the gateway endpoint the readiness signal uses is missing', async () => {
+    // GIVEN
+    const vpc = await privateVpc('10.37');
+    await ec2.send(new CreateVpcEndpointCommand({ VpcId: vpc.vpcId, ServiceName: `com.amazonaws.${REGION}.s3`, VpcEndpointType: 'Interface', SubnetIds: [vpc.subnets[0].id] }));
+    const file = configFile('s3interface', { vpcId: vpc.vpcId, subnets: vpc.subnets, endpoints: 'existing', proxy: 'http://proxy.corp.example:3128' });
+    // WHEN
+    const run = await cli(['preflight', '--config', file, '--region', REGION]);
+    // THEN
+    expect(run.stdout).toContain(`FAIL  network: endpoint com.amazonaws.${REGION}.s3: missing in ${vpc.vpcId}`);
+  });
+
+  test('GIVEN a cluster without network.schedulerAddress and its default address taken THEN preflight says so, naming the default', async () => {
+    // GIVEN an interface at the 10th address of the first subnet
+    const vpc = await privateVpc('10.38');
+    const { NetworkInterface } = await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: vpc.subnets[0].id, PrivateIpAddress: '10.38.1.10' }));
+    const file = configFile('taken', { vpcId: vpc.vpcId, subnets: vpc.subnets, proxy: 'http://proxy.corp.example:3128' }, { cluster: { workers: 1 } });
+    // WHEN
+    const run = await cli(['preflight', '--config', file, '--region', REGION]);
+    // THEN
+    expect(run.stdout).toContain(
+      `WARN  network: scheduler address 10.38.1.10 (the default: the 10th address of the first subnet): in use by ${NetworkInterface!.NetworkInterfaceId}: fine if that is this app's scheduler; otherwise set network.schedulerAddress to a free address`,
+    );
   });
 });

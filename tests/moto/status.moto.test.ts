@@ -45,7 +45,7 @@ suite('status against moto', () => {
     // THEN
     expect(run.code).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^MACHINE\s+ROLE\s+STUDENT\s+INSTANCE\s+TYPE\s+STATE\s+PUBLIC IP\s+READINESS$/);
+    expect(lines[0]).toMatch(/^MACHINE\s+ROLE\s+STUDENT\s+INSTANCE\s+TYPE\s+STATE\s+ADDRESS\s+READINESS$/);
     const rows = lines.slice(1).map((l) => l.split(/\s{2,}/));
     expect(rows.map((r) => [r[0], r[1], r[2], r[4], r[5], r[7]])).toEqual([
       ['alice', 'student', 'alice', 't3.medium', 'running', 'ready'],
@@ -65,6 +65,25 @@ suite('status against moto', () => {
     expect(rows).toHaveLength(4);
     expect(rows[2]).toMatchObject({ machine: 'carol', student: 'carol', state: 'running', readiness: 'failed (pip)', instanceId: lab[2].instanceId });
     expect(rows[0].publicIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+  });
+
+  test('a machine without a public IP shows its private address, marked as such', async () => {
+    // GIVEN a machine in a private subnet, next to one with a public IP
+    await fakeDeploy({
+      app: 'private1',
+      machines: [
+        { role: 'standalone', name: 'private1-machine', bootstrap: 'ready', privateOnly: true },
+        { role: 'standalone', name: 'private1-public', bootstrap: 'ready' },
+      ],
+    });
+    // WHEN
+    const table = await cli(['status', '--app', 'private1', '--region', REGION]);
+    const rows = JSON.parse((await cli(['status', '--app', 'private1', '--region', REGION, '--json'])).stdout);
+    // THEN the table's address column holds the private address for the one and the public for the other
+    const addresses = table.stdout.trim().split('\n').slice(1).map((l) => l.split(/\s{2,}/).at(-2));
+    expect(rows[0].publicIp).toBeUndefined();
+    expect(rows[0].privateIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(addresses).toEqual([`${rows[0].privateIp} (private)`, rows[1].publicIp]);
   });
 
   test('spot workers show what capacity they got: spot, or on demand when spot had none', async () => {

@@ -107,6 +107,8 @@ export interface FakeMachine {
   readonly bootstrap?: string;
   /** The `dasklab:market` tag of a spot worker; none when undefined. */
   readonly market?: 'spot' | 'on-demand';
+  /** Without a public IP, as in the private subnets of an existing VPC. */
+  readonly privateOnly?: boolean;
 }
 
 /** Options of {@link fakeDeploy}. */
@@ -174,7 +176,9 @@ export async function fakeDeploy(options: FakeDeployOptions): Promise<CreatedMac
           MinCount: 1,
           MaxCount: 1,
           KeyName: keyName,
-          SecurityGroupIds: [GroupId!],
+          ...(machine.privateOnly
+            ? { NetworkInterfaces: [{ DeviceIndex: 0, Groups: [GroupId!], AssociatePublicIpAddress: false }] }
+            : { SecurityGroupIds: [GroupId!] }),
           TagSpecifications: [{ ResourceType: 'instance', Tags: tags }],
         }),
       );

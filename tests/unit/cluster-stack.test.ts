@@ -5,7 +5,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
-import { hostInCidr } from '../../lib/cluster/cluster-stack';
+import { hostInCidr } from '../../lib/config/network-schema';
 import { workerNames } from '../../lib/cluster/worker-names';
 import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine';

@@ -62,8 +62,11 @@ function nobodyMay(name: string, instance: string): Expectation[] {
 }
 
 /** The ARN of a subnet in the test account. */
-function subnetArn(subnetId: string): string {
-  return `arn:${TEST_ENV.partition}:ec2:${TEST_ENV.region}:${TEST_ENV.account}:subnet/${subnetId}`;
+/** A VPC owner's account that shares its subnets with the app's account through AWS RAM. */
+const VPC_OWNER_ACCOUNT = '444455556666';
+
+function subnetArn(subnetId: string, account: string = TEST_ENV.account): string {
+  return `arn:${TEST_ENV.partition}:ec2:${TEST_ENV.region}:${account}:subnet/${subnetId}`;
 }
 
 describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
@@ -149,6 +152,8 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       ...others.map((r): Expectation => [`pass ${r.path}`, { action: 'iam:PassRole', resource: r.arn, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }, 'Denied']),
       // An existing VPC's subnets carry no app tag: the launcher may launch into the configured ones only.
       ...(config.network?.subnets ?? []).map((s): Expectation => [`launch into the configured subnet ${s.id}`, { action: 'ec2:RunInstances', resource: subnetArn(s.id) }, 'Allowed']),
+      // A subnet shared through AWS RAM has its owner's account in its ARN.
+      ...(config.network?.subnets ?? []).map((s): Expectation => [`launch into the configured subnet ${s.id}, shared by another account`, { action: 'ec2:RunInstances', resource: subnetArn(s.id, VPC_OWNER_ACCOUNT) }, 'Allowed']),
       ['launch into an untagged subnet the config does not name', { action: 'ec2:RunInstances', resource: subnetArn('subnet-0fffffffffffffff0') }, 'Denied'],
       ['terminate a machine of the app', { action: 'ec2:TerminateInstances', resource: worker.arn, resourceTags: { 'dasklab:app': config.name } }, 'Allowed'],
       [`terminate a machine of ${OTHER_APP}`, { action: 'ec2:TerminateInstances', resource: OTHER_APP_INSTANCE, resourceTags: { 'dasklab:app': OTHER_APP } }, 'Denied'],

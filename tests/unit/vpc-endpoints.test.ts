@@ -89,3 +89,41 @@ describe('network.endpoints: what is accepted', () => {
     );
   });
 });
+
+describe('machines wait for the endpoints they use', () => {
+  // Until an interface endpoint exists, its private DNS name does not answer
+  // and the bootstrap's AWS calls (which skip the proxy) would go to AWS's public endpoints.
+  test.each<[string, DasklabConfigInput]>([
+    ['a machine', {}],
+    ['a cluster with spot workers', { cluster: { workers: 2, spot: true } }],
+  ])('GIVEN endpoints "create" and %s WHEN synthesized THEN every machine depends on every endpoint', (_what, input) => {
+    // GIVEN
+    const config = { ...input, network: { ...ROUTED_NETWORK, endpoints: 'create' as const } };
+    // WHEN
+    const [stack] = [...synthApp(config).values()];
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, any>;
+    const endpoints = Object.keys(resources).filter((id) => resources[id].Type === 'AWS::EC2::VPCEndpoint');
+    const machines = Object.keys(resources).filter((id) => ['AWS::EC2::Instance', 'Custom::DasklabSpotMachine'].includes(resources[id].Type));
+    // THEN
+    expect(endpoints.length).toBeGreaterThan(0);
+    expect(machines.length).toBe(Object.keys(input).length === 0 ? 1 : 3);
+    for (const machine of machines) expect(resources[machine].DependsOn).toEqual(expect.arrayContaining(endpoints));
+  });
+
+  test('GIVEN a lab with endpoints "create" THEN each student stack deploys after the stack that makes them', () => {
+    // GIVEN
+    const stacks = synthApp({ lab: { roster: ['alice', 'bob'] }, network: { ...ROUTED_NETWORK, endpoints: 'create' } });
+    const owner = [...stacks.values()].find((s) => Template.fromStack(s).findResources('AWS::EC2::VPCEndpoint') && Object.keys(Template.fromStack(s).findResources('AWS::EC2::VPCEndpoint')).length > 0)!;
+    // THEN every stack with machines that is not the owner depends on it
+    const withMachines = [...stacks.values()].filter((s) => s !== owner && Object.keys(Template.fromStack(s).findResources('AWS::EC2::Instance')).length > 0);
+    expect(withMachines.length).toBeGreaterThan(0);
+    for (const stack of withMachines) expect(stack.dependencies).toContain(owner);
+  });
+
+  test('GIVEN endpoints "existing" THEN machines depend on nothing of the network', () => {
+    const [stack] = [...synthApp({ network: { ...PRIVATE_NETWORK, endpoints: 'existing' } }).values()];
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, any>;
+    const instance = Object.values(resources).find((r) => r.Type === 'AWS::EC2::Instance');
+    expect(instance.DependsOn ?? []).toEqual([]);
+  });
+});

@@ -17,6 +17,7 @@ export interface StatusRow {
   readonly instanceType?: string;
   readonly state: string;
   readonly publicIp?: string;
+  readonly privateIp?: string;
   /** ready, bootstrapping, failed (phase), booting or unknown; "-" when not running. */
   readonly readiness: string;
   readonly name?: string;
@@ -33,17 +34,23 @@ export function statusRows(machines: readonly Machine[], now: Date): StatusRow[]
     instanceType: m.instanceType,
     state: m.state,
     publicIp: m.publicIp,
+    privateIp: m.privateIp,
     // A stopped machine's tag tells about its last boot, not about now.
     readiness: m.state === 'running' || m.state === 'pending' ? formatReadiness(readinessOf(m.bootstrapTag, m.launchTime, now)) : '-',
     name: m.name,
   }));
 }
 
+/** Where to reach the machine: its public IP, or its private address in a private subnet (through Session Manager). */
+function addressOf(row: StatusRow): string | undefined {
+  return row.publicIp ?? (row.privateIp && `${row.privateIp} (private)`);
+}
+
 /** The status table as text lines. */
 export function formatStatus(rows: readonly StatusRow[]): string[] {
   return formatTable(
-    ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'PUBLIC IP', 'READINESS'],
-    rows.map((r) => [r.machine, r.market ? `${r.role} (${r.market})` : r.role, r.student, r.instanceId, r.instanceType, r.state, r.publicIp, r.readiness]),
+    ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'ADDRESS', 'READINESS'],
+    rows.map((r) => [r.machine, r.market ? `${r.role} (${r.market})` : r.role, r.student, r.instanceId, r.instanceType, r.state, addressOf(r), r.readiness]),
   );
 }
 
@@ -65,7 +72,7 @@ async function status(ctx: CommandContext): Promise<number> {
 export function registerStatus(program: Command, kit: CommandKit): void {
   program
     .command('status')
-    .description('one row per machine: role, student, instance, type, state, public IP and bootstrap readiness')
+    .description('one row per machine: role, student, instance, type, state, address (public, or private) and bootstrap readiness')
     .addHelpText('after', examples('npx dasklab status', 'npx dasklab status --app course-b --region eu-west-1 --json'))
     .action(actionOf(kit, (ctx) => status(ctx)));
 }

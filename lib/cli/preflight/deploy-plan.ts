@@ -4,7 +4,7 @@
  * building them, so preflight starts fast and needs no CDK.
  */
 import { DasklabConfig } from '../../config';
-import { addressInSubnet, NetworkConfig } from '../../config/network-schema';
+import { addressInSubnet, clusterSchedulerAddress, NetworkConfig } from '../../config/network-schema';
 
 /** One machine the deploy would launch. */
 export interface PlannedMachine {
@@ -39,6 +39,11 @@ export interface DeployPlan {
   readonly network?: NetworkConfig;
   /** The machines install from python.codeArtifact (which needs its VPC endpoints). */
   readonly codeArtifact: boolean;
+  /**
+   * The cluster scheduler's fixed private address in the existing VPC.
+   * @default - none (no cluster, or a VPC of the deploy's own)
+   */
+  readonly clusterSchedulerAddress?: string;
 }
 
 /** The number of availability zones the VPC spans (lib/network/network.ts, maxAzs). */
@@ -102,5 +107,6 @@ export function deployPlan(config: DasklabConfig, lab?: LabPlanInput): DeployPla
     notes,
     network: config.network,
     codeArtifact: config.python.codeArtifact !== null,
+    clusterSchedulerAddress: config.cluster && config.network ? clusterSchedulerAddress(config.network) : undefined,
   };
 }

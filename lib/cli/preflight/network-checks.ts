@@ -26,6 +26,11 @@ export interface NetworkPlan {
   readonly machines: readonly PlannedMachine[];
   /** The machines install from python.codeArtifact. */
   readonly codeArtifact: boolean;
+  /**
+   * The cluster scheduler's fixed address, configured or the default.
+   * @default - no cluster scheduler
+   */
+  readonly clusterSchedulerAddress?: string;
 }
 
 const check = (status: Check['status'], what: string, detail: string): Check => ({ status, check: `network: ${what}`, detail });
@@ -48,7 +53,7 @@ export async function networkChecks(ec2: EC2Client, plan: NetworkPlan): Promise<
   checks.push(...endpointChecks(network, region, endpoints, ours.map((s) => routeTableOf(s.id, routeTables)?.RouteTableId), plan.codeArtifact));
   if (network.endpoints !== 'none') checks.push(await dnsCheck(ec2, network.vpcId));
   checks.push(...addressChecks(plan, found));
-  if (network.schedulerAddress && plan.machines.some((m) => m.role === 'scheduler')) checks.push(await schedulerAddressCheck(ec2, network));
+  if (plan.clusterSchedulerAddress) checks.push(await schedulerAddressCheck(ec2, network, plan.clusterSchedulerAddress));
   return checks;
 }
 
@@ -128,11 +133,12 @@ function endpointChecks(network: NetworkConfig, region: string, endpoints: reado
   return endpointServicesFor({ codeArtifact }).map(({ service, type, usedFor }) => {
     const name = `com.amazonaws.${region}.${service}`;
     const what = `endpoint ${name}`;
-    const present = endpoints.filter((e) => e.ServiceName === name && !/^(deleted|deleting|failed|rejected)$/i.test(e.State ?? ''));
+    // S3 has both kinds: only an endpoint of the kind the machines use counts.
+    const present = endpoints.filter((e) => e.ServiceName === name && (e.VpcEndpointType ?? 'Gateway') === type && !/^(deleted|deleting|failed|rejected)$/i.test(e.State ?? ''));
     if (network.endpoints === 'create') {
-      const clash = present.find((e) => e.PrivateDnsEnabled);
+      const clash = type === 'Interface' ? interfaceClash(present) : gatewayClash(present, routeTableIds);
       return clash
-        ? check('FAIL', what, `${clash.VpcEndpointId} already serves it with private DNS, which a second endpoint cannot have; set network.endpoints to "existing"`)
+        ? check('FAIL', what, `${clash}; set network.endpoints to "existing"`)
         : check('PASS', what, `made by the deploy (${type.toLowerCase()}), for ${usedFor}`);
     }
     const endpoint = present[0];
@@ -146,6 +152,26 @@ function endpointChecks(network: NetworkConfig, region: string, endpoints: reado
     }
     return check('PASS', what, `${endpoint.VpcEndpointId}, for ${usedFor}`);
   });
+}
+
+/** An interface endpoint of the service with private DNS: a second one cannot have private DNS too. */
+function interfaceClash(present: readonly VpcEndpoint[]): string | undefined {
+  const clash = present.find((e) => e.PrivateDnsEnabled);
+  return clash && `${clash.VpcEndpointId} already serves it with private DNS, which a second endpoint cannot have`;
+}
+
+/**
+ * A gateway endpoint of the service already in one of the machines' route
+ * tables: a route table holds one route per service, so the deploy's would
+ * fail (RouteAlreadyExists):
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/gateway-endpoints.html
+ */
+function gatewayClash(present: readonly VpcEndpoint[], routeTableIds: ReadonlyArray<string | undefined>): string | undefined {
+  for (const endpoint of present) {
+    const shared = routeTableIds.filter((id): id is string => id !== undefined && (endpoint.RouteTableIds ?? []).includes(id));
+    if (shared.length > 0) return `${endpoint.VpcEndpointId} is already in the route tables ${[...new Set(shared)].join(', ')}, which hold one route per service, so the deploy's would fail`;
+  }
+  return undefined;
 }
 
 /**
@@ -183,14 +209,13 @@ function addressChecks(plan: NetworkPlan, found: ReadonlyArray<Subnet | undefine
   });
 }
 
-async function schedulerAddressCheck(ec2: EC2Client, network: NetworkConfig): Promise<Check> {
-  const address = network.schedulerAddress!;
-  const what = `scheduler address ${address}`;
+async function schedulerAddressCheck(ec2: EC2Client, network: NetworkConfig, address: string): Promise<Check> {
+  const what = `scheduler address ${address}${network.schedulerAddress ? '' : ' (the default: the 10th address of the first subnet)'}`;
   const { NetworkInterfaces = [] } = await ec2.send(
     new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'vpc-id', Values: [network.vpcId] }, { Name: 'addresses.private-ip-address', Values: [address] }] }),
   );
   const holder = NetworkInterfaces[0];
   if (!holder) return check('PASS', what, 'free');
   const by = holder.Attachment?.InstanceId ? ` of instance ${holder.Attachment.InstanceId}` : '';
-  return check('WARN', what, `in use by ${holder.NetworkInterfaceId}${by}: fine if that is this app's scheduler; otherwise choose another network.schedulerAddress`);
+  return check('WARN', what, `in use by ${holder.NetworkInterfaceId}${by}: fine if that is this app's scheduler; otherwise set network.schedulerAddress to a free address`);
 }

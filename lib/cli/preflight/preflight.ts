@@ -58,7 +58,7 @@ export async function runPreflight(clients: PreflightClients, plan: DeployPlan, 
   const azs = plan.network ? plan.network.subnets.map((s) => s.zone) : await vpcAvailabilityZones(clients.ec2);
   const offered = await offeringsByType(clients.ec2, uniqueTypes(plan.machines));
   checks.push(...offeringChecks(plan.machines, azs, offered, { minimumZones: plan.network ? 1 : VPC_AZ_COUNT }));
-  if (plan.network) checks.push(...(await networkChecks(clients.ec2, { network: plan.network, machines: plan.machines, codeArtifact: plan.codeArtifact })));
+  if (plan.network) checks.push(...(await networkChecks(clients.ec2, { network: plan.network, machines: plan.machines, codeArtifact: plan.codeArtifact, clusterSchedulerAddress: plan.clusterSchedulerAddress })));
   checks.push(...(await vcpuChecks(clients, plan, app, offered)));
   checks.push(...(await otherQuotaChecks(clients, plan)));
   return checks;
