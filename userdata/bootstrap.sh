@@ -458,7 +458,16 @@ PY
   mv "$tmp" "$READY_FILE"
 }
 
+# signal_put BODY [CURL_OPTION...]: PUTs the body to the wait-condition handle.
+signal_put() {
+  curl -fsS --max-time 30 --retry 5 --retry-all-errors --retry-delay 2 "${@:2}" \
+    -X PUT -H 'Content-Type:' --data-binary "$1" "$DASKLAB_SIGNAL_URL" >/dev/null
+}
+
 # signal_cloudformation SUCCESS|FAILURE REASON: reports to the wait condition.
+# Through the proxy, if any; then directly, since the proxy may be what failed
+# and the subnet may reach S3 another way (a gateway endpoint, a NAT gateway):
+# else the deploy would wait out its timeout to learn of the failure.
 signal_cloudformation() {
   local body
   if [[ -z "$DASKLAB_SIGNAL_URL" ]]; then
@@ -467,8 +476,7 @@ signal_cloudformation() {
   fi
   body=$(python3 -c 'import json, sys; print(json.dumps({"Status": sys.argv[1], "Reason": sys.argv[2][-3000:], "UniqueId": sys.argv[3], "Data": sys.argv[4]}))' \
     "$1" "$2" "$(instance_id)" "$VERSIONS_JSON")
-  if curl -fsS --max-time 30 --retry 5 --retry-all-errors --retry-delay 2 \
-    -X PUT -H 'Content-Type:' --data-binary "$body" "$DASKLAB_SIGNAL_URL" >/dev/null; then
+  if signal_put "$body" || { [[ -n "${https_proxy:-}${http_proxy:-}" ]] && signal_put "$body" --noproxy '*'; }; then
     log "signalled $1 to CloudFormation"
   else
     # Expected on later boots, once the handle's URL has expired.
