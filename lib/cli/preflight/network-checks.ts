@@ -10,6 +10,7 @@ import {
   paginateDescribeRouteTables,
   paginateDescribeSubnets,
   paginateDescribeVpcEndpoints,
+  DescribeVpcEndpointServicesCommand,
   Route,
   RouteTable,
   Subnet,
@@ -51,6 +52,7 @@ export async function networkChecks(ec2: EC2Client, plan: NetworkPlan): Promise<
   const ours = network.subnets.filter((_, i) => found[i]?.VpcId === network.vpcId);
   checks.push(...ours.map((s) => wayOutCheck(s.id, routeTableOf(s.id, routeTables), network)));
   checks.push(...endpointChecks(network, region, endpoints, ours.map((s) => routeTableOf(s.id, routeTables)?.RouteTableId), plan.codeArtifact));
+  if (network.endpoints === 'create') checks.push(...(await endpointZoneChecks(ec2, network, region, plan.codeArtifact)));
   if (network.endpoints !== 'none') checks.push(await dnsCheck(ec2, network.vpcId));
   checks.push(...addressChecks(plan, found));
   if (plan.clusterSchedulerAddress) checks.push(await schedulerAddressCheck(ec2, network, plan.clusterSchedulerAddress));
@@ -152,6 +154,36 @@ function endpointChecks(network: NetworkConfig, region: string, endpoints: reado
     }
     return check('PASS', what, `${endpoint.VpcEndpointId}, for ${usedFor}`);
   });
+}
+
+/**
+ * An interface endpoint goes into one subnet per zone of the machines'
+ * subnets; not every service is offered in every zone, and the deploy fails
+ * where it is not:
+ * https://docs.aws.amazon.com/vpc/latest/privatelink/create-interface-endpoint.html
+ */
+async function endpointZoneChecks(ec2: EC2Client, network: NetworkConfig, region: string, codeArtifact: boolean): Promise<Check[]> {
+  const zones = [...new Set(network.subnets.map((s) => s.zone))];
+  const checks: Check[] = [];
+  for (const { service } of endpointServicesFor({ codeArtifact }).filter((s) => s.type === 'Interface')) {
+    const name = `com.amazonaws.${region}.${service}`;
+    const what = `zones of endpoint ${name}`;
+    let offered: string[];
+    try {
+      const { ServiceDetails = [] } = await ec2.send(new DescribeVpcEndpointServicesCommand({ ServiceNames: [name] }));
+      offered = ServiceDetails.find((d) => d.ServiceName === name)?.AvailabilityZones ?? [];
+    } catch (error) {
+      checks.push(check('WARN', what, `could not be looked up (${(error as Error).message})`));
+      continue;
+    }
+    const missing = zones.filter((zone) => !offered.includes(zone));
+    checks.push(
+      missing.length > 0
+        ? check('FAIL', what, `not offered in ${missing.join(', ')} (offered in ${offered.join(', ') || 'none'}); the deploy cannot place it in the subnets there. Use subnets in the offered zones, or set network.endpoints to "existing"`)
+        : check('PASS', what, `offered in ${zones.join(', ')}`),
+    );
+  }
+  return checks;
 }
 
 /** An interface endpoint of the service with private DNS: a second one cannot have private DNS too. */
