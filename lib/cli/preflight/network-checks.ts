@@ -144,7 +144,11 @@ function endpointChecks(network: NetworkConfig, region: string, endpoints: reado
         : check('PASS', what, `made by the deploy (${type.toLowerCase()}), for ${usedFor}`);
     }
     const endpoint = present[0];
-    if (!endpoint) return check('FAIL', what, `missing in ${network.vpcId}; the machines need it for ${usedFor}. Create it, or set network.endpoints to "create"`);
+    if (!endpoint) {
+      // An interface endpoint in a hub VPC, answering here through a private hosted zone shared with this VPC, is invisible to EC2's describe calls.
+      const hub = type === 'Interface' ? ' (an endpoint in a hub VPC whose private hosted zone is associated with this VPC also serves; then this line does not apply)' : '';
+      return check('FAIL', what, `missing in ${network.vpcId}; the machines need it for ${usedFor}. Create it, or set network.endpoints to "create"${hub}`);
+    }
     if (type === 'Interface' && !endpoint.PrivateDnsEnabled) {
       return check('FAIL', what, `${endpoint.VpcEndpointId} has private DNS off: the machines call the service by its usual name. Turn private DNS on`);
     }
