@@ -51,7 +51,7 @@ export const NAG_ACKNOWLEDGEMENTS = {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>:<AWS::AccountId>:instance/*]'],
     reason:
       'An instance id is not known before the instance exists; the condition ec2:SourceInstanceARN = the ARN of ' +
-      'ec2:InstanceID limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap tag.',
+      'ec2:InstanceID limits ec2:CreateTags to the calling machine itself, and aws:TagKeys to its dasklab:bootstrap and dasklab:jupyter tags.',
   },
   clusterParameters: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],

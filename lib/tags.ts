@@ -3,7 +3,7 @@ import { IConstruct } from 'constructs';
 import { MachineRole } from './bootstrap/bootstrap-user-data';
 import { TAG_APP, TAG_ROLE, TAG_STUDENT } from './tag-keys';
 
-export { TAG_APP, TAG_BOOTSTRAP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from './tag-keys';
+export { TAG_APP, TAG_BOOTSTRAP, TAG_JUPYTER, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from './tag-keys';
 
 /** Tags every taggable resource under `scope` as part of the app. */
 export function tagApp(scope: IConstruct, app: string): void {

@@ -88,32 +88,39 @@ instance_id() {
   retry 5 2 imds_get meta-data/instance-id || hostname
 }
 
-# tag_self VALUE: sets this instance's dasklab:bootstrap tag, which the CLI
-# reads. The instance role may set only that tag, only on this instance. Best
-# effort: a machine that cannot tag itself is still a working machine.
-tag_self() {
+# tag_instance KEY VALUE: sets a tag of this instance, which the CLI reads. The
+# instance role may set only dasklab:bootstrap and dasklab:jupyter, only on
+# this instance. Fails when it could not.
+tag_instance() {
   local region instance
   if ! region=$(imds_get meta-data/placement/region) || ! instance=$(imds_get meta-data/instance-id); then
     log "cannot read instance metadata; not tagging"
-    return 0
+    return 1
   fi
-  if AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$instance" "$1" 2>"$STATE_DIR/tag.err" <<'PY'; then
+  if AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$instance" "$1" "$2" 2>"$STATE_DIR/tag.err" <<'PY'; then
 import sys
 
 import boto3
 from botocore.config import Config
 
-region, instance, value = sys.argv[1:]
+region, instance, key, value = sys.argv[1:]
 config = Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 4, "mode": "standard"})
 boto3.client("ec2", region_name=region, config=config).create_tags(
-    Resources=[instance], Tags=[{"Key": "dasklab:bootstrap", "Value": value}]
+    Resources=[instance], Tags=[{"Key": key, "Value": value}]
 )
 PY
-    log "tagged dasklab:bootstrap=$1"
+    log "tagged $1=$2"
   else
     # The last line of Python's error says why; the traceback would bury the log.
-    log "could not tag dasklab:bootstrap=$1: $(tail -n 1 "$STATE_DIR/tag.err")"
+    log "could not tag $1=$2: $(tail -n 1 "$STATE_DIR/tag.err")"
+    return 1
   fi
+}
+
+# tag_self VALUE: sets the dasklab:bootstrap tag. Best effort: a machine that
+# cannot tag itself is still a working machine.
+tag_self() {
+  tag_instance dasklab:bootstrap "$1" || true
 }
 
 # Seconds left before CloudFormation stops waiting, less a margin to report in
@@ -576,12 +583,10 @@ run_bootstrap() {
 
 main() {
   local command=${1:-install}
-  if [[ "$command" == tls-refresh ]] && declare -F tls_refresh >/dev/null; then
-    # Before a worker's Dask service starts (see phases/tls.sh); never fails it.
-    CURRENT_PHASE=tls-refresh
-    start_logging
-    tls_refresh || true
-    flush_log
+  # A command of a phase this machine runs, for its systemd units: NAME runs command_NAME.
+  if declare -F "command_${command//-/_}" >/dev/null; then
+    CURRENT_PHASE=$command
+    "command_${command//-/_}"
     return 0
   fi
   if [[ "$command" != install && "$command" != run ]]; then

@@ -3,7 +3,7 @@
  * instance tagged `dasklab:app=<app>` that is not terminated.
  */
 import { EC2Client, Instance, paginateDescribeInstances } from '@aws-sdk/client-ec2';
-import { TAG_APP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../tag-keys';
+import { TAG_APP, TAG_JUPYTER, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../tag-keys';
 import { BOOTSTRAP_TAG } from './bootstrap-tag';
 import { CliError } from './errors';
 
@@ -33,6 +33,8 @@ export interface Machine {
   readonly availabilityZone?: string;
   /** The `dasklab:bootstrap` tag. */
   readonly bootstrapTag?: string;
+  /** The `dasklab:jupyter` tag of a machine with JupyterLab: `answers` or `not answering`. */
+  readonly jupyterTag?: string;
   /** `spot` or `on-demand` for a spot worker (the `dasklab:market` tag): what capacity it got. */
   readonly market?: string;
   /** `aws:cloudformation:stack-name`. */
@@ -107,6 +109,7 @@ export function machineOf(instance: Instance): Machine {
     securityGroupIds: (instance.SecurityGroups ?? []).map((g) => g.GroupId ?? '').filter((id) => id !== ''),
     availabilityZone: instance.Placement?.AvailabilityZone,
     bootstrapTag: tags.get(BOOTSTRAP_TAG.key),
+    jupyterTag: tags.get(TAG_JUPYTER) || undefined,
     market: tags.get(TAG_MARKET) || undefined,
     stackName: tags.get('aws:cloudformation:stack-name') || undefined,
   };

@@ -3,7 +3,7 @@ import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
-import { TAG_BOOTSTRAP } from '../tags';
+import { TAG_BOOTSTRAP, TAG_JUPYTER } from '../tags';
 
 /**
  * What Session Manager's agent needs for shells and port forwarding, and no
@@ -24,8 +24,8 @@ export const SESSION_MANAGER_ACTIONS = [
 
 /**
  * A role that machines of a stack share: what Session Manager's agent needs,
- * and the right to set one tag, its bootstrap status, on the machine itself
- * and on no other. No AWS-managed policy: its content is AWS's to change.
+ * and the right to set two tags, its bootstrap status and whether its
+ * JupyterLab answers, on the machine itself and on no other. No AWS-managed policy: its content is AWS's to change.
  */
 export class MachineInstanceRole extends Construct {
   public readonly role: iam.Role;
@@ -54,7 +54,7 @@ export class MachineInstanceRole extends Construct {
           // https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html
           // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
           StringEquals: { 'ec2:SourceInstanceARN': instanceArn('${ec2:InstanceID}') },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_BOOTSTRAP] },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAG_BOOTSTRAP, TAG_JUPYTER] },
         },
       }),
     );

@@ -4,6 +4,7 @@
  * the bin/dasklab shim as a real process.
  */
 import { spawnSync } from 'child_process';
+import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
 import * as path from 'path';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
 import { cli, CreatedMachine, fakeDeploy, REGION, useMotoEnvironment } from './support';
@@ -84,6 +85,35 @@ suite('status against moto', () => {
     expect(rows[0].publicIp).toBeUndefined();
     expect(rows[0].privateIp).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(addresses).toEqual([`${rows[0].privateIp} (private)`, rows[1].publicIp]);
+  });
+
+  test('a lab with JupyterLab: a column says whether each student\'s JupyterLab answers, as the machine last found', async () => {
+    // GIVEN students whose machines tagged themselves, one that has not yet, one stopped
+    const machines = await fakeDeploy({
+      app: 'jlab',
+      machines: [
+        { role: 'student', name: 'jlab-alice', student: 'alice', bootstrap: 'ready', jupyter: 'answers' },
+        { role: 'student', name: 'jlab-bob', student: 'bob', bootstrap: 'ready', jupyter: 'not answering' },
+        { role: 'student', name: 'jlab-carol', student: 'carol', bootstrap: 'bootstrapping' },
+        { role: 'student', name: 'jlab-dave', student: 'dave', bootstrap: 'ready', jupyter: 'answers' },
+      ],
+    });
+    const ec2 = new EC2Client({ region: REGION, endpoint: moto.endpoint });
+    await ec2.send(new StopInstancesCommand({ InstanceIds: [machines[3].instanceId] }));
+    ec2.destroy();
+    // WHEN
+    const table = await cli(['status', '--app', 'jlab', '--region', REGION]);
+    const rows = JSON.parse((await cli(['status', '--app', 'jlab', '--region', REGION, '--json'])).stdout);
+    // THEN
+    const lines = table.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/\sREADINESS\s+JUPYTERLAB$/);
+    expect(lines.slice(1).map((l) => l.split(/\s{2,}/).at(-1))).toEqual(['answers', 'not answering', '-', '-']);
+    expect(rows.map((r: any) => r.jupyter)).toEqual(['answers', 'not answering', undefined, '-']);
+  });
+
+  test('without JupyterLab there is no JupyterLab column', async () => {
+    const run = await cli(['status', '--app', 'lab1', '--region', REGION]);
+    expect(run.stdout).not.toContain('JUPYTERLAB');
   });
 
   test('spot workers show what capacity they got: spot, or on demand when spot had none', async () => {

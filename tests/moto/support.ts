@@ -22,7 +22,7 @@ import { ENDPOINT_ENV } from '../../lib/cli/clients';
 import { CliIo } from '../../lib/cli/io';
 import { runCli } from '../../lib/cli/main';
 import { keyParameterName } from '../../lib/cli/private-keys';
-import { TAG_APP, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../../lib/tag-keys';
+import { TAG_APP, TAG_JUPYTER, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../../lib/tag-keys';
 import { BOOTSTRAP_TAG } from '../../lib/cli/bootstrap-tag';
 
 /** The region the tests deploy to. */
@@ -109,6 +109,8 @@ export interface FakeMachine {
   readonly market?: 'spot' | 'on-demand';
   /** Without a public IP, as in the private subnets of an existing VPC. */
   readonly privateOnly?: boolean;
+  /** The `dasklab:jupyter` tag a machine with JupyterLab sets on itself; none when undefined. */
+  readonly jupyter?: string;
 }
 
 /** Options of {@link fakeDeploy}. */
@@ -169,6 +171,7 @@ export async function fakeDeploy(options: FakeDeployOptions): Promise<CreatedMac
       ];
       if (machine.student) tags.push({ Key: TAG_STUDENT, Value: machine.student });
       if (machine.market) tags.push({ Key: TAG_MARKET, Value: machine.market });
+      if (machine.jupyter) tags.push({ Key: TAG_JUPYTER, Value: machine.jupyter });
       const run = await ec2.send(
         new RunInstancesCommand({
           ImageId: 'ami-12c6146b',

@@ -157,4 +157,25 @@ twinDescribe('twin: JupyterLab in a 2-student lab with one worker each', () => {
     const r = await ssh(twin, m, keyOf(m), 'bash -l -i -c true 2>/dev/null');
     expect(r.stdout).toContain(`JupyterLab: http://127.0.0.1:${JUPYTER_PORT}/lab?token=${await tokenOf('bob')}`);
   });
+
+  test('each machine tags itself with whether its JupyterLab answers, when that changes, for `dasklab status`', async () => {
+    const m = student('bob', 'scheduler');
+    // GIVEN a machine that reported ready: its JupyterLab answered, and the check runs every minute
+    expect(twin.selfTags(m, 'dasklab:jupyter')).toEqual(['answers']);
+    expect((await twin.exec(m, ['systemctl', 'is-enabled', 'dasklab-jupyter-check.timer'])).stdout.trim()).toBe('enabled');
+    // WHEN JupyterLab stops and the check runs THEN the machine says it does not answer
+    await twin.exec(m, ['systemctl', 'stop', 'jupyterlab.service']);
+    expect((await twin.exec(m, ['systemctl', 'start', 'dasklab-jupyter-check.service'])).code).toBe(0);
+    expect(twin.selfTags(m, 'dasklab:jupyter')).toEqual(['answers', 'not answering']);
+    // AND a check with nothing changed tags nothing
+    await twin.exec(m, ['systemctl', 'start', 'dasklab-jupyter-check.service']);
+    expect(twin.selfTags(m, 'dasklab:jupyter')).toEqual(['answers', 'not answering']);
+    // WHEN it is back THEN so is the tag
+    await twin.exec(m, ['systemctl', 'start', 'jupyterlab.service']);
+    for (let tries = 0; twin.selfTags(m, 'dasklab:jupyter').length < 3 && tries < 40; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      await twin.exec(m, ['systemctl', 'start', 'dasklab-jupyter-check.service']);
+    }
+    expect(twin.selfTags(m, 'dasklab:jupyter')).toEqual(['answers', 'not answering', 'answers']);
+  });
 });

@@ -400,9 +400,14 @@ export class Twin {
 
   /** The dasklab:bootstrap tag values a machine set on itself, in order. */
   bootstrapTags(m: TwinMachine): string[] {
+    return this.selfTags(m, 'dasklab:bootstrap');
+  }
+
+  /** The values of one tag a machine set on itself, in order. */
+  selfTags(m: TwinMachine, key: string): string[] {
     return this.services.tagCalls
-      .filter((t) => t.instanceId === m.instanceId)
-      .map((t) => t.tags['dasklab:bootstrap']);
+      .filter((t) => t.instanceId === m.instanceId && key in t.tags)
+      .map((t) => t.tags[key]);
   }
 
   /** Path of the machine's console log (systemd and cloud-init output). */

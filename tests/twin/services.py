@@ -212,13 +212,13 @@ ROLE = "dasklab-twin-instance-role"
 
 class Ec2Handler(Quiet, BaseHTTPRequestHandler):
     """The AWS endpoint of the machines (DASKLAB_AWS_ENDPOINT_URL), for what the bootstrap
-    calls as its instance role permits: EC2 CreateTags of the dasklab:bootstrap tag on the
-    caller's own instance, and the SSM Parameter Store actions its role allows below a
+    calls as its instance role permits: EC2 CreateTags of the dasklab:bootstrap and
+    dasklab:jupyter tags on the caller's own instance (lib/machine/instance-role.ts), and the SSM Parameter Store actions its role allows below a
     parameter path (forwarded to moto): reads and writes for a scheduler, reads for a worker.
     Anything else is refused as IAM would."""
 
     service = "ec2"
-    tag_key = "dasklab:bootstrap"
+    tag_keys = {"dasklab:bootstrap", "dasklab:jupyter"}
 
     def _xml(self, status, body):
         data = f'<?xml version="1.0" encoding="UTF-8"?>\n{body}'.encode()
@@ -280,9 +280,9 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
             return self._error(403, "UnauthorizedOperation", f"the twin's instance role does not allow {form.get('Action')}")
         resources = [v for k, v in form.items() if k.startswith("ResourceId.")]
         tags = {form[k]: form.get(k[:-3] + "Value", "") for k in form if k.startswith("Tag.") and k.endswith(".Key")}
-        if resources != [machine["instanceId"]] or set(tags) != {self.tag_key}:
+        if resources != [machine["instanceId"]] or not tags or not set(tags) <= self.tag_keys:
             return self._error(403, "UnauthorizedOperation",
-                               f"{machine['instanceId']} may tag only itself and only {self.tag_key}")
+                               f"{machine['instanceId']} may tag only itself and only {', '.join(sorted(self.tag_keys))}")
         event("tags", client=self.client_address[0], instanceId=machine["instanceId"], tags=tags)
         self._xml(200, '<CreateTagsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
                        "<requestId>twin</requestId><return>true</return></CreateTagsResponse>")

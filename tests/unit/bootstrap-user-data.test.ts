@@ -10,11 +10,13 @@ import {
   USERDATA_DIR,
   phasesOf,
   USER_DATA_LIMIT_BYTES,
+  compactBash,
   decodeBootstrapBody,
   renderBootstrap,
   renderBootstrapSource,
   renderParameters,
   shellQuote,
+  stripComments,
   userDataSize,
 } from '../../lib/bootstrap/bootstrap-user-data';
 import { CLIENT_TLS_PARAMETERS } from '../../lib/cluster/cluster-tls';
@@ -146,6 +148,31 @@ describe('renderBootstrap', () => {
   test('a deploy-time value outside the parameters is refused', () => {
     const params = { ...PARAMS, role: 'worker' as const, dask: { schedulerHost: '10.0.0.1', name: '${Token[TOKEN.9]}' } };
     expect(() => renderBootstrap(params)).toThrow(/pass it as a parameter/);
+  });
+});
+
+describe('bash as it travels in user data', () => {
+  const files = ['bootstrap.sh', 'codeartifact.sh', 'dasklab-idle-check.sh', ...fs.readdirSync(path.join(USERDATA_DIR, 'phases')).map((f) => `phases/${f}`)];
+
+  /** Every function and variable a script defines, as bash itself prints them. */
+  function definitions(script: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-defs-'));
+    const file = path.join(dir, 'script.sh');
+    // The bootstrap's last line runs it, and its options stop at the first unset parameter: only its definitions are wanted.
+    fs.writeFileSync(file, script.replace(/^main "\$@"$/m, '').replace(/^set -[a-zA-Z]+ pipefail$/m, ''));
+    return execFileSync('bash', ['-c', 'source "$1" >/dev/null 2>&1; declare -f; declare -p | grep -v -E "^declare (-[a-zA-Z-]+ )?(BASH|_|SHELLOPTS|BASHOPTS|PIPESTATUS|FUNCNAME|LINENO|SECONDS|RANDOM|SRANDOM|EPOCH|PPID|OLDPWD|PWD)"', 'defs', file], { encoding: 'utf8', env: { PATH: process.env.PATH, DASKLAB_IDLE_MINUTES: '30' } });
+  }
+
+  test.each(files)('%s: without indentation it defines exactly what it defines with it', (file) => {
+    // GIVEN the script as written
+    const source = fs.readFileSync(path.join(USERDATA_DIR, file), 'utf8');
+    // WHEN compacted for user data
+    const options = { shebang: source.startsWith('#!') };
+    const compact = compactBash(source, options);
+    // THEN bash reads the same functions, strings and here-documents as from the script with only its comment lines dropped, and it is smaller
+    const uncommented = stripComments(source, options);
+    expect(definitions(compact)).toBe(definitions(uncommented));
+    expect(compact.length).toBeLessThan(uncommented.length);
   });
 });
 

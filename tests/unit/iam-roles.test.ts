@@ -110,6 +110,8 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ]),
         ['tag itself dasklab:bootstrap', { action: 'ec2:CreateTags', resource: self.arn, requestTags: { 'dasklab:bootstrap': 'ready' }, ...from }, 'Allowed'],
         ['tag another instance of the app dasklab:bootstrap', { action: 'ec2:CreateTags', resource: other.arn, requestTags: { 'dasklab:bootstrap': 'ready' }, ...from }, 'Denied'],
+        ['tag itself dasklab:jupyter', { action: 'ec2:CreateTags', resource: self.arn, requestTags: { 'dasklab:jupyter': 'answers' }, ...from }, 'Allowed'],
+        ['tag another instance of the app dasklab:jupyter', { action: 'ec2:CreateTags', resource: other.arn, requestTags: { 'dasklab:jupyter': 'answers' }, ...from }, 'Denied'],
         ...['dasklab:role', 'dasklab:app', 'dasklab:student', 'dasklab:market', 'Name'].map((key): Expectation => [
           `set another tag key on itself: ${key}`,
           { action: 'ec2:CreateTags', resource: self.arn, requestTags: { 'dasklab:bootstrap': 'ready', [key]: 'x' }, ...from },

@@ -14,6 +14,37 @@ jupyter_status() {
     curl -s -o /dev/null -w '%{http_code}' -m 5 -K - http://127.0.0.1:@PORT@/api/status || true
 }
 
+# jupyter_check: tags the instance dasklab:jupyter=answers or "not answering"
+# when that changes, for `dasklab status`; run every minute by a timer.
+jupyter_check() {
+  local token state last=
+  token=$(sed -n 's/^JUPYTER_TOKEN=//p' @TOKEN_FILE@)
+  state="not answering"
+  if [[ "$(jupyter_status "$token")" == 200 ]]; then state=answers; fi
+  if [[ -f "$STATE_DIR/jupyter.tag" ]]; then last=$(<"$STATE_DIR/jupyter.tag"); fi
+  if [[ "$state" != "$last" ]] && tag_instance dasklab:jupyter "$state"; then
+    echo "$state" >"$STATE_DIR/jupyter.tag"
+  fi
+}
+
+# `bootstrap.sh jupyter-check`, from the timer; logs only a change, to its journal.
+command_jupyter_check() {
+  jupyter_check
+}
+
+# The timer that runs jupyter_check.
+install_jupyter_check() {
+  local changed=
+  write_file "$UNIT_DIR/dasklab-jupyter-check.service" <<'UNIT' && changed=1
+# @@JUPYTER_CHECK_SERVICE@@
+UNIT
+  write_file "$UNIT_DIR/dasklab-jupyter-check.timer" <<'UNIT' && changed=1
+# @@JUPYTER_CHECK_TIMER@@
+UNIT
+  if [[ -n "$changed" ]]; then systemctl daemon-reload; fi
+  systemctl enable --now dasklab-jupyter-check.timer
+}
+
 phase_jupyter() {
   local home token tries=0 changed=
   home=$(getent passwd "$DASKLAB_USER" | cut -d: -f6)
@@ -47,4 +78,7 @@ UNIT
   # Without the token, JupyterLab refuses.
   [[ "$(jupyter_status)" == 403 ]]
   log "JupyterLab answers on 127.0.0.1:@PORT@ with its token only"
+  # The first check before the timer's, which then finds it recorded.
+  jupyter_check
+  install_jupyter_check
 }

@@ -79,6 +79,13 @@ tls_refresh() {
   fi
 }
 
+# `bootstrap.sh tls-refresh`, from the drop-in below: logged, and never fails the start.
+command_tls_refresh() {
+  start_logging
+  tls_refresh || true
+  flush_log
+}
+
 # On a worker: runs tls_refresh before every start of the Dask service.
 tls_install_refresh() {
   local dropin="$UNIT_DIR/$DASKLAB_DASK_UNIT.service.d"

@@ -20,7 +20,21 @@ export interface StatusRow {
   readonly privateIp?: string;
   /** ready, bootstrapping, failed (phase), booting or unknown; "-" when not running. */
   readonly readiness: string;
+  /**
+   * Whether the machine's JupyterLab answers, as the machine last found (it
+   * checks every minute): `answers` or `not answering`; "-" when not running.
+   * @default - the machine runs no JupyterLab
+   */
+  readonly jupyter?: string;
   readonly name?: string;
+}
+
+// A stopped machine's tags tell about its last boot, not about now.
+const running = (m: Machine) => m.state === 'running' || m.state === 'pending';
+
+/** The machine's own words, or `unknown` for any value it never sets (its user could set one). */
+function jupyterAnswer(tag: string): string {
+  return tag === 'answers' || tag === 'not answering' ? tag : 'unknown';
 }
 
 /** The rows of the status table. */
@@ -35,8 +49,8 @@ export function statusRows(machines: readonly Machine[], now: Date): StatusRow[]
     state: m.state,
     publicIp: m.publicIp,
     privateIp: m.privateIp,
-    // A stopped machine's tag tells about its last boot, not about now.
-    readiness: m.state === 'running' || m.state === 'pending' ? formatReadiness(readinessOf(m.bootstrapTag, m.launchTime, now)) : '-',
+    readiness: running(m) ? formatReadiness(readinessOf(m.bootstrapTag, m.launchTime, now)) : '-',
+    jupyter: m.jupyterTag === undefined ? undefined : running(m) ? jupyterAnswer(m.jupyterTag) : '-',
     name: m.name,
   }));
 }
@@ -48,9 +62,21 @@ function addressOf(row: StatusRow): string | undefined {
 
 /** The status table as text lines. */
 export function formatStatus(rows: readonly StatusRow[]): string[] {
+  // The JupyterLab column only for apps with JupyterLab.
+  const jupyter = rows.some((r) => r.jupyter !== undefined);
   return formatTable(
-    ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'ADDRESS', 'READINESS'],
-    rows.map((r) => [r.machine, r.market ? `${r.role} (${r.market})` : r.role, r.student, r.instanceId, r.instanceType, r.state, addressOf(r), r.readiness]),
+    ['MACHINE', 'ROLE', 'STUDENT', 'INSTANCE', 'TYPE', 'STATE', 'ADDRESS', 'READINESS', ...(jupyter ? ['JUPYTERLAB'] : [])],
+    rows.map((r) => [
+      r.machine,
+      r.market ? `${r.role} (${r.market})` : r.role,
+      r.student,
+      r.instanceId,
+      r.instanceType,
+      r.state,
+      addressOf(r),
+      r.readiness,
+      ...(jupyter ? [r.jupyter] : []),
+    ]),
   );
 }
 
@@ -72,7 +98,7 @@ async function status(ctx: CommandContext): Promise<number> {
 export function registerStatus(program: Command, kit: CommandKit): void {
   program
     .command('status')
-    .description('one row per machine: role, student, instance, type, state, address (public, or private) and bootstrap readiness')
+    .description('one row per machine: role, student, instance, type, state, address (public, or private), bootstrap readiness and whether JupyterLab answers')
     .addHelpText('after', examples('npx dasklab status', 'npx dasklab status --app course-b --region eu-west-1 --json'))
     .action(actionOf(kit, (ctx) => status(ctx)));
 }
