@@ -136,7 +136,7 @@ export const NetworkSchema = section('an existing VPC', {
   proxy: checkedString('expected an HTTP(S) proxy URL string such as "http://proxy.corp.example:3128", or null', proxyProblem, proxyHoldsCredential)
     .nullable()
     .default(null)
-    .describe('The HTTP(S) proxy through which the machines reach the package index, the apt archive and AWS\'s public endpoints, e.g. "http://proxy.corp.example:3128" (no credentials: the proxy must admit the machines\' subnets). apt, pip, the readiness signal, the self-tag, CodeArtifact, login shells and the SSM agent use it. null: no proxy (the subnets route out through a NAT gateway, or not at all).'),
+    .describe('The HTTP(S) proxy through which the machines reach the package index, the apt archive and AWS\'s public endpoints, e.g. "http://proxy.corp.example:3128" (no credentials: the proxy must admit the machines\' subnets). apt, pip, the readiness signal, the self-tag, CodeArtifact, login shells, the SSM agent, JupyterLab and the Dask workers use it. null: no proxy (the subnets route out through a NAT gateway, or not at all).'),
   schedulerAddress: z
     .string({ error: 'expected an IPv4 address string such as "10.20.1.10", or null' })
     .nullable()

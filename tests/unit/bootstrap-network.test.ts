@@ -15,7 +15,7 @@ import * as http from 'http';
 import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
+import { BootstrapParameters, renderBootstrapSource, USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 
 const PHASE = fs.readFileSync(path.join(USERDATA_DIR, 'phases', 'network.sh'), 'utf8');
 const BOOTSTRAP = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
@@ -75,8 +75,9 @@ function runNetworkPhase(dir: string, options: { proxy: string; index?: string; 
     `APT_PROXY_CONF='${dir}/90dasklab-proxy'`,
     `PROFILE_PROXY='${dir}/dasklab-proxy.sh'`,
     `SSM_AGENT_PROXY_DIR='${dir}/ssm-agent.service.d'`,
+    `PROXY_ENV='${dir}/dasklab/proxy.env'`,
     PHASE,
-    'systemctl() { :; }',
+    `systemctl() { echo "$*" >>'${dir}/systemctl.calls'; }`,
     // The bootstrap's retry waits between attempts; here it need not.
     'sleep() { :; }',
     'phase_network',
@@ -158,8 +159,98 @@ describe('the network phase', () => {
   test('GIVEN no proxy (any longer) THEN the files an earlier proxy left are removed', async () => {
     fs.writeFileSync(path.join(dir, '90dasklab-proxy'), 'old');
     fs.writeFileSync(path.join(dir, 'dasklab-proxy.sh'), 'old');
+    fs.mkdirSync(path.join(dir, 'dasklab'));
+    fs.writeFileSync(path.join(dir, 'dasklab', 'proxy.env'), 'old');
     await runNetworkPhase(dir, { proxy: '' });
     expect(fs.existsSync(path.join(dir, '90dasklab-proxy'))).toBe(false);
     expect(fs.existsSync(path.join(dir, 'dasklab-proxy.sh'))).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'dasklab', 'proxy.env'))).toBe(false);
+    // AND the services that read it stop using the proxy
+    expect(systemctlCalls(dir)).toContain(`try-restart ${LATER_SERVICES.join(' ')}`);
+  });
+
+  test('GIVEN a proxy THEN the services that start after the bootstrap find it in /etc/dasklab/proxy.env, readable by every user', async () => {
+    const proxy = await fakeProxy();
+    try {
+      // WHEN
+      const run = await runNetworkPhase(dir, { proxy: proxy.url, noProxy: '169.254.169.254,localhost,.amazonaws.com' });
+      // THEN the file holds the pair in both cases, as systemd's EnvironmentFile= reads it
+      expect(run.status).toBe(0);
+      const file = path.join(dir, 'dasklab', 'proxy.env');
+      expect(fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).sort()).toEqual(
+        [
+          `HTTPS_PROXY=${proxy.url}`,
+          `HTTP_PROXY=${proxy.url}`,
+          'NO_PROXY=169.254.169.254,localhost,.amazonaws.com',
+          `http_proxy=${proxy.url}`,
+          `https_proxy=${proxy.url}`,
+          'no_proxy=169.254.169.254,localhost,.amazonaws.com',
+        ].sort(),
+      );
+      expect(fs.statSync(file).mode & 0o777).toBe(0o644);
+      // AND the ones already running (a deploy that changed the proxy reboots the machine, and they start before the bootstrap) take it up
+      expect(systemctlCalls(dir)).toContain(`try-restart ${LATER_SERVICES.join(' ')}`);
+      // AND a second run with the same proxy restarts nothing
+      fs.rmSync(path.join(dir, 'systemctl.calls'));
+      expect((await runNetworkPhase(dir, { proxy: proxy.url, noProxy: '169.254.169.254,localhost,.amazonaws.com' })).status).toBe(0);
+      expect(systemctlCalls(dir)).not.toContain('try-restart');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  test('GIVEN no proxy THEN there is no proxy.env, and nothing restarts', async () => {
+    const run = await runNetworkPhase(dir, { proxy: '', index: 'http://127.0.0.1:1/simple/' });
+    expect(run.status).not.toBe(0);
+    expect(fs.existsSync(path.join(dir, 'dasklab', 'proxy.env'))).toBe(false);
+    expect(systemctlCalls(dir)).not.toContain('try-restart');
+  });
+});
+
+/** The services that run after the bootstrap and may reach out: JupyterLab, and a worker's Dask service (its TLS refresh, pip in its tasks). */
+const LATER_SERVICES = ['jupyterlab.service', 'dask-worker.service'];
+
+function systemctlCalls(dir: string): string {
+  const file = path.join(dir, 'systemctl.calls');
+  return fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+}
+
+describe('services that start after the bootstrap', () => {
+  const NETWORK = { proxyUrl: 'http://proxy.corp.example:3128', noProxy: ['169.254.169.254'] };
+  const STUDENT: BootstrapParameters = { app: 'course', role: 'student', pythonVersion: '3.12', packages: ['numpy'], venv: '/opt/dask/venv', jupyter: true, network: NETWORK };
+  const TLS_WORKER: BootstrapParameters = {
+    ...STUDENT,
+    role: 'worker',
+    jupyter: false,
+    dask: { schedulerHost: '10.20.1.10', name: 'worker-1', tls: { parameterPath: '/dasklab/course/cluster/tls' } },
+  };
+  /** The unit file that a phase writes to `path` in the bootstrap as the machine runs it. */
+  const unitWrittenTo = (params: BootstrapParameters, target: RegExp): string => {
+    const { body } = renderBootstrapSource(params);
+    const match = new RegExp(`write_file ${target.source}"? <<'UNIT'[^\\n]*\\n([\\s\\S]*?)\\nUNIT\\n`).exec(body);
+    if (!match) throw new Error(`no unit written to ${target.source}`);
+    return match[1];
+  };
+  const PROXY_ENV_PATH = /^PROXY_ENV=\$\{PROXY_ENV:-([^}]+)\}$/m.exec(PHASE)?.[1];
+
+  test('the network phase writes the proxy for them to /etc/dasklab/proxy.env', () => {
+    expect(PROXY_ENV_PATH).toBe('/etc/dasklab/proxy.env');
+  });
+
+  test('JupyterLab reads the proxy (pip install in a notebook reaches the index), and runs without one', () => {
+    const unit = unitWrittenTo(STUDENT, /"\$UNIT_DIR\/jupyterlab\.service/);
+    expect(unit).toMatch(/^EnvironmentFile=-\/etc\/dasklab\/proxy\.env$/m);
+  });
+
+  test("a TLS worker's certificate refresh before each start of its Dask service reads the proxy", () => {
+    // GIVEN the worker's Dask unit, and the drop-in that runs the refresh before each of its starts
+    const unit = unitWrittenTo(TLS_WORKER, /"\$UNIT_DIR\/\$unit/);
+    const { parameters, body } = renderBootstrapSource(TLS_WORKER);
+    expect(parameters).toMatch(/^DASKLAB_DASK_UNIT='dask-worker'$/m);
+    expect(body).toMatch(/dropin="\$UNIT_DIR\/\$DASKLAB_DASK_UNIT\.service\.d"/);
+    expect(body).toContain('ExecStartPre=+$INSTALL_PATH tls-refresh');
+    // THEN the unit's environment, which its ExecStartPre= commands get too, holds the proxy when there is one
+    expect(unit).toMatch(/^EnvironmentFile=-\/etc\/dasklab\/proxy\.env$/m);
+    expect(unit).toMatch(/^ExecStart=\/opt\/dask\/venv\/bin\/dask worker /m);
   });
 });

@@ -14,15 +14,23 @@ APT_SOURCES_DIR=${APT_SOURCES_DIR:-/etc/apt}
 # (https://docs.aws.amazon.com/systems-manager/latest/userguide/configure-proxy-ssm-agent.html).
 SSM_AGENT_UNIT=snap.amazon-ssm-agent.amazon-ssm-agent.service
 SSM_AGENT_PROXY_DIR=${SSM_AGENT_PROXY_DIR:-/etc/systemd/system/$SSM_AGENT_UNIT.d}
+# Read (EnvironmentFile=-) by the services that reach out after the bootstrap:
+# JupyterLab (pip in a notebook), a worker's Dask service (its TLS refresh).
+PROXY_ENV=${PROXY_ENV:-/etc/dasklab/proxy.env}
 NETWORK_ERROR=
 
 # use_proxy: exports the proxy for curl (the readiness signal), pip and boto3
 # (the self-tag, CodeArtifact), which read these variables, and tells apt,
-# login shells and the SSM agent; removes what an earlier proxy left.
+# login shells, later services and the SSM agent; removes what an earlier
+# proxy left.
 use_proxy() {
   local proxy=$DASKLAB_PROXY_URL
   if [[ -z "$proxy" ]]; then
     rm -f "$APT_PROXY_CONF" "$PROFILE_PROXY"
+    if [[ -e "$PROXY_ENV" ]]; then
+      rm -f "$PROXY_ENV"
+      restart_later_services
+    fi
     if [[ -e "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf" ]]; then
       rm -f "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf"
       restart_ssm_agent
@@ -40,7 +48,15 @@ APT
 export http_proxy='$proxy' https_proxy='$proxy' no_proxy='$DASKLAB_NO_PROXY'
 export HTTP_PROXY='$proxy' HTTPS_PROXY='$proxy' NO_PROXY='$DASKLAB_NO_PROXY'
 PROFILE
-  mkdir -p "$SSM_AGENT_PROXY_DIR"
+  mkdir -p "${PROXY_ENV%/*}" "$SSM_AGENT_PROXY_DIR"
+  if write_file "$PROXY_ENV" <<ENV; then restart_later_services; fi
+http_proxy=$proxy
+https_proxy=$proxy
+no_proxy=$DASKLAB_NO_PROXY
+HTTP_PROXY=$proxy
+HTTPS_PROXY=$proxy
+NO_PROXY=$DASKLAB_NO_PROXY
+ENV
   if write_file "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf" <<UNIT; then
 [Service]
 Environment="http_proxy=$proxy"
@@ -49,6 +65,11 @@ Environment="no_proxy=$DASKLAB_NO_PROXY"
 UNIT
     restart_ssm_agent
   fi
+}
+
+# After a deploy that changed the proxy, they started with the old one at boot.
+restart_later_services() {
+  systemctl try-restart jupyterlab.service dask-worker.service || true
 }
 
 restart_ssm_agent() {
