@@ -1,9 +1,10 @@
 import { DEFAULT_STACK, formatResults, Twin } from './launcher';
 import { sleep } from './proc';
+import { WayOut } from './way-out';
 
 /**
  * npm run twin -- [--template-dir cdk.out | --synth] [--stack NAME] [-c key=value ...]
- *                 [--timeout SECONDS] [--pip-down refused|503[:SECONDS]] [--keep]
+ *                 [--timeout SECONDS] [--pip-down refused|503[:SECONDS]] [--way-out direct|none|proxy] [--keep]
  *
  * Boots the template's machines, waits for their readiness signals, prints each
  * machine's result and phase timings. Exits 0 only if every machine signalled
@@ -14,7 +15,7 @@ function usage(msg?: string): never {
   if (msg) process.stderr.write(`${msg}\n`);
   process.stderr.write(
     'usage: npm run twin -- [--template-dir DIR | --synth] [--stack NAME | --stacks REGEX] [-c key=value ...]\n' +
-      '                       [--timeout SECONDS] [--pip-down refused|503[:SECONDS]] [--keep]\n',
+      '                       [--timeout SECONDS] [--pip-down refused|503[:SECONDS]] [--way-out direct|none|proxy] [--keep]\n',
   );
   process.exit(2);
 }
@@ -28,6 +29,7 @@ async function main(): Promise<number> {
   let timeoutSeconds: number | undefined;
   const context: Record<string, string> = {};
   let pipDown: { mode: 'refused' | '503'; downForSeconds?: number } | undefined;
+  let wayOut: WayOut = 'direct';
   for (let i = 0; i < argv.length; i++) {
     const next = () => argv[++i] ?? usage(`${argv[i - 1]} needs a value`);
     switch (argv[i]) {
@@ -49,13 +51,20 @@ async function main(): Promise<number> {
         pipDown = { mode, downForSeconds: secs ? Number(secs) : undefined };
         break;
       }
+      // 'proxy': the config's network.proxy names http://10.213.0.1:3128 (way-out.ts, proxy.ts).
+      case '--way-out': {
+        const value = next();
+        if (value !== 'direct' && value !== 'none' && value !== 'proxy') usage(`--way-out: direct, none or proxy, not ${value}`);
+        wayOut = value;
+        break;
+      }
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${argv[i]}`);
     }
   }
   if (templateDir && Object.keys(context).length) usage('-c only applies when synthesizing (no --template-dir)');
 
-  const twin = await Twin.start({ templateDir, stack, stacks, timeoutSeconds, context, faults: pipDown ? { pipIndex: pipDown } : undefined });
+  const twin = await Twin.start({ templateDir, stack, stacks, timeoutSeconds, context, wayOut, faults: pipDown ? { pipIndex: pipDown } : undefined });
   try {
     twin.log(`waiting for ${twin.machines.length} readiness signal(s) ...`);
     const results = await twin.waitForSignals();

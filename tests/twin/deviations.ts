@@ -88,6 +88,10 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: "EC2 never filters IMDS, and the apt/pip/signal/EC2 endpoints stand for AWS-side services reached over 80/443, which the twin serves on other ports; the rules sit in the machine's namespace, where its root (CAP_NET_ADMIN) could change them, unlike a real security group.",
   },
   {
+    what: "a subnet without a way out (twin option wayOut 'none' or 'proxy', way-out.ts) is nftables in the machine's namespace dropping its packets to the apt repository and the pip index; the signal receiver and the AWS endpoint stay reachable, as through VPC endpoints. With 'proxy', the twin's proxy (proxy.ts, http://10.213.0.1:3128, in the hub namespace) is the only way to them, and forwards only to the twin's own services; the AWS endpoint knows a machine whose request the proxy forwards by the proxy's X-Forwarded-For header",
+    why: "the twin's services share one address, so what a route table would do is done per port; the machine's own root could change the rules, unlike a VPC's routes. The AWS endpoint identifies callers by address, not by signature.",
+  },
+  {
     what: 'no DNS and no default route; cloud-init writes /etc/hosts (manage_etc_hosts: localhost)',
     why: "nothing may leave the twin's network namespaces; Ubuntu resolves its own hostname through systemd-resolved instead.",
   },

@@ -17,6 +17,8 @@ import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
 import { OwnProcStat } from './proc-stat';
 import { MOTO_ENDPOINT, TwinMoto } from './moto';
 import { ssmGrantsByMachine } from './instance-roles';
+import { TwinProxy } from './proxy';
+import { WayOut, wayOutRuleset } from './way-out';
 
 /**
  * The twin: boots a synthesized template's EC2 instances as containers, with
@@ -61,6 +63,14 @@ export interface TwinOptions {
    * @default true
    */
   enforceSecurityGroups?: boolean;
+  /**
+   * How the machines reach the internet (the apt repository and the pip
+   * index): 'direct', 'none' (a private subnet without a way out) or 'proxy'
+   * (only through the twin's proxy, TWIN_PROXY_URL, which a config names as
+   * `network.proxy`); way-out.ts.
+   * @default 'direct'
+   */
+  wayOut?: WayOut;
   /** Progress output; default: stderr with a [twin] prefix. */
   log?: (msg: string) => void;
 }
@@ -135,6 +145,13 @@ export class Twin {
     return this.motoRef;
   }
   private motoRef?: TwinMoto;
+
+  /** The proxy that is the machines' only way out (twin option wayOut: 'proxy'). */
+  get proxy(): TwinProxy {
+    if (!this.proxyRef) throw new Error("this twin's machines have no proxy (twin option wayOut: 'proxy')");
+    return this.proxyRef;
+  }
+  private proxyRef?: TwinProxy;
 
   static async start(opts: TwinOptions = {}): Promise<Twin> {
     const log = opts.log ?? ((msg: string) => process.stderr.write(`[twin] ${msg}\n`));
@@ -247,6 +264,9 @@ export class Twin {
         ? undefined
         : firewallsFor(readTemplates(templateDir), specs.map(({ info }) => ({ stack: info.stack, logicalId: info.logicalId, ip: info.ip })));
       if (!firewalls) log('security groups: NOT enforced (enforceSecurityGroups: false)');
+      const wayOut = opts.wayOut ?? 'direct';
+      if (wayOut !== 'direct') log(`way out: ${wayOut}: the apt repository and the pip index are out of the machines' reach${wayOut === 'proxy' ? ' except through the proxy' : ''}`);
+      if (wayOut === 'proxy') twin.proxyRef = await TwinProxy.start(network.hub, runDir, log);
 
       for (const { info, userData, k } of specs) {
         const seedDir = path.join(runDir, `seed-${k}`);
@@ -265,6 +285,7 @@ export class Twin {
           await network.applyFirewall(netnsPath, script);
           log(`${info.logicalId}: security groups ${fw.groups.map((g) => g.split('/').pop()).join(', ')}: ${fw.ingress.length} ingress, ${fw.egress.length} egress rules`);
         }
+        if (wayOut !== 'direct') await network.applyFirewall(netnsPath, wayOutRuleset(wayOut));
         // The machine's own CPU counters at /proc/stat (proc-stat.ts).
         const procStat = new OwnProcStat(path.join(runDir, `proc-stat-${k}`));
         twin.procStats.push(procStat);
@@ -459,6 +480,7 @@ export class Twin {
     for (const p of this.procStats) p.stop();
     this.servicesRef?.stop();
     this.motoRef?.stop();
+    this.proxyRef?.stop();
     this.network.remove();
     this.dropRunDir();
   }

@@ -269,10 +269,18 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def caller(self):
+        """The calling machine's address: the request's source or, for a request from the twin's
+        proxy (proxy.py, on the hub's own address), the machine it forwards for."""
+        source = self.client_address[0]
+        if source == CONFIG["hubIp"] and self.headers.get("X-Forwarded-For"):
+            return self.headers["X-Forwarded-For"].split(",")[-1].strip()
+        return source
+
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
-        machine = CONFIG["imds"].get(self.client_address[0])
+        machine = CONFIG["imds"].get(self.caller())
         if self.headers.get("X-Amz-Target", "").startswith("AmazonSSM."):
             return self._ssm(machine, body)
         form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
