@@ -122,6 +122,20 @@ export interface BootstrapParameters {
    * @default false
    */
   readonly jupyter?: boolean;
+  /**
+   * Course materials to unpack into the login user's course folder
+   * (userdata/phases/materials.sh): where the zip is, never a credential.
+   * @default - none
+   */
+  readonly materials?: MaterialsLocation;
+}
+
+/** Where a lab's course materials are: an object in the CDK's asset bucket (lib/lab/course-materials-asset.ts). */
+export interface MaterialsLocation {
+  /** The bucket's name (a token at synth time). */
+  readonly bucket: string;
+  /** The object's key, e.g. `<sha256>.zip`. */
+  readonly key: string;
 }
 
 /** How a machine in an existing VPC reaches out. */
@@ -186,6 +200,9 @@ export function renderParameters(params: BootstrapParameters): string {
     );
   }
   if (phases.includes('cluster')) lines.push(assignment('DASKLAB_DASK_WORKER_COUNT', String(dask!.expectedWorkerCount ?? 0)));
+  if (phases.includes('materials')) {
+    lines.push(assignment('DASKLAB_MATERIALS_BUCKET', params.materials!.bucket), assignment('DASKLAB_MATERIALS_KEY', params.materials!.key));
+  }
   // The phases that wait for other machines stop in time to report why.
   if (phases.includes('cluster') || phases.includes('tls')) {
     lines.push(assignment('DASKLAB_READY_TIMEOUT_SECONDS', String(params.readyTimeoutSeconds ?? 1800)));
@@ -281,7 +298,7 @@ export function renderJupyterUnit(params: BootstrapParameters): string {
 }
 
 /** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
-const OPTIONAL_PHASES = ['network', 'trainer-key', 'tls', 'dask', 'jupyter', 'cluster', 'idle'];
+const OPTIONAL_PHASES = ['network', 'trainer-key', 'materials', 'tls', 'dask', 'jupyter', 'cluster', 'idle'];
 
 /**
  * The bootstrap's phases for a machine, in order. Optional phases are
@@ -299,6 +316,8 @@ export function phasesOf(params: BootstrapParameters): string[] {
     // On every machine: with no trainer key it withdraws one that an earlier deploy installed.
     'trainer-key',
     'verify',
+    // Before JupyterLab starts with the course folder as its root.
+    ...(params.materials ? ['materials'] : []),
     ...(params.dask?.tls ? ['tls'] : []),
     ...(params.dask ? ['dask'] : []),
     // While a scheduler's workers are still joining.
@@ -397,7 +416,7 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
       .flatMap((phase) => phaseFilesOf(phase, params.role))
       .map((file) => {
         const text = compactBash(readUserdataFile(file), { shebang: false });
-        return file === 'phases/jupyter.sh' ? withJupyterSettings(file, text, params) : text;
+        return file === 'phases/jupyter.sh' || file === 'phases/materials.sh' ? withJupyterSettings(file, text, params) : text;
       })
       .join('\n'),
   );

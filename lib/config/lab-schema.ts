@@ -19,6 +19,7 @@
 import { z } from 'zod';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
+import { CourseMaterials, MAX_MATERIALS_BYTES, MAX_MATERIALS_FILES, materialsPathProblem } from './course-materials';
 import { findStudentProblems, MAX_STUDENTS, rosterSizeProblem, Student } from './roster';
 import { looksLikePrivateKey, publicKeyProblem } from './ssh-public-key';
 
@@ -245,6 +246,13 @@ const LabSettingsSchema = section('the lab settings', {
   jupyter: bool()
     .default(false)
     .describe('JupyterLab on each student\'s machine (their scheduler when they have workers), on the machine\'s loopback only, reached through the student\'s own SSH tunnel; `Client()` in a notebook finds the student\'s own scheduler. Its token is made on the machine and shown to the student on SSH login.'),
+  materials: checkedString('expected the path of a folder of course materials, e.g. "course/", or null', materialsPathProblem)
+    .nullable()
+    .default(null)
+    .describe(
+      'A local folder of course materials (notebooks, data, and a requirements.txt of the course\'s own pip packages), relative to the config file. ' +
+        `Shipped as one asset with the deploy; each student finds it in ~/course (JupyterLab's root) when their machine is ready. At most ${MAX_MATERIALS_FILES} files and ${MAX_MATERIALS_BYTES / 1024 / 1024} MiB. null: none.`,
+    ),
   instanceType: checkedString('expected an EC2 instance type string such as "t3.medium"', instanceTypeProblem)
     .meta(INSTANCE_TYPE_HINT)
     .optional()
@@ -271,6 +279,8 @@ export type LabConfig = Flat<
     instanceType: string;
     /** The students of the roster, checked, in roster order. */
     students: Student[];
+    /** The folder `materials` names, read and checked by the loader; undefined when `materials` is null. */
+    courseMaterials?: CourseMaterials;
   }
 >;
 
@@ -315,6 +325,19 @@ export function completeLab<C>(config: C): C {
       get: () => {
         throw new Error(
           `lab.students: the roster file ${JSON.stringify(roster)} has not been read; ConfigSchema does not read files. ` +
+            'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+        );
+      },
+    });
+  }
+  if (typeof lab.materials === 'string') {
+    const materials = lab.materials;
+    Object.defineProperty(lab, 'courseMaterials', {
+      configurable: true,
+      enumerable: false,
+      get: () => {
+        throw new Error(
+          `lab.courseMaterials: the folder ${JSON.stringify(materials)} has not been read; ConfigSchema does not read files. ` +
             'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
         );
       },

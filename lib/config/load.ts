@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, formatIssues } from './errors';
+import { CourseMaterials, loadCourseMaterials, materialsPathProblem } from './course-materials';
 import { rosterPathProblem } from './lab-schema';
 import { loadRoster, Student } from './roster';
 import { ConfigSchema, DasklabConfig } from './schema';
@@ -115,15 +116,42 @@ export function validateConfig(data: unknown, source?: string, configDir: string
       problems.push(...err.problems);
     }
   }
+  // The materials folder likewise; its requirements join python.packages, each project once.
+  const materialsFolder = materialsFolderOf(data);
+  let courseMaterials: CourseMaterials | undefined;
+  if (materialsFolder !== undefined) {
+    try {
+      courseMaterials = loadCourseMaterials(materialsFolder, configDir, result.success ? result.data.python.packages : packagesOf(data));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
   if (!result.success || problems.length > 0) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     throw new ConfigError(`Invalid dasklab config${source === undefined ? '' : ` ${source}`} (${count})`, problems);
   }
   const config = result.data;
-  if (config.lab !== undefined && students !== undefined) {
-    return { ...config, lab: { ...config.lab, students } };
-  }
-  return config;
+  if (config.lab === undefined) return config;
+  // Spread drops completeLab's throwing getters; set what was read instead.
+  const lab = { ...config.lab };
+  if (students !== undefined) lab.students = students;
+  if (courseMaterials !== undefined) lab.courseMaterials = courseMaterials;
+  return students === undefined && courseMaterials === undefined ? config : { ...config, lab };
+}
+
+/** `lab.materials` of the raw config when it is a usable folder path (the schema reports any other value). */
+function materialsFolderOf(data: unknown): string | undefined {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(data) || !isObject(data.lab)) return undefined;
+  const materials = data.lab.materials;
+  return typeof materials === 'string' && materialsPathProblem(materials) === null ? materials : undefined;
+}
+
+/** `python.packages` of the raw config, its string entries only (for a config with problems elsewhere). */
+function packagesOf(data: unknown): string[] {
+  const packages = (data as { python?: { packages?: unknown } } | null)?.python?.packages;
+  return Array.isArray(packages) ? packages.filter((p): p is string => typeof p === 'string') : [];
 }
 
 /** `lab.roster` of the raw config when it is a usable file path (the schema reports any other value). */

@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, CfnWaitConditionHandle, Stack, StackProps, Token } from 'aws-cdk-lib';
+import * as cxapi from 'aws-cdk-lib/cx-api';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
@@ -12,11 +13,13 @@ import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import { workerNames } from '../cluster/worker-names';
 import { DaskMachine } from '../machine/dask-machine';
+import type { MaterialsLocation } from '../bootstrap/bootstrap-user-data';
 import { LabSchedule } from './lab-schedule';
 import { checkLargestShard, largestShard, ShardMeasure } from './lab-size';
 import { FleetBase, MachineFleet } from '../machine/machine-fleet';
 import { fleetSettingsOf, importedKeyPairOf, ubuntuArchitectureOf } from '../machine/machine-stack';
 import { LabStudentFleet } from './lab-student-fleet';
+import { CourseMaterialsAsset } from './course-materials-asset';
 import { tagApp } from '../tags';
 
 /**
@@ -79,6 +82,13 @@ export interface LabSharedStackProps extends StackProps {
 export class LabSharedStack extends Stack {
   public readonly fleet: MachineFleet;
   public readonly instanceProfile: iam.InstanceProfile;
+  /**
+   * The course materials (lab.materials), one asset for the class, which the
+   * lab machines' role may read. The student stacks name its bucket and key
+   * in user data: a key is the hash of the content, and the bucket's name
+   * follows from the account and region, so no export carries them.
+   */
+  public readonly materials?: CourseMaterialsAsset;
 
   constructor(scope: Construct, id: string, props: LabSharedStackProps) {
     super(scope, id, {
@@ -88,6 +98,11 @@ export class LabSharedStack extends Stack {
     tagApp(this, props.config.name);
     this.fleet = new MachineFleet(this, 'Fleet', fleetSettingsOf(props.config));
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
+    const lab = props.config.lab!;
+    if (lab.materials !== null) {
+      this.materials = new CourseMaterialsAsset(this, 'CourseMaterials', { materials: lab.courseMaterials! });
+      this.materials.grantRead(this.fleet.instanceRole.role);
+    }
     // Exported whether or not a student stack reads them today, under the names the CDK gives the
     // references of the student stacks, so that no student removed or added removes or adds an export.
     // An existing VPC's ids are plain values in every stack, not exports.
@@ -130,11 +145,14 @@ export class LabShardStack extends Stack {
     // A stack needs a resource even when none of the roster's ids hash to it.
     new CfnWaitConditionHandle(this, 'Placeholder');
 
+    const settings = fleetSettingsOf(config);
     const fleet = new LabStudentFleet(this, 'Fleet', {
-      ...fleetSettingsOf(config),
+      ...settings,
       keyPair: students.length > 0 ? importedKeyPairOf(this, config) : undefined,
       bootstrap: {
-        ...fleetSettingsOf(config).bootstrap,
+        ...settings.bootstrap,
+        // The course's own packages, on every machine of a student (a worker runs the notebooks' tasks).
+        packages: [...settings.bootstrap.packages, ...(lab.courseMaterials?.requirements ?? [])],
         idleStopMinutes: lab.idleStopMinutes,
         trainerPublicKey: lab.trainerPublicKey ?? undefined,
       },
@@ -153,11 +171,17 @@ export class LabShardStack extends Stack {
       };
       if (lab.workersPerStudent === 0) {
         this.machines.push(
-          fleet.addMachine(scope, 'Machine', { ...common, role: 'student', name: `${config.name}-${student.id}`, jupyter: lab.jupyter }),
+          fleet.addMachine(scope, 'Machine', {
+            ...common,
+            role: 'student',
+            name: `${config.name}-${student.id}`,
+            jupyter: lab.jupyter,
+            materials: shared.materials?.location,
+          }),
         );
         continue;
       }
-      this.machines.push(...addStudentCluster(scope, fleet, config, common, student.id, lab.workersPerStudent));
+      this.machines.push(...addStudentCluster(scope, fleet, config, common, student.id, lab.workersPerStudent, shared.materials?.location));
     }
     if (lab.schedule && this.machines.length > 0) {
       new LabSchedule(this, 'Schedule', { schedule: lab.schedule, instances: this.machines, app: config.name });
@@ -178,6 +202,7 @@ function addStudentCluster(
   common: { instanceType: string; architecture: 'amd64' | 'arm64'; student: string; subnetIndex: number },
   studentId: string,
   workers: number,
+  materials: MaterialsLocation | undefined,
 ): DaskMachine[] {
   const group = new ec2.SecurityGroup(scope, 'Cluster', {
     vpc: fleet.network.vpc,
@@ -197,6 +222,8 @@ function addStudentCluster(
     extraSecurityGroups: [group],
     dask: { schedulerHost: '127.0.0.1', name: 'scheduler', expectedWorkerCount: names.length },
     jupyter: config.lab!.jupyter,
+    // Where the student works; their workers have the course's packages, not its files.
+    materials,
   });
   const workerMachines = names.map((name, i) =>
     fleet.addMachine(scope, `Worker${i + 1}`, {
@@ -250,7 +277,8 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
 function measureShard(config: DasklabConfig, studentIds: readonly string[]): ShardMeasure {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-size-'));
   try {
-    const probe = new App({ outdir });
+    // The materials are fingerprinted, not copied again, for a probe.
+    const probe = new App({ outdir, context: { [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true } });
     const shared = new LabSharedStack(probe, labSharedStackName(config), { config });
     const stack = new LabShardStack(probe, labShardStackName(config, 1), { config, shared, students: studentIds.map((id) => ({ id })) });
     const artifact = probe.synth().getStackByName(stack.stackName);

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, IDependable } from 'constructs';
-import { BootstrapParameters, DaskServiceParameters, MachineRole } from '../bootstrap/bootstrap-user-data';
+import { BootstrapParameters, DaskServiceParameters, MachineRole, MaterialsLocation } from '../bootstrap/bootstrap-user-data';
 import { DaskMachine } from './dask-machine';
 import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
@@ -24,7 +24,7 @@ export interface FleetMachineSettings {
    */
   readonly ubuntuRelease?: string;
   /** What every machine's bootstrap installs. */
-  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask' | 'jupyter'>;
+  readonly bootstrap: Omit<BootstrapParameters, 'role' | 'signalUrl' | 'readyTimeoutSeconds' | 'dask' | 'jupyter' | 'materials'>;
   /** How long the deploy waits for each machine's bootstrap. */
   readonly readyTimeout: Duration;
   /**
@@ -117,6 +117,11 @@ export interface FleetMachineOptions {
    */
   readonly jupyter?: boolean;
   /**
+   * Course materials to unpack into the login user's course folder.
+   * @default - none
+   */
+  readonly materials?: MaterialsLocation;
+  /**
    * On spot capacity, on demand when spot has none.
    * @default false
    */
@@ -174,7 +179,7 @@ export abstract class FleetBase extends Construct {
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
       role: options.role,
-      bootstrap: { ...this.settings.bootstrap, dask: options.dask, jupyter: options.jupyter },
+      bootstrap: { ...this.settings.bootstrap, dask: options.dask, jupyter: options.jupyter, materials: options.materials },
       privateIpAddress: options.privateIpAddress,
       associatePublicIp: this.network.publicIp,
       readyTimeout: this.settings.readyTimeout,

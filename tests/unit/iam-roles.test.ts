@@ -16,6 +16,11 @@ const OTHER_APP_INSTANCE = instanceArn('i-0aaaaaaaaaaaaaaaa');
 /** A key pair's private key, as EC2 keeps it in Parameter Store. */
 const KEY_PAIR_PARAMETER = parameterArn('/ec2/keypair/key-0123456789abcdef0');
 const FLOW_LOG_SERVICE = 'vpc-flow-logs.amazonaws.com';
+/** The CDK's asset bucket in the test account and region: the course materials, and other apps' assets. */
+const ASSET_BUCKET = `cdk-hnb659fds-assets-${TEST_ENV.account}-${TEST_ENV.region}`;
+const s3Arn = (resource: string) => `arn:${TEST_ENV.partition}:s3:::${resource}`;
+/** An asset of another app (a Lambda function's code, say) in the same bucket. */
+const OTHER_ASSET = s3Arn(`${ASSET_BUCKET}/${'0'.repeat(64)}.zip`);
 
 type RoleKind = 'machine' | 'spot launcher' | 'parameter cleanup' | 'lab schedule' | 'flow log';
 
@@ -58,7 +63,22 @@ function nobodyMay(name: string, instance: string): Expectation[] {
     [`tag ${OTHER_APP}'s instance`, { action: 'ec2:CreateTags', resource: OTHER_APP_INSTANCE, requestTags: { 'dasklab:bootstrap': 'ready' }, fromInstance: instance }, 'Denied'],
     ['terminate an instance of the app', { action: 'ec2:TerminateInstances', resource: instance, resourceTags: { 'dasklab:app': name } }, 'Denied'],
     ['pass a role of another app', { action: 'iam:PassRole', resource: `arn:${TEST_ENV.partition}:iam::${TEST_ENV.account}:role/${OTHER_APP}-role`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }, 'Denied'],
+    ['read another asset of the CDK\'s asset bucket', { action: 's3:GetObject', resource: OTHER_ASSET }, 'Denied'],
+    ['list the CDK\'s asset bucket', { action: 's3:ListBucket', resource: s3Arn(ASSET_BUCKET) }, 'Denied'],
+    ['write to the CDK\'s asset bucket', { action: 's3:PutObject', resource: OTHER_ASSET }, 'Denied'],
   ];
+}
+
+/**
+ * The course materials' object that a machine's user data names
+ * (DASKLAB_MATERIALS_BUCKET and _KEY), or undefined for a machine without materials.
+ */
+function materialsObjectOf(app: SynthesizedApp, machine: SynthesizedMachine): string | undefined {
+  const userData = JSON.stringify(app.resource(machine).Properties.UserData ?? '');
+  const key = /DASKLAB_MATERIALS_KEY='([^']+)'/.exec(userData);
+  if (!key) return undefined;
+  expect(userData).toContain('DASKLAB_MATERIALS_BUCKET=\'",{"Fn::Sub":"cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},"\'');
+  return s3Arn(`${ASSET_BUCKET}/${key[1]}`);
 }
 
 /** The ARN of a subnet in the test account. */
@@ -94,6 +114,15 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       return true;
     });
   }
+
+  // The course materials: the object the lab's student machines download (the same for the class).
+  const materialsObjects = [...new Set(machines.map((m) => materialsObjectOf(app, m)).filter((o): o is string => o !== undefined))];
+
+  test('the course materials: one object for the whole class, named in the user data of each student\'s machine', () => {
+    expect(materialsObjects).toHaveLength(config.lab?.materials ? 1 : 0);
+    const named = machines.filter((m) => materialsObjectOf(app, m) !== undefined).map((m) => m.machineRole);
+    expect([...new Set(named)].sort()).toEqual(config.lab?.materials ? [config.lab.workersPerStudent > 0 ? 'scheduler' : 'student'] : []);
+  });
 
   test('a machine: Session Manager and its own bootstrap tag; no other instance, tag key or parameter', async () => {
     for (const self of actingMachines()) {
@@ -132,6 +161,15 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ['delete a parameter of its cluster\'s path', { action: 'ssm:DeleteParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, 'Denied'],
         [`read its cluster's certificates (${readsTls ? 'a TLS cluster' : 'none'})`, { action: 'ssm:GetParameters', resource: parameterArn(`${ownPath}/client-key`), ...from }, readsTls ? 'Allowed' : 'Denied'],
         [`write its cluster's certificates (${writesTls ? 'the scheduler' : 'not the scheduler of a TLS cluster'})`, { action: 'ssm:PutParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, writesTls ? 'Allowed' : 'Denied'],
+        // A lab's machines share one role: a student's workers may read the materials as well.
+        ...materialsObjects.flatMap((object): Expectation[] => [
+          ['read the course materials', { action: 's3:GetObject', resource: object, ...from }, 'Allowed'],
+          ['read a sibling key of the course materials', { action: 's3:GetObject', resource: `${object}.old`, ...from }, 'Denied'],
+          ['read an older version of the course materials', { action: 's3:GetObjectVersion', resource: object, ...from }, 'Denied'],
+          ['overwrite the course materials', { action: 's3:PutObject', resource: object, ...from }, 'Denied'],
+          ['delete the course materials', { action: 's3:DeleteObject', resource: object, ...from }, 'Denied'],
+          ['read the same key in another bucket', { action: 's3:GetObject', resource: object.replace(ASSET_BUCKET, `${ASSET_BUCKET}-copy`), ...from }, 'Denied'],
+        ]),
         ...nobodyMay(config.name, self.arn).map(([name, request, expected]): Expectation => [name, { ...request, ...from }, expected]),
       ]);
     }

@@ -44,6 +44,7 @@ describe('defaults', () => {
       idleStopMinutes: 60,
       trainerPublicKey: null,
       jupyter: false,
+      materials: null,
       instanceType: 't3.medium',
       students: [{ id: 'alice', line: 1 }, { id: 'bob', line: 2 }],
     };
@@ -79,10 +80,15 @@ describe('defaults', () => {
       trainerPublicKey: trainer,
       schedule: { stop: '18:30', start: '08:00', timezone: 'America/New_York', days: ['MON', 'WED'] },
       jupyter: true,
+      materials: path.join(__dirname, '..', 'fixtures', 'materials'),
       instanceType: 'c7g.large',
     };
-    // WHEN validated THEN it is unchanged, plus the students
-    expect(validateConfig({ lab }).lab).toEqual({ ...lab, students: [{ id: 'alice', line: 1 }] });
+    // WHEN validated THEN it is unchanged, plus the students and the materials read
+    expect(validateConfig({ lab }).lab).toEqual({
+      ...lab,
+      students: [{ id: 'alice', line: 1 }],
+      courseMaterials: { folder: lab.materials, files: 3, bytes: expect.any(Number), requirements: ['requests'] },
+    });
   });
 
   test('the committed default config has no lab', () => {
@@ -296,7 +302,7 @@ describe('unknown lab fields and the JSON schema', () => {
     // GIVEN "students" and a misspelled "idleStopMinute" WHEN validated THEN each is named
     const { problems } = configErrorOf(labOf({ students: ['x'], idleStopMinute: 5 }));
     expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^lab\.students: \["x"\] is not accepted; unknown field; expected one of the fields of lab: roster, workersPerStudent, idleStopMinutes, trainerPublicKey, schedule, jupyter, instanceType$/);
+    expect(problems[0]).toMatch(/^lab\.students: \["x"\] is not accepted; unknown field; expected one of the fields of lab: roster, workersPerStudent, idleStopMinutes, trainerPublicKey, schedule, jupyter, materials, instanceType$/);
     expect(problems[1]).toContain('lab.idleStopMinute: 5 is not accepted; unknown field (did you mean "idleStopMinutes"?)');
   });
 

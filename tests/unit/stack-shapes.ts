@@ -11,6 +11,9 @@ import { PRIVATE_NETWORK, PUBLIC_NETWORK, ROUTED_NETWORK } from './network-fixtu
 
 export const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1m5gY5zZ2d0bXfWq1mDkq0mCk7N3a trainer@laptop';
 
+/** A course's materials: a notebook, its data and a requirements.txt (tests/fixtures/materials). */
+export const MATERIALS_FIXTURE = 'tests/fixtures/materials';
+
 /** `count` roster ids, `s001`, `s002`, ... */
 export function rosterOf(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
@@ -29,6 +32,7 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
   ['cluster without TLS', { cluster: { workers: 2, tls: false } }],
   ['spot cluster on Graviton', { cluster: { workers: 2, spot: true, schedulerInstanceType: 't4g.medium', workerInstanceType: 'm7g.large' } }],
   ['lab of student machines with idle stop, a trainer key and JupyterLab', { lab: { roster: ['alice', 'bob', 'carol'], idleStopMinutes: 30, trainerPublicKey: TRAINER_KEY, jupyter: true } }],
+  ['lab with course materials, per-student clusters and JupyterLab', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, materials: MATERIALS_FIXTURE } }],
   ['lab with per-student clusters, JupyterLab and a schedule', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, schedule: { stop: '18:00', start: '08:00', timezone: 'Europe/Berlin' } } }],
   [
     'lab on Graviton without idle stop, stopped on some weekdays only',

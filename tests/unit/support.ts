@@ -2,10 +2,20 @@ import { App, AppProps, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { addDasklabStacks } from '../../lib/app';
 import { decodeBootstrapBody } from '../../lib/bootstrap/bootstrap-user-data';
+import * as path from 'path';
+import { validateConfig } from '../../lib/config/load';
 import { ConfigSchema, DasklabConfig, DasklabConfigInput } from '../../lib/config/schema';
 
-/** A validated config from partial input, defaults filled in as the loader does. */
+/** Where a test config's files (lab.materials) are read from: the repository root. */
+export const TEST_CONFIG_DIR = path.join(__dirname, '..', '..');
+
+/**
+ * A validated config from partial input, defaults filled in as the loader
+ * does; a `lab.materials` folder is read as the loader reads it, relative to
+ * the repository root (e.g. "tests/fixtures/materials").
+ */
 export function configOf(input: DasklabConfigInput = {}): DasklabConfig {
+  if (typeof input.lab?.materials === 'string') return validateConfig(input, 'test config', TEST_CONFIG_DIR);
   return ConfigSchema.parse(input);
 }
 

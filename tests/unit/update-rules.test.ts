@@ -14,7 +14,11 @@ import { architectureOf } from '../../lib/config/instance-types';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { machineUpdates, replacementWarning, Templates } from '../../lib/replacement-check';
 import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine-properties';
-import { STACK_SHAPES, synthesizeShape, TRAINER_KEY } from './stack-shapes';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { MATERIALS_FIXTURE, STACK_SHAPES, synthesizeShape, TRAINER_KEY } from './stack-shapes';
+import { TEST_CONFIG_DIR } from './support';
 
 type Expected = 'replaced' | 'restarted' | undefined;
 
@@ -40,6 +44,14 @@ function sameArchitectureLarger(instanceType = 't3.medium'): string {
   return architectureOf(instanceType) === 'arm64' ? 't4g.xlarge' : 't3.xlarge';
 }
 
+/** The fixture course with one notebook more: the trainer's next version of the materials. */
+function updatedMaterials(): string {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-materials-updated-'));
+  fs.cpSync(path.join(TEST_CONFIG_DIR, MATERIALS_FIXTURE), folder, { recursive: true });
+  fs.writeFileSync(path.join(folder, 'exercises.ipynb'), '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}');
+  return folder;
+}
+
 const CHANGES: readonly Change[] = [
   { name: 'python.packages: a package added', applies: any, apply: (i) => ({ ...i, python: { ...i.python, packages: ['numpy', 'dask[complete]', 'pandas'] } }), expect: userDataChange },
   { name: 'python.indexUrl set', applies: (i) => !i.python?.codeArtifact, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: userDataChange },
@@ -59,6 +71,14 @@ const CHANGES: readonly Change[] = [
   { name: "lab: the roster's last student removed", applies: isLab, apply: (i) => ({ ...i, lab: { ...i.lab!, roster: (i.lab!.roster as string[]).slice(0, -1) } }), expect: nothing },
   { name: 'lab.trainerPublicKey rotated', applies: isLab, apply: (i) => ({ ...i, lab: { ...i.lab!, trainerPublicKey: TRAINER_KEY.replace('trainer@laptop', 'trainer@new-laptop') } }), expect: userDataChange },
   { name: 'lab.idleStopMinutes changed', applies: isLab, apply: (i) => ({ ...i, lab: { ...i.lab!, idleStopMinutes: 45 } }), expect: userDataChange },
+  // The course's packages join every machine's; the files go to each student's machine (their scheduler).
+  { name: 'lab.materials added', applies: (i) => isLab(i) && !i.lab!.materials, apply: (i) => ({ ...i, lab: { ...i.lab!, materials: MATERIALS_FIXTURE } }), expect: userDataChange },
+  {
+    name: 'lab.materials: a new version of the course',
+    applies: (i) => isLab(i) && !!i.lab!.materials,
+    apply: (i) => ({ ...i, lab: { ...i.lab!, materials: updatedMaterials() } }),
+    expect: ({ role }) => (role === 'worker' ? undefined : 'restarted'),
+  },
   { name: 'lab.schedule set', applies: isLab, apply: (i) => ({ ...i, lab: { ...i.lab!, schedule: { stop: '19:00', start: '07:30', timezone: 'Europe/Paris' } } }), expect: nothing },
 ];
 
