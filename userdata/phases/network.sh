@@ -26,11 +26,7 @@ NETWORK_ERROR=
 use_proxy() {
   local proxy=$DASKLAB_PROXY_URL
   if [[ -z "$proxy" ]]; then
-    rm -f "$APT_PROXY_CONF" "$PROFILE_PROXY"
-    if [[ -e "$PROXY_ENV" ]]; then
-      rm -f "$PROXY_ENV"
-      restart_later_services
-    fi
+    rm -f "$APT_PROXY_CONF" "$PROFILE_PROXY" "$PROXY_ENV"
     if [[ -e "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf" ]]; then
       rm -f "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf"
       restart_ssm_agent
@@ -49,14 +45,9 @@ export http_proxy='$proxy' https_proxy='$proxy' no_proxy='$DASKLAB_NO_PROXY'
 export HTTP_PROXY='$proxy' HTTPS_PROXY='$proxy' NO_PROXY='$DASKLAB_NO_PROXY'
 PROFILE
   mkdir -p "${PROXY_ENV%/*}" "$SSM_AGENT_PROXY_DIR"
-  if write_file "$PROXY_ENV" <<ENV; then restart_later_services; fi
-http_proxy=$proxy
-https_proxy=$proxy
-no_proxy=$DASKLAB_NO_PROXY
-HTTP_PROXY=$proxy
-HTTPS_PROXY=$proxy
-NO_PROXY=$DASKLAB_NO_PROXY
-ENV
+  # The variables exported above, as EnvironmentFile= reads them. Services
+  # already running (a deploy that changed the proxy) take it up at their next start.
+  env | grep -i _proxy= | write_file "$PROXY_ENV" || true
   if write_file "$SSM_AGENT_PROXY_DIR/dasklab-proxy.conf" <<UNIT; then
 [Service]
 Environment="http_proxy=$proxy"
@@ -65,11 +56,6 @@ Environment="no_proxy=$DASKLAB_NO_PROXY"
 UNIT
     restart_ssm_agent
   fi
-}
-
-# After a deploy that changed the proxy, they started with the old one at boot.
-restart_later_services() {
-  systemctl try-restart jupyterlab.service dask-worker.service || true
 }
 
 restart_ssm_agent() {
