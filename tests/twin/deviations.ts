@@ -72,6 +72,10 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: 'no AWS API is reachable; DASKLAB_AWS_ENDPOINT_URL names one endpoint for every service, as AWS_ENDPOINT_URL does for boto3, so SSM arrives where EC2 does. The allowed path comes from the user data rather than from the template\'s IAM policy.',
   },
   {
+    what: "the CDK's asset bucket (cdk-hnb659fds-assets-000000000000-us-east-1) is moto's S3, in the same moto, started when a machine's role may get an S3 object: before the machines boot, the twin zips each such directory asset of cdk.out as cdk-assets does (files only, modes kept, 1980 dates) and uploads it under the manifest's key, as `cdk deploy` would; the twin's AWS endpoint forwards a machine's GET and HEAD of an object (path-style, as boto3 addresses a custom endpoint) to moto only when the machine's role policy in the template grants s3:GetObject on that object's ARN, and answers AccessDenied otherwise. No KMS encryption, no bucket policy (TLS-only on AWS)",
+    why: "no AWS API is reachable and nothing is deployed; the endpoint identifies the caller by source IP instead of by signature.",
+  },
+  {
     what: 'a spot worker (Custom::DasklabSpotMachine) boots like an instance, from the same properties; whether EC2 gives it spot or on-demand capacity is not simulated',
     why: "there is no Lambda or EC2 capacity here; the launcher's spot attempt and on-demand fallback are tested against moto (tests/moto/custom-resources.moto.test.ts).",
   },

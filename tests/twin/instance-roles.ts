@@ -1,9 +1,10 @@
 /**
- * What each machine's role allows in SSM Parameter Store, read from the
+ * What each machine's role allows in SSM Parameter Store and S3, read from the
  * synthesized templates (the machine's launch template, its instance profile,
  * its role's policies), for the twin's AWS endpoint to enforce as IAM would.
  */
 import { SynthesizedApp } from '../unit/iam-evaluation';
+import { IntrinsicValues, resolve } from './template';
 
 type Json = any;
 
@@ -16,20 +17,7 @@ export interface SsmGrant {
 /** Each machine's grants, by `<stack>/<logicalId>`. */
 export function ssmGrantsByMachine(templates: Map<string, Json>): Map<string, SsmGrant[]> {
   const grants = new Map<string, SsmGrant[]>();
-  // An instance with neither an instance profile nor a launch template (the
-  // twin's own fixtures) has no role credentials, so no grants, as on EC2.
-  const withRoles = [...templates].map(([stackName, template]) => {
-    const resources: Record<string, Json> = { ...(template.Resources ?? {}) };
-    for (const [logicalId, resource] of Object.entries<Json>(resources)) {
-      const props = resource.Properties ?? {};
-      if (resource.Type === 'AWS::EC2::Instance' && !props.IamInstanceProfile && !props.LaunchTemplate) {
-        grants.set(`${stackName}/${logicalId}`, []);
-        delete resources[logicalId];
-      }
-    }
-    return { stackName, template: { ...template, Resources: resources } };
-  });
-  const app = new SynthesizedApp(withRoles);
+  const app = appOfMachinesWithRoles(templates, (machine) => grants.set(machine, []));
   for (const machine of app.machines()) {
     const own: SsmGrant[] = [];
     for (const statement of machine.role.statements) {
@@ -41,6 +29,54 @@ export function ssmGrantsByMachine(templates: Map<string, Json>): Map<string, Ss
       }
     }
     grants.set(`${machine.stackName}/${machine.logicalId}`, own);
+  }
+  return grants;
+}
+
+
+/**
+ * The app, without the instances that have neither an instance profile nor a
+ * launch template (the twin's own fixtures): they have no role credentials, so
+ * no grants, as on EC2; each is passed to `roleless` as `<stack>/<logicalId>`.
+ */
+function appOfMachinesWithRoles(templates: Map<string, Json>, roleless: (machine: string) => void): SynthesizedApp {
+  const withRoles = [...templates].map(([stackName, template]) => {
+    const resources: Record<string, Json> = { ...(template.Resources ?? {}) };
+    for (const [logicalId, resource] of Object.entries<Json>(resources)) {
+      const props = resource.Properties ?? {};
+      if (resource.Type === 'AWS::EC2::Instance' && !props.IamInstanceProfile && !props.LaunchTemplate) {
+        roleless(`${stackName}/${logicalId}`);
+        delete resources[logicalId];
+      }
+    }
+    return { stackName, template: { ...template, Resources: resources } };
+  });
+  return new SynthesizedApp(withRoles);
+}
+
+/**
+ * The S3 objects (`bucket/key`) each machine's role may get (s3:GetObject on
+ * an object's ARN, no wildcard), by `<stack>/<logicalId>`. The ARNs are
+ * resolved with the twin's own account and region (`values`), as the
+ * machines' user data is.
+ */
+export function s3ObjectGrantsByMachine(templates: Map<string, Json>, values: Omit<IntrinsicValues, 'stackName'>): Map<string, string[]> {
+  const grants = new Map<string, string[]>();
+  const app = appOfMachinesWithRoles(templates, (machine) => grants.set(machine, []));
+  for (const machine of app.machines()) {
+    const { stackName, logicalId } = machine.role;
+    const objects: string[] = [];
+    for (const policy of Object.values<Json>(templates.get(stackName)?.Resources ?? {})) {
+      if (policy.Type !== 'AWS::IAM::Policy' || !policy.Properties.Roles.some((r: Json) => r.Ref === logicalId)) continue;
+      for (const statement of policy.Properties.PolicyDocument.Statement) {
+        if (statement.Effect !== 'Allow' || ![statement.Action].flat().includes('s3:GetObject')) continue;
+        for (const resource of [statement.Resource].flat()) {
+          const object = /^arn:aws:s3:::([^/*]+\/[^*]+)$/.exec(resolve(resource, { ...values, stackName }))?.[1];
+          if (object) objects.push(object);
+        }
+      }
+    }
+    grants.set(`${machine.stackName}/${machine.logicalId}`, objects);
   }
   return grants;
 }

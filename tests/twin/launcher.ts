@@ -16,7 +16,8 @@ import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
 import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
 import { OwnProcStat } from './proc-stat';
 import { MOTO_ENDPOINT, TwinMoto } from './moto';
-import { ssmGrantsByMachine } from './instance-roles';
+import { s3ObjectGrantsByMachine, ssmGrantsByMachine } from './instance-roles';
+import { fileAssetsOf, publishAssets } from './assets';
 import { TwinProxy } from './proxy';
 import { WayOut, wayOutRuleset } from './way-out';
 
@@ -226,10 +227,17 @@ export class Twin {
         return { info, inst, userData: adapted.script, k, ssmParameterPath: typeof parameterPath === 'string' ? parameterPath : undefined };
       });
 
-      // SSM Parameter Store (moto) only for machines that use it: it costs a few seconds to start.
+      // SSM Parameter Store and S3 (moto) only for machines that use them: it costs a few seconds to start.
       const usesSsm = specs.some((s) => s.ssmParameterPath);
       const ssmGrants = ssmGrantsByMachine(readTemplates(templateDir));
-      const moto = usesSsm ? TwinMoto.start(network.hub, runDir, log) : undefined;
+      const noRef = (what: string) => () => {
+        throw new Error(`an S3 grant refers to ${what}`);
+      };
+      const twinValues = { region: TWIN_REGION, signalUrl: noRef('a wait-condition handle'), privateIp: noRef('an instance') };
+      const s3Grants = s3ObjectGrantsByMachine(readTemplates(templateDir), twinValues);
+      const readable = new Set(specs.flatMap(({ inst }) => s3Grants.get(`${inst.stack}/${inst.logicalId}`) ?? []));
+      const usesS3 = readable.size > 0;
+      const moto = usesSsm || usesS3 ? TwinMoto.start(network.hub, runDir, log) : undefined;
       moto?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       twin.ips = ips;
       for (const { userData, k } of specs) fs.writeFileSync(path.join(runDir, `user-data-${k}`), userData);
@@ -241,6 +249,7 @@ export class Twin {
         faults: opts.faults,
         log,
         ssmEndpoint: usesSsm ? MOTO_ENDPOINT : undefined,
+        s3Endpoint: usesS3 ? MOTO_ENDPOINT : undefined,
         machines: specs.map(({ info, inst, ssmParameterPath, k }) => ({
           ip: info.ip,
           serviceIp: info.serviceIp,
@@ -250,10 +259,13 @@ export class Twin {
           region: TWIN_REGION,
           ssmParameterPath,
           ssmGrants: ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
+          s3Objects: s3Grants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
           userDataFile: path.join(runDir, `user-data-${k}`),
         })),
       });
       twin.motoRef = await moto;
+      // What `cdk deploy` uploads before the machines exist: the assets they may read (the course materials).
+      if (usesS3) await publishAssets(network.hub, fileAssetsOf(templateDir, twinValues).filter((a) => readable.has(`${a.bucket}/${a.key}`)), runDir, log);
       if (opts.faults?.pipIndex) log(`fault injected: pip index ${JSON.stringify(opts.faults.pipIndex)}`);
       if (opts.faults?.aptRepo) log(`fault injected: apt repository ${JSON.stringify(opts.faults.aptRepo)}`);
       const machineFault = machineFaults(runDir, opts.faults);
@@ -357,7 +369,10 @@ export class Twin {
     await machine.exec(['systemctl', 'reboot', '--no-block']);
     const deadline = Date.now() + timeoutMs;
     while (!(machine.reboots > before && machine.running && machine.leaderPid)) {
-      if (Date.now() > deadline) throw new Error(`${machine.spec.name} did not boot again within ${timeoutMs / 1000} s`);
+      if (Date.now() > deadline) {
+        const console = fs.readFileSync(machine.spec.consoleLog, 'utf8').split('\n').slice(-15).join('\n');
+        throw new Error(`${machine.spec.name} did not boot again within ${timeoutMs / 1000} s (reboots ${machine.reboots}, running ${machine.running}); console tail:\n${console}`);
+      }
       await sleep(200);
     }
     this.log(`${machine.logicalId}: rebooted (boot ${machine.reboots + 1}, nspawn leader pid ${machine.leaderPid})`);
@@ -406,6 +421,19 @@ export class Twin {
     this.log(`${info.logicalId}: user data replaced from ${templateDir} (handle ${info.handle} -> ${inst.handle}), stopped and started`);
     info.handle = inst.handle;
     info.timeoutSeconds = inst.timeoutSeconds;
+  }
+
+  /**
+   * What `dasklab reset` has EC2 do: the machine's root volume replaced with
+   * its launch state, in place (same instance id, addresses, user data and
+   * key), and the machine rebooted on it; cloud-init finds a fresh disk and
+   * runs the user data again. Needs persistentRoot. Resolves once the machine
+   * is booting again (its bootstrap then runs from the start).
+   */
+  async replaceRootVolume(m: TwinMachine | string, timeoutMs = 300000): Promise<void> {
+    const machine = this.machine(m);
+    await this.reboot(m, timeoutMs, () => machine.resetPersistentRoot());
+    this.log(`${machine.logicalId}: root volume replaced with its launch state`);
   }
 
   /** How many times a machine has rebooted. */

@@ -144,7 +144,13 @@ export class Machine {
         this.reboots++;
         const whileDown = this.beforeNextBoot;
         this.beforeNextBoot = undefined;
-        whileDown?.();
+        try {
+          whileDown?.();
+        } catch (err) {
+          fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name}: while it was down: ${err}\n`);
+          this.resolveExited(1);
+          return;
+        }
         fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} rebooted (reboot ${this.reboots}); booting it again\n`);
         this.rebooting = this.start().catch((err) => {
           fs.appendFileSync(s.consoleLog, `\n[twin] ${s.name} failed to boot again: ${err}\n`);
@@ -157,6 +163,30 @@ export class Machine {
     this.leaderPid = await findLeader(pid, thisBoot);
     this.nspawnPid = parentOf(this.leaderPid);
   }
+
+  /**
+   * Empties the persistent root's upper layer while the machine is down (call
+   * it from {@link beforeNextBoot}): the next boot is on the image alone, as
+   * after EC2 replaces an instance's root volume with its launch state (same
+   * instance id and addresses; `dasklab reset`).
+   */
+  resetPersistentRoot(): void {
+    const dir = this.spec.persistentDir;
+    if (!dir) throw new Error(`machine ${this.spec.name} has no persistent root to reset`);
+    const merged = path.join(dir, 'root');
+    // Lazily: the namespaces of processes started meanwhile (ip netns exec) hold copies of the mount.
+    const umount = spawnSync('umount', ['-l', merged], { encoding: 'utf8' });
+    if (umount.status !== 0) throw new Error(`umount ${merged}: ${umount.stderr}`);
+    // New layers under new names: the old ones may still be held by those copies.
+    this.rootLayers++;
+    const [upper, work] = ['upper', 'work'].map((d) => path.join(dir, `${d}-${this.rootLayers}`));
+    for (const d of [upper, work]) fs.mkdirSync(d);
+    const mount = spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${this.spec.rootfs},upperdir=${upper},workdir=${work}`, merged], { encoding: 'utf8' });
+    if (mount.status !== 0) throw new Error(`mount ${merged}: ${mount.stderr}`);
+  }
+
+  /** Root volumes replaced so far ({@link resetPersistentRoot}). */
+  private rootLayers = 0;
 
   /** Whether nspawn is still running. */
   get running(): boolean {

@@ -6,10 +6,10 @@ import { onCleanup } from './cleanup';
 import { run, RunResult } from './proc';
 
 /**
- * moto, the twin's SSM Parameter Store: the moto server of the CLI's tests
+ * moto, the twin's SSM Parameter Store and S3 (the CDK's asset bucket): the moto server of the CLI's tests
  * (tests/moto/moto-server.ts: a cached Debian trixie tree with python3-moto,
  * entered with chroot) run inside the hub namespace on its loopback, where the
- * twin's AWS endpoint (services.py) forwards the machines' SSM requests. Nothing
+ * twin's AWS endpoint (services.py) forwards the machines' SSM and S3 requests. Nothing
  * outside the hub namespace can reach it.
  */
 
@@ -73,7 +73,7 @@ export class TwinMoto {
       moto.stop();
       throw new Error(`moto in ${hubNetns}: ${ready.stderr}\nsee ${path.join(runDir, 'moto.log')}`);
     }
-    log(`moto (SSM Parameter Store) serving in the hub namespace after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    log(`moto (SSM Parameter Store, S3) serving in the hub namespace after ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return moto;
   }
 

@@ -7,8 +7,8 @@ the host's python3 (stdlib only). Four HTTP servers:
   pip    HUB_IP:8082           the PEP 503 index (static files), with injectable faults
   signal HUB_IP:8081           CloudFormation wait-condition handles: PUT /signal/<handle>
   imds   169.254.169.254:80    IMDSv2, answering per source IP (meta-data with instance-role credentials, user-data)
-  ec2    HUB_IP:8083           the machines' AWS endpoint: EC2 CreateTags, and SSM Parameter Store
-                               forwarded to moto (when the twin runs it), as each machine's role allows them
+  ec2    HUB_IP:8083           the machines' AWS endpoint: EC2 CreateTags, SSM Parameter Store and
+                               S3 GetObject forwarded to moto (when the twin runs it), as each machine's role allows them
 
 Events (signals, fault state) go to stdout as JSON lines for services.ts to read;
 every request is logged to the access log.
@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer, BaseHTTPRequestHandler
+import urllib.parse
 from urllib.parse import parse_qs
 
 CONFIG = json.load(open(sys.argv[1]))
@@ -276,6 +277,44 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
         if source == CONFIG["hubIp"] and self.headers.get("X-Forwarded-For"):
             return self.headers["X-Forwarded-For"].split(",")[-1].strip()
         return source
+
+    def _s3(self, method):
+        """S3, path-style (boto3 with a custom endpoint): GET or HEAD /<bucket>/<key> of an object the
+        caller's role may get (s3:GetObject on its ARN), forwarded to moto with its signature headers
+        (moto answers an unsigned request for a private object 403); anything else AccessDenied."""
+        machine = CONFIG["imds"].get(self.caller())
+        path = urllib.parse.unquote(self.path.split("?", 1)[0]).lstrip("/")
+        allowed = machine is not None and path in (machine.get("s3Objects") or []) and "?" not in self.path
+        status, headers, data = 403, {"Content-Type": "application/xml"}, (
+            b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>')
+        if allowed and CONFIG.get("s3Endpoint"):
+            forwarded = urllib.request.Request(CONFIG["s3Endpoint"] + "/" + urllib.parse.quote(path), method=method,
+                                               headers={k: v for k, v in self.headers.items()
+                                                        if k.lower() in ("range", "if-match", "authorization", "x-amz-date",
+                                                                         "x-amz-content-sha256", "x-amz-security-token")})
+            try:
+                with urllib.request.urlopen(forwarded, timeout=60) as reply:
+                    status, headers, data = reply.status, dict(reply.headers), reply.read()
+            except urllib.error.HTTPError as error:
+                status, headers, data = error.code, dict(error.headers), error.read()
+            except OSError as error:
+                status, headers, data = 503, {"Content-Type": "text/plain"}, f"the twin's moto does not answer: {error}".encode()
+        event("s3", client=self.caller(), instanceId=(machine or {}).get("instanceId"), method=method, object=path, status=status)
+        self.send_response(status)
+        for key, value in headers.items():
+            if key.lower() in ("content-type", "content-range", "etag", "last-modified", "accept-ranges", "content-length"):
+                self.send_header(key, value)
+        if not any(k.lower() == "content-length" for k in headers):
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if method == "GET":
+            self.wfile.write(data)
+
+    def do_GET(self):
+        self._s3("GET")
+
+    def do_HEAD(self):
+        self._s3("HEAD")
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)

@@ -62,6 +62,8 @@ export interface ImdsIdentity {
   ssmParameterPath?: string;
   /** What its role allows in SSM Parameter Store (instance-roles.ts). */
   ssmGrants: SsmGrant[];
+  /** The S3 objects (`bucket/key`) its role may get (instance-roles.ts). */
+  s3Objects: string[];
   /** The file whose content IMDS serves as /latest/user-data (read at each request). */
   userDataFile: string;
 }
@@ -84,6 +86,15 @@ export interface ForwardedSsmCall {
   status: number;
 }
 
+/** An S3 request the twin's AWS endpoint answered for a machine: forwarded to moto (its status), or refused (403). */
+export interface S3Request {
+  instanceId: string;
+  time: number;
+  method: string;
+  object: string;
+  status: number;
+}
+
 /** A CreateTags call the twin's EC2 endpoint accepted. */
 export interface ReceivedTags {
   instanceId: string;
@@ -99,6 +110,8 @@ export interface ServicesOptions {
   machines: ImdsIdentity[];
   /** moto's endpoint inside the hub namespace; SSM requests are refused without it. */
   ssmEndpoint?: string;
+  /** moto's endpoint for S3 (the CDK's asset bucket); S3 requests are refused without it. */
+  s3Endpoint?: string;
   faults?: Faults;
   log: (msg: string) => void;
 }
@@ -107,6 +120,7 @@ export class Services extends EventEmitter {
   readonly signals: ReceivedSignal[] = [];
   readonly tagCalls: ReceivedTags[] = [];
   readonly ssmCalls: ForwardedSsmCall[] = [];
+  readonly s3Requests: S3Request[] = [];
   readonly accessLog: string;
   private constructor(
     private readonly child: ChildProcess,
@@ -130,6 +144,7 @@ export class Services extends EventEmitter {
         pipDir: opts.pipDir,
         accessLog,
         ssmEndpoint: opts.ssmEndpoint ?? null,
+        s3Endpoint: opts.s3Endpoint ?? null,
         pipFault: opts.faults?.pipIndex ?? null,
         aptFault: opts.faults?.aptRepo ?? null,
         // Keyed by every address a machine may call from.
@@ -161,6 +176,8 @@ export class Services extends EventEmitter {
           services.emit('signal', sig);
         } else if (ev.event === 'tags') {
           services.tagCalls.push({ instanceId: ev.instanceId, time: ev.time, tags: ev.tags });
+        } else if (ev.event === 's3') {
+          services.s3Requests.push({ instanceId: ev.instanceId, time: ev.time, method: ev.method, object: ev.object, status: ev.status });
         } else if (ev.event === 'ssm') {
           services.ssmCalls.push({ instanceId: ev.instanceId, time: ev.time, action: ev.action, names: ev.names, status: ev.status });
         } else if (ev.event === 'bad-signal') {

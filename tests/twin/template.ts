@@ -308,6 +308,14 @@ export function resolve(node: Json, values: IntrinsicValues): string {
   if (fn === 'Fn::GetAtt' && Array.isArray(arg) && arg[1] === 'PrivateIp') {
     return values.privateIp(arg[0]);
   }
+  // The string form over pseudo parameters only, e.g. the CDK's asset bucket
+  // "cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}".
+  if (fn === 'Fn::Sub' && typeof arg === 'string') {
+    return arg.replace(/\$\{([^}!]+)\}/g, (whole, name: string) => {
+      if (!PSEUDO[name]) throw new Error(`the twin does not know ${whole} in ${JSON.stringify(node)}`);
+      return PSEUDO[name](values);
+    });
+  }
   throw new Error(`the twin does not know the intrinsic ${JSON.stringify(node)}`);
 }
 
