@@ -272,7 +272,7 @@ describe('no world-open ingress and no secret in the template', () => {
 });
 
 describe('instance role', () => {
-  test('may open Session Manager channels and set only its own dasklab:bootstrap tag', () => {
+  test('may open Session Manager channels and set only its own dasklab:bootstrap and dasklab:jupyter tags', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN its inline policy holds exactly what Session Manager's agent needs, and the self-tag
@@ -304,7 +304,7 @@ describe('instance role', () => {
         Resource: instanceArn('*'),
         Condition: {
           StringEquals: { 'ec2:SourceInstanceARN': instanceArn('${ec2:InstanceID}') },
-          'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap'] },
+          'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap', 'dasklab:jupyter'] },
         },
       },
     ]);
