@@ -321,6 +321,7 @@ redact_urls() {
 pip_install() {
   local args=(install --prefer-binary --progress-bar off) index_url=
   [[ -n "$DASKLAB_PIP_INDEX_URL" ]] && args+=(--index-url "$DASKLAB_PIP_INDEX_URL")
+  [[ -s "$VERSION_PINS" ]] && args+=(--constraint "$VERSION_PINS")
   if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
     index_url=$(codeartifact_index_url) || return 1
   fi
@@ -332,14 +333,75 @@ pip_install() {
   ) 2>&1 | redact_urls
 }
 
+# The app's version set (lib/machine/version-set.ts): what the first machine
+# of each kind installed, kept as the SSM parameters $DASKLAB_VERSION_SETS (the
+# other kind's, then this machine's), so that a machine replaced or reset weeks
+# later installs the same versions as the rest of its app.
+readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/pip-freeze.txt"
+
+# version_set get NAME... | put NAME FILE: get prints the values of the NAMEs
+# that exist, in order; put stores FILE as NAME, and exits 3 when NAME exists
+# (SSM never overwrites unless asked). Intelligent-Tiering makes a set over the
+# standard tier's 4 KB an advanced parameter (8 KB):
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
+version_set() {
+  local region
+  region=$(imds_get meta-data/placement/region) || return
+  AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$@" <<'PY'
+import sys
+
+import boto3
+from botocore.config import Config
+
+region, mode, *names = sys.argv[1:]
+ssm = boto3.client("ssm", region_name=region, config=Config(connect_timeout=5, read_timeout=15, retries={"max_attempts": 6, "mode": "standard"}))
+try:
+    if mode == "put":
+        ssm.put_parameter(Name=names[0], Value=open(names[1]).read(), Type="String", Tier="Intelligent-Tiering")
+    else:
+        found = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=names)["Parameters"]}
+        print("\n".join(found.get(name, "") for name in names))
+except ssm.exceptions.ParameterAlreadyExists:
+    sys.exit(3)
+except Exception as error:
+    sys.exit(f"the version set {names[0].rsplit('/', 1)[0]}: {error}")
+PY
+}
+
+# Writes the pins of the set to $VERSION_PINS: this kind's, and the other
+# kind's for the packages this kind's does not name.
+version_pins() {
+  version_set get "${DASKLAB_VERSION_SETS[@]}" |
+    awk -F== 'NF == 2 { pins[tolower($1)] = $0 } END { for (name in pins) print pins[name] }' | sort >"$VERSION_PINS"
+  log "the version set ${DASKLAB_VERSION_SETS[-1]%/*} pins $(wc -l <"$VERSION_PINS") packages"
+}
+
+pip_freeze() {
+  as_user "$DASKLAB_VENV/bin/python" -m pip freeze | grep -F == >"$VERSION_FREEZE"
+}
+
 phase_pip() {
-  local fingerprint
+  local fingerprint status=0
   fingerprint=$(packages_fingerprint)
   if [[ -f "$PACKAGES_STAMP" && "$(cat "$PACKAGES_STAMP")" == "$fingerprint" ]]; then
     log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
     return 0
   fi
+  version_pins
   retry 5 5 pip_install
+  pip_freeze
+  version_set put "${DASKLAB_VERSION_SETS[-1]}" "$VERSION_FREEZE" || status=$?
+  if ((status == 3)); then
+    # This kind's set exists: another machine shared it first (or while this one
+    # installed). Its versions win where this machine's differ.
+    version_pins
+    if grep -qvxFf "$VERSION_PINS" "$VERSION_FREEZE"; then
+      retry 5 5 pip_install
+      pip_freeze
+    fi
+  elif ((status)); then
+    return "$status"
+  fi
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }
 
@@ -442,12 +504,13 @@ write_ready_json() {
   local tmp
   tmp=$(mktemp "$STATE_DIR/ready.XXXXXX")
   python3 - "$1" "${2:-}" "$STARTED_AT" "$SECONDS" "$VERSIONS_JSON" "$DASKLAB_ROLE" \
-    "${PHASE_TIMES[@]}" >"$tmp" <<'PY'
+    "${DASKLAB_VERSION_SETS[-1]}" "$VERSION_FREEZE" "${PHASE_TIMES[@]}" >"$tmp" <<'PY'
 import datetime
 import json
+import os
 import sys
 
-status, failed_phase, started_at, total, versions, role, *phases = sys.argv[1:]
+status, failed_phase, started_at, total, versions, role, version_set, freeze, *phases = sys.argv[1:]
 result = {
     "status": status,
     "role": role,
@@ -457,6 +520,8 @@ result = {
     "phases": {name: {"seconds": int(seconds)} for name, seconds in (p.split("=", 1) for p in phases)},
     "versions": json.loads(versions),
 }
+if os.path.exists(freeze):
+    result["versionSet"] = {"parameter": version_set, "packages": dict(line.split("==", 1) for line in open(freeze).read().split() if "==" in line)}
 if failed_phase:
     result["failedPhase"] = failed_phase
 print(json.dumps(result, indent=2))

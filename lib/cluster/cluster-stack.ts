@@ -10,7 +10,7 @@ import { DASK_PORTS } from './dask-ports';
 import { workerNames } from './worker-names';
 import { DaskMachine } from '../machine/dask-machine';
 import { MachineFleet } from '../machine/machine-fleet';
-import { MachineWrittenParameters } from './machine-written-parameters';
+import { MachineWrittenParameters } from '../machine/machine-written-parameters';
 import { addConnectionOutputs, fleetPropsOf, ubuntuArchitectureOf } from '../machine/machine-stack';
 import { tagApp } from '../tags';
 

@@ -159,6 +159,7 @@ export class LabShardStack extends Stack {
       network: shared.fleet.network,
       securityGroup: shared.fleet.securityGroup,
       identity: { role: shared.fleet.instanceRole.role, instanceProfile: shared.instanceProfile },
+      versionSet: shared.fleet.versionSet,
     });
     const instanceType = lab.instanceType;
     for (const student of students) {

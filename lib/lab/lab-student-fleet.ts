@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { FleetBase, FleetIdentity, FleetMachineSettings, FleetNetwork } from '../machine/machine-fleet';
+import { MachineWrittenParameters } from '../machine/machine-written-parameters';
 import { MachineInstanceRole } from '../machine/instance-role';
 
 /** Properties of {@link LabStudentFleet}. */
@@ -11,6 +12,8 @@ export interface LabStudentFleetProps extends FleetMachineSettings {
   readonly securityGroup: ec2.ISecurityGroup;
   /** The lab machines' role and instance profile, in `<name>-Lab-Shared`. */
   readonly identity: Required<FleetIdentity>;
+  /** The app's version sets, in `<name>-Lab-Shared`. */
+  readonly versionSet: MachineWrittenParameters;
 }
 
 /**
@@ -24,12 +27,14 @@ export class LabStudentFleet extends FleetBase {
   public readonly network: FleetNetwork;
   public readonly securityGroup: ec2.ISecurityGroup;
   private readonly sharedIdentity: Required<FleetIdentity>;
+  protected readonly versionSet: MachineWrittenParameters;
 
   constructor(scope: Construct, id: string, props: LabStudentFleetProps) {
     super(scope, id, props);
     this.network = props.network;
     this.securityGroup = props.securityGroup;
     this.sharedIdentity = props.identity;
+    this.versionSet = props.versionSet;
   }
 
   protected identityOf(instanceRole?: MachineInstanceRole): { idPart: string; identity: FleetIdentity } {

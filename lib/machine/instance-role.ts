@@ -62,6 +62,31 @@ export class MachineInstanceRole extends Construct {
     acknowledge(this.role, 'tagOwnInstance');
   }
 
+  /**
+   * Lets the machines read the app's version sets under `root` and add one,
+   * never change one: a version set is what the first machine of its kind
+   * installed, and a machine that could overwrite it could move the app's
+   * versions. `ssm:Overwrite` is the request's Overwrite flag, as in AWS's own
+   * deny of overwrites:
+   * https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
+   */
+  public allowVersionSet(root: string): void {
+    const resources = [parameterArn(Stack.of(this), `${root}/*`)];
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:GetParameters', 'ssm:PutParameter'], resources }),
+    );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeepVersionSet',
+        effect: iam.Effect.DENY,
+        actions: ['ssm:PutParameter'],
+        resources,
+        conditions: { StringEquals: { 'ssm:Overwrite': 'true' } },
+      }),
+    );
+    acknowledge(this.role, 'versionSetParameters', { path: root });
+  }
+
   /** Lets the machines read the parameters under `path` (e.g. a cluster's TLS certificates). */
   public allowParameterRead(path: string): void {
     this.allowParameters('ReadClusterParameters', PARAMETER_READ_ACTIONS, path);

@@ -13,6 +13,8 @@ import { ExistingNetwork } from '../network/existing-network';
 import { endpointServicesFor } from '../network/vpc-endpoints';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
+import { MachineWrittenParameters } from './machine-written-parameters';
+import { versionSetRoot } from './version-set';
 
 /** What every machine of a fleet is launched with. */
 export interface FleetMachineSettings {
@@ -137,6 +139,8 @@ export interface FleetMachineOptions {
 export abstract class FleetBase extends Construct {
   public abstract readonly network: FleetNetwork;
   public abstract readonly securityGroup: ec2.ISecurityGroup;
+  /** The cleanup of the app's version sets, which every machine is deleted before. */
+  protected abstract readonly versionSet: MachineWrittenParameters;
   private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
   private machineCount = 0;
 
@@ -189,6 +193,8 @@ export abstract class FleetBase extends Construct {
       spot: options.spot,
     });
     if (this.network.machinesDependOn) machine.instance.cfnResource.node.addDependency(this.network.machinesDependOn);
+    // Deleted after every machine, so that no machine adds a version set after the cleanup.
+    machine.instance.cfnResource.node.addDependency(this.versionSet.resource);
     return machine;
   }
 }
@@ -205,6 +211,8 @@ export class MachineFleet extends FleetBase {
   public readonly instanceRole: MachineInstanceRole;
   /** The package index every machine role of the fleet may read. */
   private readonly codeArtifact: MachineFleetProps['bootstrap']['codeArtifact'];
+  /** The app's version sets (lib/machine/version-set.ts), which every machine role of the fleet may read and add to. */
+  public readonly versionSet: MachineWrittenParameters;
 
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
@@ -220,6 +228,8 @@ export class MachineFleet extends FleetBase {
     }).securityGroup;
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
     grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);
+    this.versionSet = new MachineWrittenParameters(this, 'VersionSet', { path: versionSetRoot(props.bootstrap.app), writers: [] });
+    this.instanceRole.allowVersionSet(this.versionSet.path);
   }
 
   /**
@@ -229,6 +239,7 @@ export class MachineFleet extends FleetBase {
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
     const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
     grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
+    instanceRole.allowVersionSet(this.versionSet.path);
     return instanceRole;
   }
 

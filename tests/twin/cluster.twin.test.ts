@@ -118,7 +118,7 @@ twinDescribe('twin: Dask cluster', () => {
       expect({ machine: m.logicalId, same: onDisk.stdout.trim() === published.trim() }).toEqual({ machine: m.logicalId, same: true });
     }
     // The machines wrote nothing else there (only the scheduler writes, and only these names).
-    const writes = twin.services.ssmCalls.filter((c) => c.action === 'PutParameter');
+    const writes = twin.services.ssmCalls.filter((c) => c.action === 'PutParameter' && c.names.some((n) => n.startsWith(`${path}/`)));
     expect(new Set(writes.map((c) => c.instanceId))).toEqual(new Set([scheduler.instanceId]));
     expect([...new Set(writes.flatMap((c) => c.names))].sort()).toEqual(TLS_PARAMETERS.map((n) => `${path}/${n}`).sort());
     // Keys: root and the Dask user only; no CA key anywhere on the scheduler.
@@ -135,6 +135,24 @@ twinDescribe('twin: Dask cluster', () => {
     // The CA's key would be a PEM private key like these (ssh host keys are OpenSSH's own format).
     const keys = await twin.exec(scheduler, ['sh', '-c', 'grep -rlxE -- "-----BEGIN (EC )?PRIVATE KEY-----" /etc /var /root /home /tmp 2>/dev/null | sort']);
     expect(keys.stdout.trim().split('\n')).toEqual(['scheduler', 'worker', 'client'].map((r) => `/etc/dask/tls/${r}-key.pem`).sort());
+  });
+
+  test('every machine runs the app\'s version set: the first machine shared what pip installed, and all three installed the same versions', async () => {
+    // GIVEN the version set the machines share (lib/machine/version-set.ts)
+    const [scheduler, ...workers] = [machine('scheduler'), ...twin.machines.filter((m) => m.role === 'worker')];
+    const ready = await Promise.all([scheduler, ...workers].map((m) => twin.readyJson(m)));
+    const parameter = ready[0].versionSet.parameter as string;
+    expect(parameter).toMatch(/^\/dasklab\/dasklab\/python\/[0-9a-f]{12}\/base$/);
+    const [stored] = await twin.moto.getParameters(TWIN_REGION, [parameter]);
+    const storedVersions = Object.fromEntries(stored.value.trim().split('\n').map((line) => line.split('==')));
+    // THEN each machine's ready.json names that set and holds its versions, dask and distributed among them
+    for (const [i, m] of [scheduler, ...workers].entries()) {
+      expect({ m: m.logicalId, set: ready[i].versionSet }).toEqual({ m: m.logicalId, set: { parameter, packages: storedVersions } });
+    }
+    expect(Object.keys(storedVersions)).toEqual(expect.arrayContaining(['dask', 'distributed', 'numpy']));
+    // AND exactly one machine wrote the set: the others found it taken
+    const puts = twin.services.ssmCalls.filter((c) => c.action === 'PutParameter' && c.names.includes(parameter));
+    expect(puts.filter((c) => c.status === 200)).toHaveLength(1);
   });
 
   test('a worker may read the certificate parameters but not overwrite them: its role only reads', async () => {

@@ -140,7 +140,7 @@ export class Twin {
   }
   private servicesRef?: Services;
 
-  /** moto, the machines' SSM Parameter Store; running only when a machine has a parameter path (a TLS cluster). */
+  /** moto, the machines' SSM Parameter Store (TLS certificates, version sets) and S3; running only when a machine's role may use them. */
   get moto(): TwinMoto {
     if (!this.motoRef) throw new Error('no machine of this twin uses SSM Parameter Store, so moto is not running');
     return this.motoRef;
@@ -228,8 +228,9 @@ export class Twin {
       });
 
       // SSM Parameter Store and S3 (moto) only for machines that use them: it costs a few seconds to start.
-      const usesSsm = specs.some((s) => s.ssmParameterPath);
       const ssmGrants = ssmGrantsByMachine(readTemplates(templateDir));
+      // The TLS certificates and the app's version set: every synthesized machine's role has a parameter path.
+      const usesSsm = specs.some(({ inst }) => (ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? []).length > 0);
       const noRef = (what: string) => () => {
         throw new Error(`an S3 grant refers to ${what}`);
       };

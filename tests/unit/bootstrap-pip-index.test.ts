@@ -68,6 +68,8 @@ function runPipInstall(dir: string, parameters: string[]): Promise<{ status: num
     'set -Eeuo pipefail',
     `STATE_DIR='${dir}'`,
     `DASKLAB_VENV='${dir}/venv'`,
+    // No version set yet: pip gets no constraints.
+    `VERSION_PINS='${dir}/version-pins.txt'`,
     "DASKLAB_PIP_PACKAGES=('numpy' 'dask[complete]')",
     ...parameters,
     'log() { printf "%s\\n" "$*" >&2; }',

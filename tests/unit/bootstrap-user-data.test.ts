@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -129,6 +129,26 @@ describe('renderBootstrap', () => {
     expect(status).toBe(2);
     expect(stderr).toContain('usage:');
     expect(stderr).toContain('[install|run]');
+  });
+
+  test('GIVEN user data that deflate cannot fit WHEN it is rendered THEN the body is LZMA instead, and bash decodes it at run time with python3', () => {
+    // GIVEN the smallest package list whose deflated user data is over EC2's limit
+    const withFiller = (n: number): BootstrapParameters => ({ ...PARAMS, packages: [...PARAMS.packages, `p${'q'.repeat(n)}`] });
+    let n = 0;
+    let userData = renderBootstrap(withFiller(n));
+    while (!userData.includes('lzma.decompress')) {
+      expect(userData).toContain('zlib.decompress');
+      n += 16;
+      userData = renderBootstrap(withFiller(n));
+    }
+    // THEN it fits, and its body decodes to the source
+    expect(userDataSize(userData, PARAMS.signalUrl)).toBeLessThanOrEqual(USER_DATA_LIMIT_BYTES);
+    expect(decodeBootstrapBody(userData)).toBe(renderBootstrapSource(withFiller(n)).body);
+    // AND run by bash, python3's lzma decodes it: the bootstrap refuses an unknown command with its usage
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-')), 'user-data.sh');
+    fs.writeFileSync(file, userData);
+    const run = spawnSync('bash', [file, 'explode'], { encoding: 'utf8' });
+    expect({ status: run.status, usage: run.stderr.includes('[install|run]') }).toEqual({ status: 2, usage: true });
   });
 
   test('the body is base85 exactly as Python decodes it: the bytes round-trip through python3', () => {

@@ -294,14 +294,19 @@ describe('tls', () => {
     expect(roleOf('scheduler')).toHaveLength(1);
     expect(roleOf('worker')).toHaveLength(1);
     expect(roleOf('scheduler')).not.toEqual(roleOf('worker'));
-    // AND each role's only SSM parameter statement is the cluster's path: read and write for the scheduler, read for workers
-    const ssmOf = (roleId: string) => policyStatementsOf(template, roleId).filter((s: any) => JSON.stringify(s.Action).includes('ssm:Get'));
+    // AND each role's SSM parameter statements are the cluster's path (read and write for the scheduler, read for
+    // workers) and, for both, the app's version sets
+    const ssmOf = (roleId: string) => policyStatementsOf(template, roleId).filter((s: any) => JSON.stringify(s.Action).includes('ssm:') && s.Sid !== 'SessionManagerChannels');
     const read = ['ssm:GetParameter', 'ssm:GetParameters'];
-    for (const [kind, actions] of [['scheduler', [...read, 'ssm:PutParameter']], ['worker', read]] as const) {
+    for (const [kind, sid, actions] of [['scheduler', 'WriteClusterParameters', [...read, 'ssm:PutParameter']], ['worker', 'ReadClusterParameters', read]] as const) {
       const ssm = ssmOf(roleOf(kind)[0]);
-      expect(ssm).toHaveLength(1);
-      expect(ssm[0].Action).toEqual(actions);
-      expect(JSON.stringify(ssm[0].Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
+      expect(ssm.map((statement: any) => statement.Sid).sort()).toEqual(['KeepVersionSet', 'ShareVersionSet', sid].sort());
+      const tls = ssm.find((statement: any) => statement.Sid === sid);
+      expect(tls.Action).toEqual(actions);
+      expect(JSON.stringify(tls.Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
+      for (const statement of ssm.filter((statement: any) => statement.Sid !== sid)) {
+        expect(JSON.stringify(statement.Resource)).toContain(':parameter/dasklab/dasklab/python/*');
+      }
     }
     // AND every machine's user data names that path, and holds no key material
     const { scheduler, workers } = instanceIds(template);
@@ -318,8 +323,7 @@ describe('tls', () => {
     // GIVEN a cluster with default settings
     const template = templateOf(STACK, CLUSTER);
     // THEN a cleanup resource owns the path
-    const { id, resource } = onlyResource(template, 'Custom::DasklabParameterPath');
-    expect(resource.Properties.Path).toBe('/dasklab/dasklab/cluster/tls');
+    const { id, resource } = onlyResource(template, 'Custom::DasklabParameterPath', (r) => r.Properties.Path === '/dasklab/dasklab/cluster/tls');
     expect(resource.DeletionPolicy).toBe('Delete');
     // AND every machine depends on it, so CloudFormation deletes them first
     const graph = dependencyGraph(template);
@@ -337,11 +341,12 @@ describe('tls', () => {
     expect(statements.map((s: any) => s.Sid).sort()).toEqual(['DeleteParametersUnderPath', 'OwnLogGroup']);
   });
 
-  test('cluster.tls false: plain tcp://, no certificate parameters, no SSM rights', () => {
+  test('cluster.tls false: plain tcp://, no certificate parameters, no SSM rights but the version set\'s', () => {
     const template = templateOf(STACK, { cluster: { workers: 1, tls: false } });
-    template.resourceCountIs('Custom::DasklabParameterPath', 0);
+    expect(Object.values(template.findResources('Custom::DasklabParameterPath')).map((r: any) => r.Properties.Path)).toEqual(['/dasklab/dasklab/python']);
     const json = JSON.stringify(template.toJSON());
-    expect(json).not.toContain('ssm:PutParameter');
+    expect(json).not.toContain('/cluster/tls');
+    expect(json).not.toContain('WriteClusterParameters');
     expect(json).not.toContain('DASKLAB_TLS_PARAMETER_PATH');
     expect(template.toJSON().Outputs.SchedulerAddress.Value).toBe('tcp://10.40.0.10:8786');
   });
@@ -349,7 +354,8 @@ describe('tls', () => {
 
 describe('the custom resources\' Lambda code', () => {
   test('is bundled by esbuild at synth: small, the handler exported, the AWS SDK left to the runtime', () => {
-    // GIVEN a real synth (template tests skip bundling) of a spot cluster with TLS
+    // GIVEN a real synth (template tests skip bundling) of a spot cluster with TLS: the spot launcher and the
+    // cleanups of the certificates and of the version sets
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-bundle-'));
     try {
       const app = new App({ outdir });
@@ -358,7 +364,7 @@ describe('the custom resources\' Lambda code', () => {
       const template = assembly.getStackByName(STACK).template;
       // THEN each function's code is an asset directory holding one index.js
       const functions = Object.values(template.Resources).filter((r: any) => r.Type === 'AWS::Lambda::Function') as any[];
-      expect(functions).toHaveLength(2);
+      expect(functions).toHaveLength(3);
       const manifest = JSON.parse(fs.readFileSync(path.join(outdir, `${STACK}.assets.json`), 'utf8'));
       // The S3 key is the asset's hash, which names it in the asset manifest.
       const bundles = functions.map((fn) => {

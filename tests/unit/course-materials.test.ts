@@ -42,7 +42,7 @@ function machinesOf(stacks: Map<string, Stack>): Array<{ stack: string; role: st
   );
 }
 
-/** The file assets every stack of an app publishes (from its assets manifest), by stack. */
+/** The directory assets every stack of an app publishes (from its assets manifest), by stack, but Lambda functions' code. */
 function fileAssetsOf(input: DasklabConfigInput): Map<string, Array<{ packaging?: string; path: string; objectKey: string; bucketName: string }>> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-materials-synth-'));
   const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
@@ -54,7 +54,7 @@ function fileAssetsOf(input: DasklabConfigInput): Map<string, Array<{ packaging?
     result.set(
       stack.stackName,
       Object.values<any>(manifest.files ?? {})
-        .filter((f) => f.source.packaging === 'zip')
+        .filter((f) => f.source.packaging === 'zip' && !/\/Function\/Code$/.test(f.displayName ?? ''))
         .map((f) => ({ packaging: f.source.packaging, path: path.join(outdir, f.source.path), ...(Object.values<any>(f.destinations)[0] as any) })),
     );
   }

@@ -94,9 +94,9 @@ function deployedUserDataSizes(input: DasklabConfigInput): number[] {
   });
 }
 
-/** 60 distinct pip requirements whose lengths add up to 60 × 7 + `extra` characters (each at most 300). */
+/** 40 distinct pip requirements whose lengths add up to 40 × 7 + `extra` characters (each at most 300). */
 function fillerPackages(extra: number): string[] {
-  return Array.from({ length: 60 }, (_, i) => {
+  return Array.from({ length: 40 }, (_, i) => {
     const add = Math.max(0, Math.min(293, extra - i * 293));
     return `fill${String(i).padStart(2, '0')}${'x'.repeat(add)}z`;
   });

@@ -6,6 +6,7 @@
  */
 import { clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { SESSION_MANAGER_ACTIONS } from '../../lib/machine/instance-role';
+import { versionSetRoot } from '../../lib/machine/version-set';
 import { decide, IamDecision, IamRequest, instanceArn, parameterArn, SynthesizedApp, SynthesizedMachine, SynthesizedRole, TEST_ENV } from './iam-evaluation';
 import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
 import { configOf } from './support';
@@ -30,7 +31,7 @@ function kindOf(role: SynthesizedRole): RoleKind | undefined {
   if (role.service === 'scheduler.amazonaws.com') return 'lab schedule';
   if (role.service === FLOW_LOG_SERVICE) return 'flow log';
   if (role.service === 'lambda.amazonaws.com' && /SpotMachineLauncher/.test(role.path)) return 'spot launcher';
-  if (role.service === 'lambda.amazonaws.com' && /TlsParameters\/?Cleaner/.test(role.path)) return 'parameter cleanup';
+  if (role.service === 'lambda.amazonaws.com' && /(TlsParameters|VersionSet)\/?Cleaner/.test(role.path)) return 'parameter cleanup';
   return undefined;
 }
 
@@ -129,6 +130,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       const other = machines.find((m) => m.instanceId !== self.instanceId) ?? { arn: instanceArn('i-0bbbbbbbbbbbbbbbb') };
       const from = { fromInstance: self.arn };
       const ownPath = clusterTlsParameterPath(config.name);
+      const versionSets = versionSetRoot(config.name);
       const writesTls = tlsPath !== undefined && self.machineRole === 'scheduler' && self.stackName.endsWith('-Cluster');
       const readsTls = tlsPath !== undefined && self.stackName.endsWith('-Cluster');
       await check(self.role, [
@@ -161,6 +163,14 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ['delete a parameter of its cluster\'s path', { action: 'ssm:DeleteParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, 'Denied'],
         [`read its cluster's certificates (${readsTls ? 'a TLS cluster' : 'none'})`, { action: 'ssm:GetParameters', resource: parameterArn(`${ownPath}/client-key`), ...from }, readsTls ? 'Allowed' : 'Denied'],
         [`write its cluster's certificates (${writesTls ? 'the scheduler' : 'not the scheduler of a TLS cluster'})`, { action: 'ssm:PutParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, writesTls ? 'Allowed' : 'Denied'],
+        // The app's version sets: read them, add one, never overwrite one (lib/machine/version-set.ts).
+        ['read the app\'s version set', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSets}/0123456789ab/base`), ...from }, 'Allowed'],
+        ['add the app\'s version set', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Allowed'],
+        ['overwrite the app\'s version set', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), context: { 'ssm:Overwrite': 'true' }, ...from }, 'Denied'],
+        ['delete the app\'s version set', { action: 'ssm:DeleteParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), ...from }, 'Denied'],
+        [`read ${OTHER_APP}'s version set`, { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/0123456789ab/base`), ...from }, 'Denied'],
+        [`add a version set of ${OTHER_APP}`, { action: 'ssm:PutParameter', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
+        ['read a sibling path of the version sets with the same prefix', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSets}-old/0123456789ab/base`), ...from }, 'Denied'],
         // A lab's machines share one role: a student's workers may read the materials as well.
         ...materialsObjects.flatMap((object): Expectation[] => [
           ['read the course materials', { action: 's3:GetObject', resource: object, ...from }, 'Allowed'],
@@ -206,16 +216,18 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
   });
 
   const cleaners = roles.filter((r) => kindOf(r) === 'parameter cleanup');
-  (cleaners.length ? test : test.skip)('the parameter cleanup function: lists and deletes under its cluster\'s path only', async () => {
-    expect(tlsPath).toBeDefined();
+  (cleaners.length ? test : test.skip)('the parameter cleanup functions: each lists and deletes under its own path only (the cluster\'s certificates, the app\'s version sets)', async () => {
+    expect(cleaners.map((cleaner) => /TlsParameters/.test(cleaner.path)).filter(Boolean)).toHaveLength(tlsPath ? 1 : 0);
     for (const cleaner of cleaners) {
+      const ownPath = /TlsParameters/.test(cleaner.path) ? clusterTlsParameterPath(config.name) : versionSetRoot(config.name);
+      const otherAppPath = /TlsParameters/.test(cleaner.path) ? clusterTlsParameterPath(OTHER_APP) : versionSetRoot(OTHER_APP);
       await check(cleaner, [
-        ['list the cluster\'s path', { action: 'ssm:GetParametersByPath', resource: parameterArn(tlsPath!) }, 'Allowed'],
-        ['delete under the cluster\'s path', { action: 'ssm:DeleteParameters', resource: parameterArn(`${tlsPath}/ca-cert`) }, 'Allowed'],
-        ['write under the cluster\'s path', { action: 'ssm:PutParameter', resource: parameterArn(`${tlsPath}/ca-cert`) }, 'Denied'],
-        [`delete ${OTHER_APP}'s certificates`, { action: 'ssm:DeleteParameters', resource: parameterArn(`${clusterTlsParameterPath(OTHER_APP)}/ca-cert`) }, 'Denied'],
+        ['list its path', { action: 'ssm:GetParametersByPath', resource: parameterArn(ownPath) }, 'Allowed'],
+        ['delete under its path', { action: 'ssm:DeleteParameters', resource: parameterArn(`${ownPath}/ca-cert`) }, 'Allowed'],
+        ['write under its path', { action: 'ssm:PutParameter', resource: parameterArn(`${ownPath}/ca-cert`) }, 'Denied'],
+        [`delete under ${OTHER_APP}'s path`, { action: 'ssm:DeleteParameters', resource: parameterArn(`${otherAppPath}/ca-cert`) }, 'Denied'],
         ['delete a key pair\'s private key', { action: 'ssm:DeleteParameters', resource: KEY_PAIR_PARAMETER }, 'Denied'],
-        ['list a sibling path with the same prefix', { action: 'ssm:GetParametersByPath', resource: parameterArn(`${tlsPath}-old`) }, 'Denied'],
+        ['list a sibling path with the same prefix', { action: 'ssm:GetParametersByPath', resource: parameterArn(`${ownPath}-old`) }, 'Denied'],
         ...nobodyMay(config.name, machines[0].arn),
       ]);
     }

@@ -272,7 +272,7 @@ describe('no world-open ingress and no secret in the template', () => {
 });
 
 describe('instance role', () => {
-  test('may open Session Manager channels and set only its own dasklab:bootstrap and dasklab:jupyter tags', () => {
+  test('may open Session Manager channels, set only its own dasklab:bootstrap and dasklab:jupyter tags, and read and add the app\'s version sets but never overwrite one', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN its inline policy holds exactly what Session Manager's agent needs, and the self-tag
@@ -284,6 +284,9 @@ describe('instance role', () => {
     const instanceArn = (id: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:instance/${id}`]],
     });
+    const versionSets = {
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/dasklab/dasklab/python/*']],
+    };
     expect((policies[0] as any).Properties.PolicyDocument.Statement).toEqual([
       {
         Sid: 'SessionManagerChannels',
@@ -307,6 +310,8 @@ describe('instance role', () => {
           'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap', 'dasklab:jupyter'] },
         },
       },
+      { Sid: 'ShareVersionSet', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:PutParameter'], Resource: versionSets },
+      { Sid: 'KeepVersionSet', Effect: 'Deny', Action: 'ssm:PutParameter', Resource: versionSets, Condition: { StringEquals: { 'ssm:Overwrite': 'true' } } },
     ]);
   });
 });

@@ -2,7 +2,7 @@ import { CustomResource, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { HandlerFunction } from '../handlers/handler-function';
-import { MachineInstanceRole, parameterArn } from '../machine/instance-role';
+import { MachineInstanceRole, parameterArn } from './instance-role';
 import { acknowledge } from '../nag';
 
 /** Properties of {@link MachineWrittenParameters}. */
