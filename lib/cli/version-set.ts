@@ -53,8 +53,10 @@ export interface AppVersionSet extends MergedVersions {
 }
 
 /** A parameter placed in the layout: its set's path and its kind. */
-interface PlacedParameter extends VersionSetParameter {
+export interface PlacedParameter extends VersionSetParameter {
+  /** The set's path, `<root>/<12 hex digits>`. */
   readonly setPath: string;
+  /** Which machines shared it: base (without JupyterLab) or jupyter. */
   readonly kind: VersionSetKind;
 }
 
