@@ -3,7 +3,9 @@
  * mutual TLS: the cluster's CA certificate and the client certificate and key
  * that its scheduler made and published as SecureString parameters. Reading
  * them takes the caller's own AWS rights (ssm:GetParameters and KMS decrypt),
- * so only authorized users get them.
+ * so only authorized users get them. With them, the cluster's Python packages
+ * pinned as its version set has them (lib/cli/version-set.ts), so that the
+ * client runs the versions the cluster runs.
  */
 import { GetParametersCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../cluster/cluster-tls';
@@ -11,6 +13,7 @@ import { DASK_PORTS } from '../cluster/dask-ports';
 import { DirFile } from './atomic-dir';
 import { CliError } from './errors';
 import { Machine } from './machines';
+import { AppVersionSet, requirementsText } from './version-set';
 
 /** PEM text of the client's CA certificate, certificate and key. */
 export interface ClientTlsMaterial {
@@ -55,7 +58,13 @@ export async function clientTlsMaterialOf(ssm: SSMClient, app: string): Promise<
 }
 
 /** File names in the output directory. */
-export const TLS_CLIENT_FILES = { caCert: 'ca.pem', clientCert: 'client.pem', clientKey: 'client-key.pem', connect: 'connect.py' } as const;
+export const TLS_CLIENT_FILES = {
+  caCert: 'ca.pem',
+  clientCert: 'client.pem',
+  clientKey: 'client-key.pem',
+  connect: 'connect.py',
+  requirements: 'requirements.txt',
+} as const;
 
 /** The scheduler's address as its members know it. */
 export function tlsSchedulerAddress(scheduler: Machine): string {
@@ -71,6 +80,11 @@ export function renderTlsClientFiles(material: ClientTlsMaterial, app: string, s
     { name: TLS_CLIENT_FILES.clientKey, content: withNewline(material.clientKey), mode: 0o600 },
     { name: TLS_CLIENT_FILES.connect, content: connectScript(app, schedulerAddress), mode: 0o644 },
   ];
+}
+
+/** The requirements file (0644) pinning every package of the app's version set. */
+export function renderRequirementsFile(set: Pick<AppVersionSet, 'versions'>): DirFile {
+  return { name: TLS_CLIENT_FILES.requirements, content: requirementsText(set.versions), mode: 0o644 };
 }
 
 function connectScript(app: string, schedulerAddress: string): string {

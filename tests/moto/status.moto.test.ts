@@ -1,13 +1,17 @@
 /**
  * `status` and the error paths against moto: rows from the tags, readiness from
- * the dasklab:bootstrap tag, an app without machines, an unknown student, and
- * the bin/dasklab shim as a real process.
+ * the dasklab:bootstrap tag, the app's Python version set from SSM, an app
+ * without machines, an unknown student, and the bin/dasklab shim as a real process.
  */
 import { spawnSync } from 'child_process';
 import { EC2Client, StopInstancesCommand } from '@aws-sdk/client-ec2';
+import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import * as path from 'path';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
-import { cli, CreatedMachine, fakeDeploy, REGION, useMotoEnvironment } from './support';
+import { cli, CreatedMachine, fakeDeploy, REGION, shareVersionSet, useMotoEnvironment } from './support';
+
+/** Lets moto's clock move on, so that parameters put before and after have different LastModifiedDates. */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 1100));
 
 const skip = motoSkipReason();
 if (skip) console.warn(skip);
@@ -137,6 +141,112 @@ suite('status against moto', () => {
       ['spotty-worker-2', 'worker (on-demand)'],
     ]);
     expect(JSON.parse(json.stdout).map((r: any) => [r.role, r.market])).toEqual([['scheduler', undefined], ['worker', 'spot'], ['worker', 'on-demand']]);
+  });
+
+  describe('the app\'s Python version set', () => {
+    const OLD_SET = 'ffffffffffff';
+    const CURRENT_SET = '0123456789ab';
+
+    beforeAll(async () => {
+      // GIVEN a cluster whose package config changed once: an older set (whose name sorts last) ...
+      await fakeDeploy({
+        app: 'pinned',
+        machines: [
+          { role: 'scheduler', name: 'pinned-scheduler', bootstrap: 'ready' },
+          { role: 'worker', name: 'pinned-worker-1', bootstrap: 'ready' },
+        ],
+      });
+      await shareVersionSet('pinned', OLD_SET, 'base', { dask: '2024.8.0', numpy: '1.26.4' });
+      await shareVersionSet('pinned', OLD_SET, 'jupyter', { dask: '2024.8.0', numpy: '1.26.4', jupyterlab: '4.2.0' });
+      await tick();
+      // ... and the current set, both kinds, which disagree on tornado
+      await shareVersionSet('pinned', CURRENT_SET, 'base', { dask: '2024.12.1', numpy: '2.2.4', tornado: '6.4.1' });
+      await shareVersionSet('pinned', CURRENT_SET, 'jupyter', { dask: '2024.12.1', numpy: '2.2.4', tornado: '6.4.2', jupyterlab: '4.3.4' });
+    });
+
+    test('--json: every row carries the newest set, its kinds merged, base kept where they disagree', async () => {
+      // WHEN
+      const run = await cli(['status', '--app', 'pinned', '--region', REGION, '--json']);
+      // THEN the rows are the machines' as before
+      expect(run.code).toBe(0);
+      const rows = JSON.parse(run.stdout);
+      expect(rows.map((r: any) => [r.machine, r.role, r.readiness])).toEqual([
+        ['pinned-scheduler', 'scheduler', 'ready'],
+        ['pinned-worker-1', 'worker', 'ready'],
+      ]);
+      // AND each holds the current set: base's pins, jupyterlab from jupyter, tornado at base's version
+      const expected = {
+        path: `/dasklab/pinned/python/${CURRENT_SET}`,
+        kinds: ['base', 'jupyter'],
+        versions: { dask: '2024.12.1', jupyterlab: '4.3.4', numpy: '2.2.4', tornado: '6.4.1' },
+        conflicts: [{ name: 'tornado', base: '6.4.1', jupyter: '6.4.2' }],
+      };
+      for (const row of rows) expect(row.versionSet).toMatchObject(expected);
+      expect(Object.keys(rows[0].versionSet.versions)).toEqual(['dask', 'jupyterlab', 'numpy', 'tornado']);
+      expect(Date.parse(rows[0].versionSet.lastModified)).toBeGreaterThan(Date.now() - 10 * 60_000);
+      expect(rows[0].versionSetError).toBeUndefined();
+    });
+
+    test('text: one line naming the set after the table; the disagreement as a note', async () => {
+      // WHEN
+      const run = await cli(['status', '--app', 'pinned', '--region', REGION]);
+      // THEN
+      expect(run.code).toBe(0);
+      const lines = run.stdout.trim().split('\n');
+      expect(lines).toHaveLength(4);
+      expect(lines[3]).toBe(`Python versions: /dasklab/pinned/python/${CURRENT_SET} (dask 2024.12.1, numpy 2.2.4, 4 packages)`);
+      expect(run.stderr).toContain(`The kinds of /dasklab/pinned/python/${CURRENT_SET} disagree on tornado: base 6.4.1, jupyter 6.4.2 (base's kept)`);
+      expect(run.stderr).toContain('2 of 2 machines ready (app "pinned", us-east-1)');
+    });
+
+    test('over several pages of parameters, the set written to last is current, though its first kind is older', async () => {
+      // GIVEN more sets than SSM lists on one page (10), the old set's base among the first ...
+      await fakeDeploy({ app: 'pinned-again', machines: [{ role: 'standalone', name: 'pinned-again-machine', bootstrap: 'ready' }] });
+      await shareVersionSet('pinned-again', OLD_SET, 'base', { dask: '2024.8.0' });
+      for (let n = 0; n < 11; n++) await shareVersionSet('pinned-again', `00000000000${n.toString(16)}`, 'base', { dask: `2024.1.${n}` });
+      await tick();
+      // ... another set written after it ...
+      await shareVersionSet('pinned-again', CURRENT_SET, 'base', { dask: '2024.12.1' });
+      await tick();
+      // ... and then the old set's jupyter kind, the newest parameter of all
+      await shareVersionSet('pinned-again', OLD_SET, 'jupyter', { dask: '2024.8.0', jupyterlab: '4.2.0' });
+      // WHEN
+      const rows = JSON.parse((await cli(['status', '--app', 'pinned-again', '--region', REGION, '--json'])).stdout);
+      // THEN
+      expect(rows[0].versionSet).toMatchObject({
+        path: `/dasklab/pinned-again/python/${OLD_SET}`,
+        kinds: ['base', 'jupyter'],
+        versions: { dask: '2024.8.0', jupyterlab: '4.2.0' },
+        conflicts: [],
+      });
+    });
+
+    test('an app without a set: null in --json, no line and no complaint in text', async () => {
+      // WHEN
+      const json = await cli(['status', '--app', 'lab1', '--region', REGION, '--json']);
+      const text = await cli(['status', '--app', 'lab1', '--region', REGION]);
+      // THEN
+      expect(JSON.parse(json.stdout).map((r: any) => r.versionSet)).toEqual([null, null, null, null]);
+      expect(json.stderr).toBe('');
+      expect(text.code).toBe(0);
+      expect(text.stdout).not.toContain('Python versions');
+      expect(text.stdout.trim().split('\n')).toHaveLength(5);
+      expect(text.stderr.trim()).toBe('1 of 4 machines ready (app "lab1", us-east-1)');
+    });
+
+    test('a set whose content is not pins: the machines still show, and the reason', async () => {
+      // GIVEN a parameter of the current set that holds no `name==version` line
+      await fakeDeploy({ app: 'garbled', machines: [{ role: 'standalone', name: 'garbled-machine', bootstrap: 'ready' }] });
+      const ssm = new SSMClient({ region: REGION, endpoint: moto.endpoint });
+      await ssm.send(new PutParameterCommand({ Name: `/dasklab/garbled/python/${CURRENT_SET}/base`, Type: 'String', Value: 'not a freeze' }));
+      ssm.destroy();
+      // WHEN
+      const run = await cli(['status', '--app', 'garbled', '--region', REGION]);
+      // THEN
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/\ngarbled-machine\s+standalone\s/);
+      expect(run.stderr).toContain(`Python versions not shown: the version set parameter /dasklab/garbled/python/${CURRENT_SET}/base holds no \`name==version\` line`);
+    });
   });
 
   test('an app without machines: says so, naming the app and the region, exit 1', async () => {

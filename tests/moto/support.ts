@@ -24,6 +24,7 @@ import { runCli } from '../../lib/cli/main';
 import { keyParameterName } from '../../lib/cli/private-keys';
 import { TAG_APP, TAG_JUPYTER, TAG_MARKET, TAG_ROLE, TAG_STUDENT } from '../../lib/tag-keys';
 import { BOOTSTRAP_TAG } from '../../lib/cli/bootstrap-tag';
+import { VersionSetKind, versionSetRoot } from '../../lib/machine/version-set';
 
 /** The region the tests deploy to. */
 export const REGION = 'us-east-1';
@@ -195,6 +196,26 @@ export async function fakeDeploy(options: FakeDeployOptions): Promise<CreatedMac
     return created;
   } finally {
     ec2.destroy();
+    ssm.destroy();
+  }
+}
+
+/**
+ * Puts a kind of a version set into moto as the first machine of that kind
+ * shares it: `pip freeze` text at `/dasklab/<app>/python/<set>/<kind>`.
+ *
+ * @param set the set's 12 hex digits
+ * @param pins project to version
+ * @returns the parameter's name
+ */
+export async function shareVersionSet(app: string, set: string, kind: VersionSetKind, pins: Record<string, string>): Promise<string> {
+  const ssm = new SSMClient({ region: REGION, endpoint: process.env[ENDPOINT_ENV] });
+  const name = `${versionSetRoot(app)}/${set}/${kind}`;
+  try {
+    const freeze = Object.entries(pins).map(([project, version]) => `${project}==${version}\n`).join('');
+    await ssm.send(new PutParameterCommand({ Name: name, Type: 'String', Value: freeze }));
+    return name;
+  } finally {
     ssm.destroy();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * `tls-client` against moto: the client certificate, key and CA that a
  * cluster's scheduler published as SecureString parameters, written to a
- * directory (key 0600) with a connect script; clear errors when they are
+ * directory (key 0600) with a connect script and, when the app has a Python
+ * version set, requirements.txt pinning it; clear errors when they are
  * missing or the app has no cluster.
  */
 import { execFileSync } from 'child_process';
@@ -11,7 +12,7 @@ import { PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { ENDPOINT_ENV } from '../../lib/cli/clients';
 import { MotoServer, motoSkipReason, startMoto } from './moto-server';
-import { cli, fakeDeploy, REGION, tempDir, useMotoEnvironment } from './support';
+import { cli, fakeDeploy, REGION, shareVersionSet, tempDir, useMotoEnvironment } from './support';
 
 const skip = motoSkipReason();
 if (skip) console.warn(skip);
@@ -51,12 +52,18 @@ suite('tls-client against moto', () => {
     await moto?.stop();
   });
 
-  test('writes the CA, the client certificate and its key (0600) and a connect script; prints no key', async () => {
+  /** Publishes a cluster's client material as its scheduler does. */
+  async function publishClientMaterial(app: string): Promise<{ caCert: string; clientCert: string; clientKey: string }> {
     const material = certificates(fs.mkdtempSync(path.join(tmp.dir, 'ca-')));
-    const base = clusterTlsParameterPath('demo');
+    const base = clusterTlsParameterPath(app);
     for (const [leaf, value] of [['ca-cert', material.caCert], ['client-cert', material.clientCert], ['client-key', material.clientKey]]) {
       await ssm.send(new PutParameterCommand({ Name: `${base}/${leaf}`, Value: value, Type: 'SecureString', Overwrite: true }));
     }
+    return material;
+  }
+
+  test('writes the CA, the client certificate and its key (0600) and a connect script; prints no key', async () => {
+    const material = await publishClientMaterial('demo');
     // WHEN
     const out = path.join(tmp.dir, 'dask-tls');
     const run = await cli(['tls-client', '--out', out, '--app', 'demo', '--region', REGION]);
@@ -78,6 +85,32 @@ suite('tls-client against moto', () => {
     // No key material on the terminal
     expect(run.stdout + run.stderr).not.toContain('PRIVATE KEY');
     expect(run.stdout).toContain(`Wrote ${out}: ca.pem, client.pem, client-key.pem (mode 0600), connect.py.`);
+    // The app has no version set: no requirements.txt (above), and the summary says so
+    expect(run.stdout).toContain('No requirements.txt: app demo has no Python version set yet');
+  });
+
+  test("with a version set: requirements.txt pins exactly the cluster's packages, and the summary says how to use it", async () => {
+    // GIVEN a cluster with its client material and a version set of two kinds
+    await fakeDeploy({ app: 'pinned', machines: [{ role: 'scheduler', name: 'pinned-scheduler' }, { role: 'worker', name: 'pinned-worker-1' }] });
+    await publishClientMaterial('pinned');
+    await shareVersionSet('pinned', 'abcdefabcdef', 'base', { numpy: '2.2.4', dask: '2024.12.1', distributed: '2024.12.1', Jinja2: '3.1.5', tornado: '6.4.1' });
+    await shareVersionSet('pinned', 'abcdefabcdef', 'jupyter', { dask: '2024.12.1', jupyterlab: '4.3.4', tornado: '6.4.2' });
+    // WHEN
+    const out = path.join(tmp.dir, 'pinned-tls');
+    const run = await cli(['tls-client', '--out', out, '--app', 'pinned', '--region', REGION]);
+    const json = await cli(['tls-client', '--out', out, '--force', '--app', 'pinned', '--region', REGION, '--json']);
+    // THEN
+    expect(run.code).toBe(0);
+    const requirements = path.join(out, 'requirements.txt');
+    expect(fs.readFileSync(requirements, 'utf8')).toBe(
+      ['dask==2024.12.1', 'distributed==2024.12.1', 'Jinja2==3.1.5', 'jupyterlab==4.3.4', 'numpy==2.2.4', 'tornado==6.4.1', ''].join('\n'),
+    );
+    expect(fs.statSync(requirements).mode & 0o777).toBe(0o644);
+    expect(fs.readdirSync(out).sort()).toEqual(['.dasklab-out', 'ca.pem', 'client-key.pem', 'client.pem', 'connect.py', 'requirements.txt']);
+    expect(run.stdout).toContain(`Wrote ${requirements}: the cluster's Python packages, pinned from its version set /dasklab/pinned/python/abcdefabcdef (dask 2024.12.1, numpy 2.2.4, 6 packages).`);
+    expect(run.stdout).toContain(`pip install -r ${requirements}`);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ versionSet: '/dasklab/pinned/python/abcdefabcdef', files: expect.arrayContaining([{ name: 'requirements.txt', mode: '0644' }]) });
   });
 
   test('a cluster whose scheduler has not published yet: names what is missing, writes nothing', async () => {

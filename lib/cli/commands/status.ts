@@ -1,9 +1,10 @@
-/** `dasklab status`: one row per machine, with its readiness. */
+/** `dasklab status`: one row per machine, with its readiness, and the app's Python version set. */
 import { Command } from 'commander';
 import { formatReadiness, readinessOf } from '../bootstrap-tag';
 import { CommandContext } from '../context';
 import { Machine } from '../machines';
 import { formatTable } from '../table';
+import { AppVersionSet, describeConflict, readVersionSetOutcome, summarizeVersionSet, VersionSetOutcome } from '../version-set';
 import { actionOf, CommandKit, examples } from './kit';
 
 /** One machine's row, as `--json` prints it. */
@@ -27,6 +28,36 @@ export interface StatusRow {
    */
   readonly jupyter?: string;
   readonly name?: string;
+}
+
+/**
+ * A row as `--json` prints it: the machine's, plus the app's version set.
+ * The JSON stays an array of machine rows (as before version sets), so the
+ * app's set is repeated in every row rather than wrapping the rows in an object.
+ */
+export interface StatusJsonRow extends StatusRow {
+  /**
+   * The app's current Python version set (the same in every row: the app's,
+   * not read from the machine); null when the app has none yet.
+   * @default - absent when it could not be read: see versionSetError
+   */
+  readonly versionSet?: AppVersionSet | null;
+  /**
+   * Why the version set could not be read.
+   * @default - absent when it was read
+   */
+  readonly versionSetError?: string;
+}
+
+/** The rows with the app's version set, or why it could not be read, added to each. */
+export function statusJsonRows(rows: readonly StatusRow[], outcome: VersionSetOutcome): StatusJsonRow[] {
+  const field = 'error' in outcome ? { versionSetError: outcome.error } : { versionSet: outcome.set ?? null };
+  return rows.map((row) => ({ ...row, ...field }));
+}
+
+/** The text status line naming the app's version set: `Python versions: <path> (dask …, numpy …, N packages)`. */
+export function formatVersionSetLine(set: AppVersionSet): string {
+  return `Python versions: ${set.path} (${summarizeVersionSet(set)})`;
 }
 
 // A stopped machine's tags tell about its last boot, not about now.
@@ -80,16 +111,33 @@ export function formatStatus(rows: readonly StatusRow[]): string[] {
   );
 }
 
+/** Prints the version set line, or says (on stderr) why the set could not be read; nothing for an app without one. */
+function printVersionSet(ctx: CommandContext, outcome: VersionSetOutcome): void {
+  if ('error' in outcome) {
+    ctx.note(`Python versions not shown: ${outcome.error}`);
+    return;
+  }
+  if (outcome.set === undefined) return;
+  ctx.print(formatVersionSetLine(outcome.set));
+  if (outcome.set.conflicts.length > 0) {
+    ctx.note(`The kinds of ${outcome.set.path} disagree on ${outcome.set.conflicts.map(describeConflict).join('; ')}`);
+  }
+}
+
 async function status(ctx: CommandContext): Promise<number> {
   const machines = await ctx.machines();
+  // Read after the machines: an app without machines fails first, and a failure here only costs its line.
+  const { app, region } = await ctx.scope();
+  const versionSet = await readVersionSetOutcome(ctx.clients().ssm, app);
   const rows = statusRows(machines, ctx.io.now());
   if (ctx.json) {
-    ctx.printJson(rows);
+    ctx.printJson(statusJsonRows(rows, versionSet));
+    if ('error' in versionSet) ctx.note(`Python versions not shown: ${versionSet.error}`);
     return 0;
   }
   for (const line of formatStatus(rows)) ctx.print(line);
+  printVersionSet(ctx, versionSet);
   const ready = rows.filter((r) => r.readiness === 'ready').length;
-  const { app, region } = await ctx.scope();
   ctx.note(`${ready} of ${rows.length} machines ready (app "${app}", ${region})`);
   return 0;
 }
@@ -98,7 +146,9 @@ async function status(ctx: CommandContext): Promise<number> {
 export function registerStatus(program: Command, kit: CommandKit): void {
   program
     .command('status')
-    .description('one row per machine: role, student, instance, type, state, address (public, or private), bootstrap readiness and whether JupyterLab answers')
+    .description(
+      "one row per machine: role, student, instance, type, state, address (public, or private), bootstrap readiness and whether JupyterLab answers; then the app's Python version set",
+    )
     .addHelpText('after', examples('npx dasklab status', 'npx dasklab status --app course-b --region eu-west-1 --json'))
     .action(actionOf(kit, (ctx) => status(ctx)));
 }
