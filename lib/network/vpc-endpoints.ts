@@ -15,7 +15,7 @@ export interface EndpointService {
  * https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html
  */
 const SESSION_MANAGER: readonly EndpointService[] = [
-  { service: 'ssm', type: 'Interface', usedFor: 'Session Manager and the cluster\'s certificate parameters' },
+  { service: 'ssm', type: 'Interface', usedFor: 'Session Manager, the cluster\'s certificate parameters and the app\'s version sets' },
   { service: 'ssmmessages', type: 'Interface', usedFor: 'Session Manager\'s sessions (tunnel, tls-client, handouts)' },
   { service: 'ec2messages', type: 'Interface', usedFor: 'SSM agents older than 3.3.40.0' },
 ];

@@ -10,7 +10,7 @@ import { AWS_ENDPOINT_URL, HUB_IP, IMDS_IP, PIP_INDEX_URL, signalUrl, TwinNetwor
 import { mustRun, RunResult, sleep } from './proc';
 import { ensureRootfs } from './rootfs';
 import { ec2Hostname, writeSeed } from './seed';
-import { Faults, ReceivedSignal, Services } from './services';
+import { Faults, pipOverlayDir, ReceivedSignal, Services } from './services';
 import { loadApp, resolveUserData } from './template';
 import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
 import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
@@ -127,6 +127,8 @@ export class Twin {
   private ips = new Map<string, string>();
   /** Each machine's index (its seed-<k>, user-data-<k>). */
   private readonly indexOf = new Map<string, number>();
+  /** The pip index the machines install from (a cached build, never changed). */
+  private pipDir = '';
 
   private constructor(
     readonly runDir: string,
@@ -181,6 +183,7 @@ export class Twin {
       twin = new Twin(runDir, network, log, dropRunDir);
       twin.buildSeconds.rootfs = rootfs.seconds;
       twin.buildSeconds.indexes = indexes.seconds;
+      twin.pipDir = indexes.pipDir;
 
       const runHex = (process.pid.toString(16) + Date.now().toString(16)).slice(-9);
       const addresses = assignAddresses(template.instances.map((i) => i.privateIpAddress), template.vpcCidr);
@@ -422,6 +425,20 @@ export class Twin {
     this.log(`${info.logicalId}: user data replaced from ${templateDir} (handle ${info.handle} -> ${inst.handle}), stopped and started`);
     info.handle = inst.handle;
     info.timeoutSeconds = inst.timeoutSeconds;
+  }
+
+  /**
+   * A newer release of `projects` on the pip index, as the package index gets
+   * one weeks after a deploy: the same code under `version`, each project
+   * pinning the others at it (tests/twin/republish-wheels.py). Returns the new
+   * wheels' file names.
+   */
+  async publishRelease(version: string, projects: readonly string[]): Promise<string[]> {
+    const script = path.join(__dirname, 'republish-wheels.py');
+    const result = await mustRun('/usr/bin/python3', [script, this.pipDir, pipOverlayDir(this.runDir), version, ...projects]);
+    const wheels = result.trim().split('\n');
+    this.log(`published ${wheels.join(', ')} on the pip index`);
+    return wheels;
   }
 
   /**

@@ -16,6 +16,7 @@ every request is logged to the access log.
 
 import functools
 import json
+import os
 import secrets
 import sys
 import threading
@@ -97,11 +98,18 @@ class StaticHandler(Quiet, SimpleHTTPRequestHandler):
 
 
 class PipHandler(Quiet, SimpleHTTPRequestHandler):
-    """The index, answering an error status while a fault (FaultWindow) is active."""
+    """The index, answering an error status while a fault (FaultWindow) is active.
+    A release published during the run (republish-wheels.py) is in the overlay
+    directory, read before the index: the cached index is never changed."""
 
     service = "pip"
 
     window = None  # FaultWindow, set in main()
+
+    def translate_path(self, path):
+        served = super().translate_path(path)
+        overlay = os.path.join(CONFIG["pipOverlayDir"], os.path.relpath(served, self.directory))
+        return overlay if os.path.exists(overlay) else served
 
     def send_head(self):
         status = PipHandler.window.status(self.client_address[0]) if PipHandler.window else None

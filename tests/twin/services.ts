@@ -116,6 +116,11 @@ export interface ServicesOptions {
   log: (msg: string) => void;
 }
 
+/** Where releases published during a run go (Twin.publishRelease); the pip service reads it before the index. */
+export function pipOverlayDir(runDir: string): string {
+  return path.join(runDir, 'pip-overlay');
+}
+
 export class Services extends EventEmitter {
   readonly signals: ReceivedSignal[] = [];
   readonly tagCalls: ReceivedTags[] = [];
@@ -142,6 +147,7 @@ export class Services extends EventEmitter {
         ports: PORTS,
         aptDir: opts.aptDir,
         pipDir: opts.pipDir,
+        pipOverlayDir: pipOverlayDir(opts.runDir),
         accessLog,
         ssmEndpoint: opts.ssmEndpoint ?? null,
         s3Endpoint: opts.s3Endpoint ?? null,
