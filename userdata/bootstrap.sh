@@ -298,9 +298,11 @@ phase_venv() {
 }
 
 # What the venv should hold; when it matches the stamp, pip has nothing to do.
+# The version set is part of it: a machine installed before it had one shares
+# its versions (or takes the set's) on its next run.
 packages_fingerprint() {
   {
-    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}"
+    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" "${DASKLAB_VERSION_SETS[@]}"
     if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
       printf 'codeartifact %s\n' "$DASKLAB_CODEARTIFACT_DOMAIN" "$DASKLAB_CODEARTIFACT_REPOSITORY" \
         "$DASKLAB_CODEARTIFACT_DOMAIN_OWNER" "$DASKLAB_CODEARTIFACT_REGION"

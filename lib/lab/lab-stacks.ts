@@ -278,8 +278,9 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
 function measureShard(config: DasklabConfig, studentIds: readonly string[]): ShardMeasure {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-size-'));
   try {
-    // The materials are fingerprinted, not copied again, for a probe.
-    const probe = new App({ outdir, context: { [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true } });
+    // The materials are fingerprinted, not copied again, for a probe, and no Lambda code is bundled:
+    // the student stack's template is what is weighed.
+    const probe = new App({ outdir, context: { [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true, [cxapi.BUNDLING_STACKS]: [] } });
     const shared = new LabSharedStack(probe, labSharedStackName(config), { config });
     const stack = new LabShardStack(probe, labShardStackName(config, 1), { config, shared, students: studentIds.map((id) => ({ id })) });
     const artifact = probe.synth().getStackByName(stack.stackName);
