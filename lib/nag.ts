@@ -59,12 +59,6 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'The names of the certificate parameters sit under one path of this cluster (/dasklab/<name>/cluster/tls); ' +
       'the scheduler may read and write that path, the workers only read it, and no machine any other parameter.',
   },
-  versionSetParameters: {
-    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
-    reason:
-      'The version sets are named by a digest of the package config under one path of this app (/dasklab/<name>/python); ' +
-      'the machines may read them and add one, never overwrite one, and no other parameter.',
-  },
   parameterCleanup: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
     reason:

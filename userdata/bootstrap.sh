@@ -295,6 +295,7 @@ phase_venv() {
   : >"$DASKLAB_VENV/$VENV_MARKER"
   as_user "$PYTHON" -m venv "$DASKLAB_VENV"
   rm -f "$PACKAGES_STAMP"
+  : >"$VENV_NEW"
 }
 
 # What the venv should hold; when it matches the stamp, pip has nothing to do.
@@ -337,9 +338,13 @@ pip_install() {
 
 # The app's version set (lib/machine/version-set.ts): what the first machine
 # of each kind installed, kept as the SSM parameters $DASKLAB_VERSION_SETS (the
-# other kind's, then this machine's), so that a machine replaced or reset weeks
-# later installs the same versions as the rest of its app.
-readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/pip-freeze.txt"
+# JupyterLab kind's, then the base kind's, which wins for the packages both
+# name; this machine's kind is number $DASKLAB_VERSION_SET_OWN), so that a machine replaced or reset weeks later installs the same
+# versions as the rest of its app. $VENV_NEW: the venv was made in this run, so
+# what pip installed is this config's packages only, not a user's additions.
+readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/pip-freeze.txt" VENV_NEW="$STATE_DIR/venv-new"
+# A plain pin, as pip freeze writes one: no option, URL or marker reaches pip.
+readonly PIN_PATTERN='[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*'
 
 # version_set get NAME... | put NAME FILE: get prints the values of the NAMEs
 # that exist, in order; put stores FILE as NAME, and exits 3 when NAME exists
@@ -370,16 +375,27 @@ except Exception as error:
 PY
 }
 
-# Writes the pins of the set to $VERSION_PINS: this kind's, and the other
-# kind's for the packages this kind's does not name.
+# Writes the set's pins to $VERSION_PINS, one per project (named as pip
+# compares names), the later kind's winning; a line that is not a plain
+# name==version pin (a pip option, say) is dropped.
 version_pins() {
   version_set get "${DASKLAB_VERSION_SETS[@]}" |
-    awk -F== 'NF == 2 { pins[tolower($1)] = $0 } END { for (name in pins) print pins[name] }' | sort >"$VERSION_PINS"
-  log "the version set ${DASKLAB_VERSION_SETS[-1]%/*} pins $(wc -l <"$VERSION_PINS") packages"
+    awk -v pin="^$PIN_PATTERN\$" '$0 ~ pin { name = tolower($0); sub(/==.*/, "", name); gsub(/[-_.]+/, "-", name); pins[name] = $0 } END { for (name in pins) print pins[name] }' |
+    sort >"$VERSION_PINS"
+  log "the version set ${DASKLAB_VERSION_SETS[0]%/*} pins $(wc -l <"$VERSION_PINS") packages"
 }
 
 pip_freeze() {
-  as_user "$DASKLAB_VENV/bin/python" -m pip freeze | grep -F == >"$VERSION_FREEZE"
+  as_user "$DASKLAB_VENV/bin/python" -m pip freeze | { grep -F == || true; } >"$VERSION_FREEZE"
+}
+
+# pip_align: installs the set's pins where this venv differs from them.
+pip_align() {
+  retry 3 5 version_pins
+  if [[ -s "$VERSION_PINS" ]] && grep -qvxFf "$VERSION_PINS" "$VERSION_FREEZE"; then
+    retry 5 5 pip_install
+    pip_freeze
+  fi
 }
 
 phase_pip() {
@@ -389,21 +405,19 @@ phase_pip() {
     log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
     return 0
   fi
-  version_pins
+  retry 3 5 version_pins
   retry 5 5 pip_install
   pip_freeze
-  version_set put "${DASKLAB_VERSION_SETS[-1]}" "$VERSION_FREEZE" || status=$?
-  if ((status == 3)); then
-    # This kind's set exists: another machine shared it first (or while this one
-    # installed). Its versions win where this machine's differ.
-    version_pins
-    if grep -qvxFf "$VERSION_PINS" "$VERSION_FREEZE"; then
-      retry 5 5 pip_install
-      pip_freeze
-    fi
-  elif ((status)); then
-    return "$status"
+  # The first machine of its kind with a new venv shares what it installed.
+  if [[ -e "$VENV_NEW" && -s "$VERSION_FREEZE" ]]; then
+    version_set put "${DASKLAB_VERSION_SETS[$DASKLAB_VERSION_SET_OWN]}" "$VERSION_FREEZE" || status=$?
+    if ((status == 0)); then log "shared this machine's versions as its kind's set"; fi
+    # Not shared (too large, say): the machine works; the next one of its kind shares.
+    if ((status != 0 && status != 3)); then log "could not share this machine's versions"; fi
   fi
+  # Another machine of this kind shared first, or the base kind pins what both install.
+  pip_align
+  rm -f "$VENV_NEW"
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }
 

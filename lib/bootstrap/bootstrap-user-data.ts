@@ -179,6 +179,7 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_USER', params.user ?? 'ubuntu'),
     assignment('DASKLAB_AWS_ENDPOINT_URL', params.awsEndpointUrl ?? ''),
     assignment('DASKLAB_VERSION_SETS', versionSetNamesOf(params)),
+    assignment('DASKLAB_VERSION_SET_OWN', String(VERSION_SET_KINDS.indexOf(versionSetKindOf(params)))),
   ];
   if (params.codeArtifact) {
     const { domain, repository, domainOwner, region } = params.codeArtifact;
@@ -218,13 +219,17 @@ export function pipPackagesOf(params: BootstrapParameters): string[] {
 }
 
 /**
- * The app's version sets this machine reads (lib/machine/version-set.ts):
- * the other kind's, then its own, which it shares when it is the first.
+ * The app's version sets every machine reads, in the order the bootstrap
+ * merges them (lib/machine/version-set.ts): the later kind wins.
  */
 export function versionSetNamesOf(params: BootstrapParameters): string[] {
   const path = versionSetPath(params.app, params);
-  const own: VersionSetKind = params.jupyter ? 'jupyter' : 'base';
-  return [...VERSION_SET_KINDS.filter((kind) => kind !== own), own].map((kind) => `${path}/${kind}`);
+  return VERSION_SET_KINDS.map((kind) => `${path}/${kind}`);
+}
+
+/** Which kind of machine this is, for the version set it shares. */
+export function versionSetKindOf(params: BootstrapParameters): VersionSetKind {
+  return params.jupyter ? 'jupyter' : 'base';
 }
 
 /** What the apt phase installs: Python and its venv module, all that the venv and pip phases need. */

@@ -46,7 +46,7 @@ export interface MergedVersions {
 export interface AppVersionSet extends MergedVersions {
   /** The set's path, `/dasklab/<app>/python/<12 hex digits>`. */
   readonly path: string;
-  /** The kinds the set holds, in merge order (base first). */
+  /** The kinds the set holds, base first: its versions win where the kinds disagree. */
   readonly kinds: VersionSetKind[];
   /** When its newest parameter was written. */
   readonly lastModified: Date;
@@ -152,7 +152,7 @@ export function appVersionSetOf(app: string, parameters: readonly VersionSetPara
   const newest = Math.max(...current.map((p) => p.lastModified.getTime()));
   return {
     path: current[0].setPath,
-    kinds: VERSION_SET_KINDS.filter((kind) => byKind[kind] !== undefined),
+    kinds: (['base', 'jupyter'] as const).filter((kind) => byKind[kind] !== undefined),
     lastModified: new Date(newest),
     ...mergeVersionSetKinds(byKind),
   };

@@ -96,7 +96,9 @@ export class LabSharedStack extends Stack {
       ...props,
     });
     tagApp(this, props.config.name);
-    this.fleet = new MachineFleet(this, 'Fleet', fleetSettingsOf(props.config));
+    const settings = fleetSettingsOf(props.config);
+    // The lab's packages name the version set the role may share (the fleet has no machines of its own).
+    this.fleet = new MachineFleet(this, 'Fleet', { ...settings, bootstrap: { ...settings.bootstrap, packages: labPackagesOf(props.config) } });
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
     const lab = props.config.lab!;
     if (lab.materials !== null) {
@@ -115,6 +117,11 @@ export class LabSharedStack extends Stack {
       if (Token.isUnresolved(value)) this.exportValue(value);
     }
   }
+}
+
+/** What every lab machine installs: python.packages and the course's own (a worker runs the notebooks' tasks). */
+function labPackagesOf(config: DasklabConfig): string[] {
+  return [...config.python.packages, ...(config.lab!.courseMaterials?.requirements ?? [])];
 }
 
 /** Properties of {@link LabShardStack}. */
@@ -151,8 +158,7 @@ export class LabShardStack extends Stack {
       keyPair: students.length > 0 ? importedKeyPairOf(this, config) : undefined,
       bootstrap: {
         ...settings.bootstrap,
-        // The course's own packages, on every machine of a student (a worker runs the notebooks' tasks).
-        packages: [...settings.bootstrap.packages, ...(lab.courseMaterials?.requirements ?? [])],
+        packages: labPackagesOf(config),
         idleStopMinutes: lab.idleStopMinutes,
         trainerPublicKey: lab.trainerPublicKey ?? undefined,
       },

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge } from '../nag';
 import { TAG_BOOTSTRAP, TAG_JUPYTER } from '../tags';
+import { VERSION_SET_KINDS } from './version-set';
 
 /**
  * What Session Manager's agent needs for shells and port forwarding, and no
@@ -63,15 +64,16 @@ export class MachineInstanceRole extends Construct {
   }
 
   /**
-   * Lets the machines read the app's version sets under `root` and add one,
-   * never change one: a version set is what the first machine of its kind
-   * installed, and a machine that could overwrite it could move the app's
-   * versions. `ssm:Overwrite` is the request's Overwrite flag, as in AWS's own
-   * deny of overwrites:
+   * Lets the machines read the two kinds of the app's version set at `path`
+   * (lib/machine/version-set.ts) and add either, never change one: a set is
+   * what the first machine of its kind installed, and a machine that could
+   * overwrite it, or add others, could move the app's versions or fill the
+   * account's parameters. `ssm:Overwrite` is the request's Overwrite flag, as
+   * in AWS's own deny of overwrites:
    * https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
    */
-  public allowVersionSet(root: string): void {
-    const resources = [parameterArn(Stack.of(this), `${root}/*`)];
+  public allowVersionSet(path: string): void {
+    const resources = VERSION_SET_KINDS.map((kind) => parameterArn(Stack.of(this), `${path}/${kind}`));
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:GetParameters', 'ssm:PutParameter'], resources }),
     );
@@ -84,7 +86,6 @@ export class MachineInstanceRole extends Construct {
         conditions: { StringEquals: { 'ssm:Overwrite': 'true' } },
       }),
     );
-    acknowledge(this.role, 'versionSetParameters', { path: root });
   }
 
   /** Lets the machines read the parameters under `path` (e.g. a cluster's TLS certificates). */

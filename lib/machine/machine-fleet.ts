@@ -14,7 +14,7 @@ import { endpointServicesFor } from '../network/vpc-endpoints';
 import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 import { MachineWrittenParameters } from './machine-written-parameters';
-import { versionSetRoot } from './version-set';
+import { versionSetPath, versionSetRoot } from './version-set';
 
 /** What every machine of a fleet is launched with. */
 export interface FleetMachineSettings {
@@ -211,8 +211,10 @@ export class MachineFleet extends FleetBase {
   public readonly instanceRole: MachineInstanceRole;
   /** The package index every machine role of the fleet may read. */
   private readonly codeArtifact: MachineFleetProps['bootstrap']['codeArtifact'];
-  /** The app's version sets (lib/machine/version-set.ts), which every machine role of the fleet may read and add to. */
+  /** The cleanup of the app's version sets (lib/machine/version-set.ts), all under one root. */
   public readonly versionSet: MachineWrittenParameters;
+  /** The version set of this package config, which every machine role of the fleet may read and add to. */
+  private readonly versionSetPath: string;
 
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
@@ -229,7 +231,8 @@ export class MachineFleet extends FleetBase {
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
     grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);
     this.versionSet = new MachineWrittenParameters(this, 'VersionSet', { path: versionSetRoot(props.bootstrap.app), writers: [] });
-    this.instanceRole.allowVersionSet(this.versionSet.path);
+    this.versionSetPath = versionSetPath(props.bootstrap.app, props.bootstrap);
+    this.instanceRole.allowVersionSet(this.versionSetPath);
   }
 
   /**
@@ -239,7 +242,7 @@ export class MachineFleet extends FleetBase {
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
     const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
     grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
-    instanceRole.allowVersionSet(this.versionSet.path);
+    instanceRole.allowVersionSet(this.versionSetPath);
     return instanceRole;
   }
 

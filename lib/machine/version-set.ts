@@ -22,8 +22,12 @@ export function versionSetRoot(app: string): string {
   return `/dasklab/${app}/python`;
 }
 
-/** The kinds of machine whose packages differ: with JupyterLab or without. */
-export const VERSION_SET_KINDS = ['base', 'jupyter'] as const;
+/**
+ * The kinds of machine whose packages differ, with JupyterLab or without, in
+ * the order a machine merges their pins: for a package both name, the base
+ * kind's version wins on every machine (and in the CLI).
+ */
+export const VERSION_SET_KINDS = ['jupyter', 'base'] as const;
 export type VersionSetKind = (typeof VERSION_SET_KINDS)[number];
 
 /** What decides the versions pip resolves for an app. */

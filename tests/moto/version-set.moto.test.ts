@@ -69,13 +69,14 @@ suite('the version set against moto', () => {
    * (`Name==version` lines) when unconstrained, and to the pinned versions
    * where the constraints name a package.
    */
-  function runPhasePip(kind: 'base' | 'jupyter', resolves: string): PipRun {
+  function runPhasePip(kind: 'base' | 'jupyter', resolves: string, fresh = true): PipRun {
     const inTree = `/tmp/${path.basename(work)}`;
     fs.writeFileSync(path.join(work, 'resolves.txt'), resolves);
     const script = [
       'set -Eeuo pipefail',
       `STATE_DIR=${inTree}`,
       BOOTSTRAP.match(/^readonly VERSION_PINS=.*$/m)![0],
+      BOOTSTRAP.match(/^readonly PIN_PATTERN=.*$/m)![0],
       'log() { printf "%s\\n" "$*"; }',
       `imds_get() { echo ${REGION}; }`,
       'as_user() { "$@"; }',
@@ -85,7 +86,9 @@ suite('the version set against moto', () => {
       `DASKLAB_VENV=${inTree}/venv`,
       'DASKLAB_PIP_PACKAGES=(numpy dask) DASKLAB_PIP_INDEX_URL=',
       `DASKLAB_AWS_ENDPOINT_URL=${moto.endpoint}`,
-      `DASKLAB_VERSION_SETS=(${SET}/${kind === 'base' ? 'jupyter' : 'base'} ${SET}/${kind})`,
+      `DASKLAB_VERSION_SETS=(${SET}/jupyter ${SET}/base) DASKLAB_VERSION_SET_OWN=${kind === 'jupyter' ? 0 : 1}`,
+      // A venv made in this run (phase_venv), unless the test says otherwise.
+      fresh ? ': >"$VENV_NEW"' : '',
       // The venv's pip: install takes each resolved version unless a constraint pins the package.
       `mkdir -p ${inTree}/venv/bin`,
       `cat >${inTree}/venv/bin/python <<'FAKE'`,
@@ -101,6 +104,7 @@ suite('the version set against moto', () => {
       functionText('version_set'),
       functionText('version_pins'),
       functionText('pip_freeze'),
+      functionText('pip_align'),
       functionText('phase_pip'),
       'phase_pip',
     ].join('\n');
@@ -123,8 +127,17 @@ suite('the version set against moto', () => {
       constraints: read('constraints.log').split('\n').slice(0, -1).map((line) => line.trim()),
       installed: read('installed.txt'),
     };
-    for (const file of ['constraints.log', 'installed.txt', 'stamp', 'version-pins.txt', 'pip-freeze.txt']) fs.rmSync(path.join(work, file), { force: true });
+    for (const file of ['constraints.log', 'installed.txt', 'stamp', 'version-pins.txt', 'pip-freeze.txt', 'venv-new']) fs.rmSync(path.join(work, file), { force: true });
     return run;
+  }
+
+  /** Puts a parameter as a machine of the app could, bypassing the bootstrap. */
+  function putParameter(name: string, value: string): void {
+    const result = spawnSync('chroot', [root, 'python3', '-c', [
+      'import boto3, sys',
+      `boto3.client("ssm", region_name="${REGION}", endpoint_url="${moto.endpoint}").put_parameter(Name=sys.argv[1], Value=sys.stdin.read(), Type="String")`,
+    ].join('\n'), name], { encoding: 'utf8', input: value, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' } });
+    if (result.status !== 0) throw new Error(result.stderr);
   }
 
   async function parameter(name: string): Promise<string | undefined> {
@@ -154,15 +167,55 @@ suite('the version set against moto', () => {
     expect(await parameter(`${SET}/base`)).toBe('dask==2024.1.0\nnumpy==1.26.0\n');
   });
 
+  test('GIVEN a set with a line that is not a pin (a pip option) and names spelled apart WHEN a machine installs THEN pip gets only the pins, one per project as pip names them', async () => {
+    // GIVEN a jupyter set that a machine's user wrote before any JupyterLab machine (the role may add it)
+    runPhasePip('base', 'dask==2024.1.0\ntyping_extensions==4.12.2\n');
+    putParameter(`${SET}/jupyter`, '--index-url=http://127.0.0.1:9/simple==x\n-r /etc/passwd\nTyping-Extensions==4.0.0\njupyterlab==4.2.0\n');
+    // WHEN a base machine installs
+    const later = runPhasePip('base', 'dask==2025.6.0\ntyping_extensions==4.13.0\n');
+    // THEN the option lines never reach pip, and the base set's typing_extensions wins over the other spelling
+    expect(later.status).toBe(0);
+    expect(later.constraints).toEqual(['dask==2024.1.0 jupyterlab==4.2.0 typing_extensions==4.12.2']);
+  });
+
+  test('GIVEN a venv the bootstrap did not make in this run WHEN the first machine installs into it THEN it shares nothing: the venv may hold what its users installed', async () => {
+    const run = runPhasePip('base', 'dask==2024.1.0\ntorch==2.5.0\n', false);
+    expect(run.status).toBe(0);
+    expect(await parameter(`${SET}/base`)).toBeUndefined();
+    // AND the next machine with a new venv shares its own
+    runPhasePip('base', 'dask==2024.1.0\n');
+    expect(await parameter(`${SET}/base`)).toBe('dask==2024.1.0\n');
+  });
+
   test('GIVEN the base set WHEN the first JupyterLab machine installs THEN it pins the common packages to the base set, resolves its own and shares them as the jupyter set', async () => {
     runPhasePip('base', 'dask==2024.1.0\nnumpy==1.26.0\n');
     const jupyter = runPhasePip('jupyter', 'dask==2025.6.0\njupyterlab==4.2.0\nnumpy==2.1.0\n');
     expect(jupyter.status).toBe(0);
     expect(jupyter.constraints).toEqual(['dask==2024.1.0 numpy==1.26.0']);
     expect(await parameter(`${SET}/jupyter`)).toBe('dask==2024.1.0\njupyterlab==4.2.0\nnumpy==1.26.0\n');
-    // AND a later base machine takes its own kind's versions over the jupyter set's
+    // AND a later base machine pins the same
     const base = runPhasePip('base', 'dask==2025.6.0\nnumpy==2.1.0\n');
     expect(base.constraints).toEqual(['dask==2024.1.0 jupyterlab==4.2.0 numpy==1.26.0']);
+  });
+
+  test('GIVEN a JupyterLab set shared first, and then a base set that resolved otherwise WHEN a JupyterLab machine installs THEN the base kind\'s versions win for the packages both install', async () => {
+    putParameter(`${SET}/jupyter`, 'dask==2024.6.0\njupyterlab==4.2.0\n');
+    putParameter(`${SET}/base`, 'dask==2024.1.0\n');
+    const jupyter = runPhasePip('jupyter', 'dask==2025.6.0\njupyterlab==4.3.0\n');
+    expect(jupyter.status).toBe(0);
+    expect(jupyter.installed).toBe('dask==2024.1.0\njupyterlab==4.2.0\n');
+  });
+
+  test('GIVEN Parameter Store refuses the share WHEN the first machine shares THEN it says so and is ready all the same', () => {
+    // GIVEN a put that Parameter Store refuses, as it does a value over 8 KB (moto does not enforce
+    // that limit, so the refusal is stood in for)
+    const refusing = functionText('version_set').replace(/^version_set\(\) \{/m, 'version_set_sent() {') +
+      'version_set() { if [[ "$1" == put ]]; then echo "ValidationException: the value is too long" >&2; return 1; fi; version_set_sent "$@"; }\n';
+    const run = withFunction('version_set', refusing, () => runPhasePip('base', 'dask==2024.1.0\n'));
+    // THEN the pip phase ends well, saying it could not share
+    expect(run.status).toBe(0);
+    expect(run.output).toContain('ValidationException: the value is too long');
+    expect(run.output).toContain('could not share this machine\'s versions');
   });
 
   test('GIVEN two machines of a kind that resolved differently WHEN the second shares its set THEN SSM keeps the first, and the second installs the first one\'s versions', async () => {

@@ -305,7 +305,7 @@ describe('tls', () => {
       expect(tls.Action).toEqual(actions);
       expect(JSON.stringify(tls.Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
       for (const statement of ssm.filter((statement: any) => statement.Sid !== sid)) {
-        expect(JSON.stringify(statement.Resource)).toContain(':parameter/dasklab/dasklab/python/*');
+        expect(JSON.stringify(statement.Resource)).toMatch(/:parameter\/dasklab\/dasklab\/python\/[0-9a-f]{12}\/jupyter".*:parameter\/dasklab\/dasklab\/python\/[0-9a-f]{12}\/base"/);
       }
     }
     // AND every machine's user data names that path, and holds no key material

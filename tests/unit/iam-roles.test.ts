@@ -6,7 +6,7 @@
  */
 import { clusterTlsParameterPath } from '../../lib/cluster/cluster-tls';
 import { SESSION_MANAGER_ACTIONS } from '../../lib/machine/instance-role';
-import { versionSetRoot } from '../../lib/machine/version-set';
+import { versionSetPath, versionSetRoot } from '../../lib/machine/version-set';
 import { decide, IamDecision, IamRequest, instanceArn, parameterArn, SynthesizedApp, SynthesizedMachine, SynthesizedRole, TEST_ENV } from './iam-evaluation';
 import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
 import { configOf } from './support';
@@ -130,7 +130,13 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       const other = machines.find((m) => m.instanceId !== self.instanceId) ?? { arn: instanceArn('i-0bbbbbbbbbbbbbbbb') };
       const from = { fromInstance: self.arn };
       const ownPath = clusterTlsParameterPath(config.name);
-      const versionSets = versionSetRoot(config.name);
+      // The version set of the config's packages (a lab's with the course's requirements), its two kinds.
+      const set = versionSetPath(config.name, {
+        pythonVersion: config.python.version,
+        packages: [...config.python.packages, ...(config.lab?.courseMaterials?.requirements ?? [])],
+        indexUrl: config.python.indexUrl ?? undefined,
+        codeArtifact: config.python.codeArtifact ?? undefined,
+      });
       const writesTls = tlsPath !== undefined && self.machineRole === 'scheduler' && self.stackName.endsWith('-Cluster');
       const readsTls = tlsPath !== undefined && self.stackName.endsWith('-Cluster');
       await check(self.role, [
@@ -163,14 +169,16 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ['delete a parameter of its cluster\'s path', { action: 'ssm:DeleteParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, 'Denied'],
         [`read its cluster's certificates (${readsTls ? 'a TLS cluster' : 'none'})`, { action: 'ssm:GetParameters', resource: parameterArn(`${ownPath}/client-key`), ...from }, readsTls ? 'Allowed' : 'Denied'],
         [`write its cluster's certificates (${writesTls ? 'the scheduler' : 'not the scheduler of a TLS cluster'})`, { action: 'ssm:PutParameter', resource: parameterArn(`${ownPath}/ca-cert`), ...from }, writesTls ? 'Allowed' : 'Denied'],
-        // The app's version sets: read them, add one, never overwrite one (lib/machine/version-set.ts).
-        ['read the app\'s version set', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSets}/0123456789ab/base`), ...from }, 'Allowed'],
-        ['add the app\'s version set', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Allowed'],
-        ['overwrite the app\'s version set', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), context: { 'ssm:Overwrite': 'true' }, ...from }, 'Denied'],
-        ['delete the app\'s version set', { action: 'ssm:DeleteParameter', resource: parameterArn(`${versionSets}/0123456789ab/base`), ...from }, 'Denied'],
-        [`read ${OTHER_APP}'s version set`, { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/0123456789ab/base`), ...from }, 'Denied'],
-        [`add a version set of ${OTHER_APP}`, { action: 'ssm:PutParameter', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
-        ['read a sibling path of the version sets with the same prefix', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSets}-old/0123456789ab/base`), ...from }, 'Denied'],
+        // The app's version set: read and add either kind, never overwrite one, and no other name (lib/machine/version-set.ts).
+        ...['base', 'jupyter'].flatMap((kind): Expectation[] => [
+          [`read the version set's ${kind} kind`, { action: 'ssm:GetParameters', resource: parameterArn(`${set}/${kind}`), ...from }, 'Allowed'],
+          [`add the version set's ${kind} kind`, { action: 'ssm:PutParameter', resource: parameterArn(`${set}/${kind}`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Allowed'],
+          [`overwrite the version set's ${kind} kind`, { action: 'ssm:PutParameter', resource: parameterArn(`${set}/${kind}`), context: { 'ssm:Overwrite': 'true' }, ...from }, 'Denied'],
+          [`delete the version set's ${kind} kind`, { action: 'ssm:DeleteParameter', resource: parameterArn(`${set}/${kind}`), ...from }, 'Denied'],
+        ]),
+        ['add another name beside the version set\'s kinds', { action: 'ssm:PutParameter', resource: parameterArn(`${set}/other`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
+        ['add a set of another package config', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSetRoot(config.name)}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
+        [`read ${OTHER_APP}'s version set`, { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/${set.split('/').pop()}/base`), ...from }, 'Denied'],
         // A lab's machines share one role: a student's workers may read the materials as well.
         ...materialsObjects.flatMap((object): Expectation[] => [
           ['read the course materials', { action: 's3:GetObject', resource: object, ...from }, 'Allowed'],

@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { MachineStack } from '../../lib/machine/machine-stack';
+import { versionSetPath } from '../../lib/machine/version-set';
 import { configOf, ingressRules, onlyResource, synthApp, templateOf, userDataOf } from './support';
 
 const STACK = 'dasklab-Machine';
@@ -272,7 +273,7 @@ describe('no world-open ingress and no secret in the template', () => {
 });
 
 describe('instance role', () => {
-  test('may open Session Manager channels, set only its own dasklab:bootstrap and dasklab:jupyter tags, and read and add the app\'s version sets but never overwrite one', () => {
+  test('may open Session Manager channels, set only its own dasklab:bootstrap and dasklab:jupyter tags, and read and add the two kinds of the app\'s version set but never overwrite one', () => {
     // WHEN
     const template = templateOf(STACK);
     // THEN its inline policy holds exactly what Session Manager's agent needs, and the self-tag
@@ -284,9 +285,11 @@ describe('instance role', () => {
     const instanceArn = (id: string) => ({
       'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ec2:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:instance/${id}`]],
     });
-    const versionSets = {
-      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/dasklab/dasklab/python/*']],
-    };
+    // The two kinds of the version set of this package config, named in full.
+    const set = versionSetPath('dasklab', { pythonVersion: '3.12', packages: ['numpy', 'dask[complete]'] });
+    const versionSets = ['jupyter', 'base'].map((kind) => ({
+      'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:parameter${set}/${kind}`]],
+    }));
     expect((policies[0] as any).Properties.PolicyDocument.Statement).toEqual([
       {
         Sid: 'SessionManagerChannels',
