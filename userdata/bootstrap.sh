@@ -379,8 +379,10 @@ PY
 # compares names), the later kind's winning; a line that is not a plain
 # name==version pin (a pip option, say) is dropped.
 version_pins() {
-  version_set get "${DASKLAB_VERSION_SETS[@]}" |
-    awk -v pin="^$PIN_PATTERN\$" '$0 ~ pin { name = tolower($0); sub(/==.*/, "", name); gsub(/[-_.]+/, "-", name); pins[name] = $0 } END { for (name in pins) print pins[name] }' |
+  local sets
+  # Apart, so that a failure fails this function also where it runs as a condition (retry).
+  sets=$(version_set get "${DASKLAB_VERSION_SETS[@]}") || return
+  awk -v pin="^$PIN_PATTERN\$" '$0 ~ pin { name = tolower($0); sub(/==.*/, "", name); gsub(/[-_.]+/, "-", name); pins[name] = $0 } END { for (name in pins) print pins[name] }' <<<"$sets" |
     sort >"$VERSION_PINS"
   log "the version set ${DASKLAB_VERSION_SETS[0]%/*} pins $(wc -l <"$VERSION_PINS") packages"
 }

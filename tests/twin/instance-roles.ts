@@ -8,10 +8,11 @@ import { IntrinsicValues, resolve } from './template';
 
 type Json = any;
 
-/** SSM actions (without `ssm:`) a role allows on every parameter below `path`. */
+/** SSM actions (without `ssm:`) a role allows on every parameter below `path`, or on the one parameter `name`. */
 export interface SsmGrant {
   readonly actions: string[];
-  readonly path: string;
+  readonly path?: string;
+  readonly name?: string;
 }
 
 /** Each machine's grants, by `<stack>/<logicalId>`. */
@@ -24,8 +25,11 @@ export function ssmGrantsByMachine(templates: Map<string, Json>): Map<string, Ss
       if (statement.Effect !== 'Allow') continue;
       const actions = [statement.Action].flat().filter((a: string) => a.startsWith('ssm:')).map((a: string) => a.slice('ssm:'.length));
       for (const resource of [statement.Resource].flat()) {
+        const parameter = /:parameter(\/[^*]+)$/.exec(resource)?.[1];
         const path = /:parameter(\/.+)\/\*$/.exec(resource)?.[1];
-        if (path && actions.length > 0) own.push({ actions, path });
+        if (actions.length === 0) continue;
+        if (path) own.push({ actions, path });
+        else if (parameter) own.push({ actions, name: parameter });
       }
     }
     grants.set(`${machine.stackName}/${machine.logicalId}`, own);

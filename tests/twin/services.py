@@ -254,10 +254,11 @@ class Ec2Handler(Quiet, BaseHTTPRequestHandler):
         action = self.headers["X-Amz-Target"].split(".", 1)[1]
         request = json.loads(body or b"{}")
         names = [request[k] for k in ("Name", "Path") if k in request] + list(request.get("Names", []))
-        # The role's grants (instance-roles.ts): an action on a path allows it on every name below.
+        # The role's grants (instance-roles.ts): an action on a path allows it on every name below,
+        # on a name on that one; each name of the request must be allowed.
         grants = (machine or {}).get("ssmGrants") or []
-        allowed = any(action in grant["actions"] and all(n.startswith(grant["path"] + "/") for n in names)
-                      for grant in grants)
+        covers = lambda grant, n: n == grant.get("name") or ("path" in grant and n.startswith(grant["path"] + "/"))
+        allowed = all(any(action in grant["actions"] and covers(grant, n) for grant in grants) for n in names)
         if not CONFIG.get("ssmEndpoint") or not names or not allowed:
             who = machine["instanceId"] if machine else self.client_address[0]
             return self._json_error(400, "AccessDeniedException", f"{who} is not authorized to perform ssm:{action} on {names}")
