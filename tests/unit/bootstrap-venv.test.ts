@@ -34,6 +34,7 @@ function runVenvPhase(venv: string, stateDir: string): { status: number; log: st
     "DASKLAB_PYTHON_VERSION=$(python3 -c 'import sys; print(\"%d.%d\" % sys.version_info[:2])')",
     `PYTHON='${path.join(stateDir, 'python-making-venvs')}'`,
     `PACKAGES_STAMP='${stateDir}/pip-packages.stamp'`,
+    `VENV_NEW='${stateDir}/venv-new'`,
     'log() { printf "%s\\n" "$*" >&2; }',
     'as_user() { "$@"; }',
     ...names.map(functionText),
@@ -91,6 +92,8 @@ describe('the venv phase replaces only a venv it made', () => {
     expect(runVenvPhase(venv, root).status).toBe(0);
     expect(fs.existsSync(path.join(venv, '.dasklab-venv'))).toBe(true);
     expect(fs.existsSync(path.join(venv, 'bin', 'python'))).toBe(true);
+    // AND the pip phase may share what it installs there: the venv is new (userdata/bootstrap.sh, the version set)
+    expect(fs.existsSync(path.join(root, 'venv-new'))).toBe(true);
     // GIVEN it breaks (its python gone) WHEN the phase runs again THEN it is made anew
     fs.rmSync(path.join(venv, 'bin'), { recursive: true });
     fs.writeFileSync(path.join(venv, 'junk'), '');
