@@ -59,6 +59,12 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'The names of the certificate parameters sit under one path of this cluster (/dasklab/<name>/cluster/tls); ' +
       'the scheduler may read and write that path, the workers only read it, and no machine any other parameter.',
   },
+  versionSetParameters: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
+    reason:
+      'The machines may read the version sets under one path of this app (/dasklab/<name>/python), named by a digest of the ' +
+      'package config, which a deploy may change while they restart; they may add only the two of their own config, never overwrite one.',
+  },
   parameterCleanup: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
     reason:

@@ -64,19 +64,23 @@ export class MachineInstanceRole extends Construct {
   }
 
   /**
-   * Lets the machines read the two kinds of the app's version set at `path`
-   * (lib/machine/version-set.ts) and add either, never change one: a set is
-   * what the first machine of its kind installed, and a machine that could
-   * overwrite it, or add others, could move the app's versions or fill the
-   * account's parameters. `ssm:Overwrite` is the request's Overwrite flag, as
-   * in AWS's own deny of overwrites:
+   * Lets the machines read the app's version sets under `root` and add either
+   * kind of the set at `path` (lib/machine/version-set.ts), never change one:
+   * a set is what the first machine of its kind installed, and a machine that
+   * could overwrite it, or add others, could move the app's versions or fill
+   * the account's parameters. Reading takes the whole root: a deploy that
+   * changes the package config restarts machines while CloudFormation may
+   * still be updating this policy, and a machine that cannot read its set
+   * fails, while one that cannot share it goes on. `ssm:Overwrite` is the
+   * request's Overwrite flag, as in AWS's own deny of overwrites:
    * https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
    */
-  public allowVersionSet(path: string): void {
+  public allowVersionSet(root: string, path: string): void {
     const resources = VERSION_SET_KINDS.map((kind) => parameterArn(Stack.of(this), `${path}/${kind}`));
     this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:GetParameters', 'ssm:PutParameter'], resources }),
+      new iam.PolicyStatement({ sid: 'ReadVersionSets', actions: ['ssm:GetParameters'], resources: [parameterArn(Stack.of(this), `${root}/*`)] }),
     );
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:PutParameter'], resources }));
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'KeepVersionSet',
@@ -86,6 +90,7 @@ export class MachineInstanceRole extends Construct {
         conditions: { StringEquals: { 'ssm:Overwrite': 'true' } },
       }),
     );
+    acknowledge(this.role, 'versionSetParameters', { path: root });
   }
 
   /** Lets the machines read the parameters under `path` (e.g. a cluster's TLS certificates). */

@@ -232,7 +232,7 @@ export class MachineFleet extends FleetBase {
     grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);
     this.versionSet = new MachineWrittenParameters(this, 'VersionSet', { path: versionSetRoot(props.bootstrap.app), writers: [] });
     this.versionSetPath = versionSetPath(props.bootstrap.app, props.bootstrap);
-    this.instanceRole.allowVersionSet(this.versionSetPath);
+    this.instanceRole.allowVersionSet(this.versionSet.path, this.versionSetPath);
   }
 
   /**
@@ -242,7 +242,7 @@ export class MachineFleet extends FleetBase {
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
     const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
     grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
-    instanceRole.allowVersionSet(this.versionSetPath);
+    instanceRole.allowVersionSet(this.versionSet.path, this.versionSetPath);
     return instanceRole;
   }
 

@@ -300,13 +300,14 @@ describe('tls', () => {
     const read = ['ssm:GetParameter', 'ssm:GetParameters'];
     for (const [kind, sid, actions] of [['scheduler', 'WriteClusterParameters', [...read, 'ssm:PutParameter']], ['worker', 'ReadClusterParameters', read]] as const) {
       const ssm = ssmOf(roleOf(kind)[0]);
-      expect(ssm.map((statement: any) => statement.Sid).sort()).toEqual(['KeepVersionSet', 'ShareVersionSet', sid].sort());
+      expect(ssm.map((statement: any) => statement.Sid).sort()).toEqual(['KeepVersionSet', 'ReadVersionSets', 'ShareVersionSet', sid].sort());
       const tls = ssm.find((statement: any) => statement.Sid === sid);
       expect(tls.Action).toEqual(actions);
       expect(JSON.stringify(tls.Resource)).toContain(':parameter/dasklab/dasklab/cluster/tls/*');
-      for (const statement of ssm.filter((statement: any) => statement.Sid !== sid)) {
+      for (const statement of ssm.filter((statement: any) => statement.Sid !== sid && statement.Sid !== 'ReadVersionSets')) {
         expect(JSON.stringify(statement.Resource)).toMatch(/:parameter\/dasklab\/dasklab\/python\/[0-9a-f]{12}\/jupyter".*:parameter\/dasklab\/dasklab\/python\/[0-9a-f]{12}\/base"/);
       }
+      expect(JSON.stringify(ssm.find((statement: any) => statement.Sid === 'ReadVersionSets').Resource)).toContain(':parameter/dasklab/dasklab/python/*');
     }
     // AND every machine's user data names that path, and holds no key material
     const { scheduler, workers } = instanceIds(template);

@@ -178,6 +178,9 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ]),
         ['add another name beside the version set\'s kinds', { action: 'ssm:PutParameter', resource: parameterArn(`${set}/other`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
         ['add a set of another package config', { action: 'ssm:PutParameter', resource: parameterArn(`${versionSetRoot(config.name)}/0123456789ab/base`), context: { 'ssm:Overwrite': 'false' }, ...from }, 'Denied'],
+        // Reading takes every set of the app: a deploy may change the set's name while machines restart.
+        ['read a set of another package config of the app', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(config.name)}/0123456789ab/base`), ...from }, 'Allowed'],
+        ['read a sibling path of the version sets with the same prefix', { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(config.name)}-old/0123456789ab/base`), ...from }, 'Denied'],
         [`read ${OTHER_APP}'s version set`, { action: 'ssm:GetParameters', resource: parameterArn(`${versionSetRoot(OTHER_APP)}/${set.split('/').pop()}/base`), ...from }, 'Denied'],
         // A lab's machines share one role: a student's workers may read the materials as well.
         ...materialsObjects.flatMap((object): Expectation[] => [

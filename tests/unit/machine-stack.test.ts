@@ -313,7 +313,13 @@ describe('instance role', () => {
           'ForAllValues:StringEquals': { 'aws:TagKeys': ['dasklab:bootstrap', 'dasklab:jupyter'] },
         },
       },
-      { Sid: 'ShareVersionSet', Effect: 'Allow', Action: ['ssm:GetParameters', 'ssm:PutParameter'], Resource: versionSets },
+      {
+        Sid: 'ReadVersionSets',
+        Effect: 'Allow',
+        Action: 'ssm:GetParameters',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ssm:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':parameter/dasklab/dasklab/python/*']] },
+      },
+      { Sid: 'ShareVersionSet', Effect: 'Allow', Action: 'ssm:PutParameter', Resource: versionSets },
       { Sid: 'KeepVersionSet', Effect: 'Deny', Action: 'ssm:PutParameter', Resource: versionSets, Condition: { StringEquals: { 'ssm:Overwrite': 'true' } } },
     ]);
   });
