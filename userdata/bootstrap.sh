@@ -339,16 +339,18 @@ pip_install() {
 # The app's version set (lib/machine/version-set.ts): what the first machine
 # of each kind installed, kept as the SSM parameters $DASKLAB_VERSION_SETS (the
 # JupyterLab kind's, then the base kind's, which wins for the packages both
-# name; this machine's kind is number $DASKLAB_VERSION_SET_OWN), so that a machine replaced or reset weeks later installs the same
-# versions as the rest of its app. $VENV_NEW: the venv was made in this run, so
-# what pip installed is this config's packages only, not a user's additions.
+# name; this machine's kind is number $DASKLAB_VERSION_SET_OWN), so that a
+# machine replaced or reset weeks later installs the same versions as the rest
+# of its app. $VENV_NEW: the venv was made in this run, so what pip installed
+# is this config's packages only, not a user's additions.
 readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/pip-freeze.txt" VENV_NEW="$STATE_DIR/venv-new"
 # A plain pin, as pip freeze writes one: no option, URL or marker reaches pip.
 readonly PIN_PATTERN='[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*'
 
 # version_set get NAME... | put NAME FILE: get prints the values of the NAMEs
 # that exist, in order; put stores FILE as NAME, and exits 3 when NAME exists
-# (SSM never overwrites unless asked). Intelligent-Tiering makes a set over the
+# (Overwrite defaults to false: ParameterAlreadyExists,
+# https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html). Intelligent-Tiering makes a set over the
 # standard tier's 4 KB an advanced parameter (8 KB):
 # https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html
 version_set() {

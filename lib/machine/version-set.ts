@@ -11,8 +11,8 @@
  * `<set>` is a digest of what decides the versions (Python version, index,
  * packages), so that a new package config resolves afresh while an unchanged
  * one keeps its versions for good; `<kind>` is `base` (python.packages) or
- * `jupyter` (the same with JupyterLab), whose common packages take the
- * versions of the kind shared first.
+ * `jupyter` (the same with JupyterLab). For a package both kinds install, the
+ * base kind's version wins on every machine and in the CLI.
  */
 import { createHash } from 'crypto';
 import { JUPYTER_PACKAGES } from './jupyter-lab';
