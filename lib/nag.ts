@@ -65,6 +65,24 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'The machines may read the version sets under one path of this app (/dasklab/<name>/python), named by a digest of the ' +
       'package config, which a deploy may change while they restart; they may add only the two of their own config, never overwrite one.',
   },
+  imageBuildAgent: {
+    ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::*]', 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::ec2imagebuilder*]'],
+    reason:
+      'The image build instance\'s SSM agent registers the instance and takes Run Command\'s messages (ssm:UpdateInstanceInformation, ' +
+      'ec2messages:*, ssmmessages:*Channel), actions without resource-level permissions, and reads AWSTOE, the component runner, ' +
+      'from Image Builder\'s own ec2imagebuilder* buckets, whose names are Image Builder\'s.',
+  },
+  imageDeletion: {
+    ids: [
+      'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+    ],
+    reason:
+      'Image Builder deletes the AMI and snapshots of the app\'s image when the image is deleted or replaced; their ids exist only ' +
+      'after the build, and the role may deregister and delete only what carries Image Builder\'s CreatedBy tag. ' +
+      'ec2:DescribeImages and ec2:DescribeSnapshots have no resource-level permissions.',
+  },
   parameterCleanup: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],
     reason:

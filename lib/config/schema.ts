@@ -281,6 +281,9 @@ const MachineSchema = section('the machine settings', {
   readyTimeoutMinutes: intRange(5, 720, ' (CloudFormation waits at most 12 hours)')
     .default(30)
     .describe('How long `cdk deploy` waits, in minutes, for each machine\'s bootstrap to verify itself before failing the deploy. 5 to 720.'),
+  bake: bool()
+    .default(false)
+    .describe('true: the deploy first builds one machine image per CPU architecture (EC2 Image Builder, from Canonical\'s Ubuntu) with Python, the venv and python.packages installed, and every machine of the app boots from it, so that a machine, a replacement or a reset is ready in about a third of the time and all run the same versions. A change of what goes into the image rebuilds it and replaces every machine. false: each machine installs at its first boot.'),
 });
 
 /**
@@ -426,6 +429,17 @@ export const ConfigSchema = z
             });
           }
         }
+      }
+      if (config.machine?.bake === true && typeof config.network?.proxy === 'string') {
+        // Image Builder runs the build through the instance's SSM agent, which the build does not route through a proxy.
+        ctx.addIssue({
+          code: 'custom',
+          path: ['machine', 'bake'],
+          input: true,
+          message:
+            'expected false when network.proxy is set: the image is built in the network\'s first subnet, which must reach the Ubuntu archive, ' +
+            'the package index and Systems Manager without a proxy (through a NAT gateway, or an internet gateway with public IPs on launch)',
+        });
       }
       if (typeof config.network?.schedulerAddress === 'string' && config.cluster === undefined) {
         ctx.addIssue({

@@ -101,6 +101,8 @@ export class LabSharedStack extends Stack {
     this.fleet = new MachineFleet(this, 'Fleet', { ...settings, bootstrap: { ...settings.bootstrap, packages: labPackagesOf(props.config) } });
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
     const lab = props.config.lab!;
+    // The student stacks name it by its parameter (LabStudentFleet), built here once for the class.
+    if (props.config.machine.bake) this.fleet.bakedImageFor(ubuntuArchitectureOf(lab.instanceType), lab.instanceType);
     if (lab.materials !== null) {
       this.materials = new CourseMaterialsAsset(this, 'CourseMaterials', { materials: lab.courseMaterials! });
       this.materials.grantRead(this.fleet.instanceRole.role);

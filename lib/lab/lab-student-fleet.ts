@@ -3,6 +3,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { FleetBase, FleetIdentity, FleetMachineSettings, FleetNetwork } from '../machine/machine-fleet';
 import { MachineWrittenParameters } from '../machine/machine-written-parameters';
 import { MachineInstanceRole } from '../machine/instance-role';
+import { UbuntuArchitecture } from '../machine/ubuntu-image';
+import { BakedImageReference } from '../image/baked-image-reference';
+import { imageDefinitionOf } from '../image/image-definition';
 
 /** Properties of {@link LabStudentFleet}. */
 export interface LabStudentFleetProps extends FleetMachineSettings {
@@ -35,6 +38,14 @@ export class LabStudentFleet extends FleetBase {
     this.securityGroup = props.securityGroup;
     this.sharedIdentity = props.identity;
     this.versionSet = props.versionSet;
+  }
+
+  /**
+   * The shared stack's image (LabSharedStack), named by its parameter: the
+   * same definition yields the same name in both stacks, and no export.
+   */
+  protected bakedImageFor(architecture: UbuntuArchitecture) {
+    return { machineImage: new BakedImageReference(imageDefinitionOf(this.imageBootstrap, architecture, this.settings.ubuntuRelease).parameterName) };
   }
 
   protected identityOf(instanceRole?: MachineInstanceRole): { idPart: string; identity: FleetIdentity } {

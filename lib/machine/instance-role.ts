@@ -63,34 +63,9 @@ export class MachineInstanceRole extends Construct {
     acknowledge(this.role, 'tagOwnInstance');
   }
 
-  /**
-   * Lets the machines read the app's version sets under `root` and add either
-   * kind of the set at `path` (lib/machine/version-set.ts), never change one:
-   * a set is what the first machine of its kind installed, and a machine that
-   * could overwrite it, or add others, could move the app's versions or fill
-   * the account's parameters. Reading takes the whole root: a deploy that
-   * changes the package config restarts machines while CloudFormation may
-   * still be updating this policy, and a machine that cannot read its set
-   * fails, while one that cannot share it goes on. `ssm:Overwrite` is the
-   * request's Overwrite flag, as in AWS's own deny of overwrites:
-   * https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
-   */
+  /** Lets the machines read the app's version sets and add their own ({@link grantVersionSet}). */
   public allowVersionSet(root: string, path: string): void {
-    const resources = VERSION_SET_KINDS.map((kind) => parameterArn(Stack.of(this), `${path}/${kind}`));
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ sid: 'ReadVersionSets', actions: ['ssm:GetParameters'], resources: [parameterArn(Stack.of(this), `${root}/*`)] }),
-    );
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:PutParameter'], resources }));
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'KeepVersionSet',
-        effect: iam.Effect.DENY,
-        actions: ['ssm:PutParameter'],
-        resources,
-        conditions: { StringEquals: { 'ssm:Overwrite': 'true' } },
-      }),
-    );
-    acknowledge(this.role, 'versionSetParameters', { path: root });
+    grantVersionSet(this.role, root, path);
   }
 
   /** Lets the machines read the parameters under `path` (e.g. a cluster's TLS certificates). */
@@ -109,6 +84,37 @@ export class MachineInstanceRole extends Construct {
     );
     acknowledge(this.role, 'clusterParameters', { path });
   }
+}
+
+/**
+ * Lets `role` read the app's version sets under `root` and add either kind of
+ * the set at `path` (lib/machine/version-set.ts), never change one: a set is
+ * what the first machine (or image build) of its kind installed, and a role
+ * that could overwrite it, or add others, could move the app's versions or
+ * fill the account's parameters. Reading takes the whole root: a deploy that
+ * changes the package config restarts machines while CloudFormation may still
+ * be updating this policy, and a machine that cannot read its set fails, while
+ * one that cannot share it goes on. `ssm:Overwrite` is the request's Overwrite
+ * flag, as in AWS's own deny of overwrites:
+ * https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-policy-conditions.html
+ */
+export function grantVersionSet(role: iam.Role, root: string, path: string): void {
+  const stack = Stack.of(role);
+  const resources = VERSION_SET_KINDS.map((kind) => parameterArn(stack, `${path}/${kind}`));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ sid: 'ReadVersionSets', actions: ['ssm:GetParameters'], resources: [parameterArn(stack, `${root}/*`)] }),
+  );
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'ShareVersionSet', actions: ['ssm:PutParameter'], resources }));
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'KeepVersionSet',
+      effect: iam.Effect.DENY,
+      actions: ['ssm:PutParameter'],
+      resources,
+      conditions: { StringEquals: { 'ssm:Overwrite': 'true' } },
+    }),
+  );
+  acknowledge(role, 'versionSetParameters', { path: root });
 }
 
 /** What reading a path's parameters takes: one or several by name (the bootstrap and `dasklab tls-client` name them). */

@@ -15,6 +15,8 @@ import { DasklabNetwork } from '../network/network';
 import { UbuntuArchitecture } from './ubuntu-image';
 import { MachineWrittenParameters } from './machine-written-parameters';
 import { versionSetPath, versionSetRoot } from './version-set';
+import { BakedImage } from '../image/baked-image';
+import { ImageBootstrapParameters, imageBootstrapOf } from '../image/image-definition';
 
 /** What every machine of a fleet is launched with. */
 export interface FleetMachineSettings {
@@ -34,6 +36,17 @@ export interface FleetMachineSettings {
    * @default - each machine generates its own
    */
   readonly keyPair?: ec2.IKeyPair;
+  /**
+   * Boot every machine from the app's baked image (lib/image/baked-image.ts).
+   * @default - none: each machine installs at its first boot
+   */
+  readonly image?: FleetImageSettings;
+}
+
+/** The app's baked image. */
+export interface FleetImageSettings {
+  /** The image holds JupyterLab's packages too: some machine of the app runs it. */
+  readonly jupyter: boolean;
 }
 
 /** Properties of {@link MachineFleet}. */
@@ -144,7 +157,7 @@ export abstract class FleetBase extends Construct {
   private readonly launchTemplates = new Map<string, MachineLaunchTemplate>();
   private machineCount = 0;
 
-  protected constructor(scope: Construct, id: string, private readonly settings: FleetMachineSettings) {
+  protected constructor(scope: Construct, id: string, protected readonly settings: FleetMachineSettings) {
     super(scope, id);
   }
 
@@ -155,19 +168,35 @@ export abstract class FleetBase extends Construct {
    */
   protected abstract identityOf(instanceRole?: MachineInstanceRole): { readonly idPart: string; readonly identity: FleetIdentity };
 
-  /** The shared launch template for an architecture and role, made on first use. */
-  public launchTemplateFor(architecture: UbuntuArchitecture, instanceRole?: MachineInstanceRole): MachineLaunchTemplate {
+  /**
+   * The baked image machines of `architecture` boot from, with what they must
+   * be launched after (the image's AMI parameter, where it is in this stack);
+   * `instanceType` (one of them) builds it.
+   */
+  protected abstract bakedImageFor(architecture: UbuntuArchitecture, instanceType: string): { readonly machineImage: ec2.IMachineImage; readonly ready?: IDependable };
+
+  /** What a machine of the fleet installs, as its image's part ({@link FleetMachineSettings.image}). */
+  protected get imageBootstrap(): ImageBootstrapParameters {
+    return imageBootstrapOf(this.settings.bootstrap, this.settings.image?.jupyter ?? false);
+  }
+
+  /** The shared launch template for an architecture and role, made on first use (`instanceType` builds a baked image). */
+  public launchTemplateFor(architecture: UbuntuArchitecture, instanceType: string, instanceRole?: MachineInstanceRole): MachineLaunchTemplate {
     const { idPart, identity } = this.identityOf(instanceRole);
     const id = `LaunchTemplate${idPart}${architecture === 'amd64' ? '' : architecture}`;
     let template = this.launchTemplates.get(id);
     if (!template) {
+      const baked = this.settings.image ? this.bakedImageFor(architecture, instanceType) : undefined;
       template = new MachineLaunchTemplate(this, id, {
         architecture,
         diskGiB: this.settings.diskGiB,
         role: identity.role,
         instanceProfile: identity.instanceProfile,
         ubuntuRelease: this.settings.ubuntuRelease,
+        machineImage: baked?.machineImage,
       });
+      // EC2 resolves the image's parameter at each launch; a template made before it exists would launch nothing.
+      if (baked?.ready) template.node.addDependency(baked.ready);
       this.launchTemplates.set(id, template);
     }
     return template;
@@ -178,7 +207,7 @@ export abstract class FleetBase extends Construct {
     const subnet = this.network.subnetFor(options.subnetIndex ?? this.machineCount);
     this.machineCount++;
     const machine = new DaskMachine(scope, id, {
-      launchTemplate: this.launchTemplateFor(options.architecture, options.instanceRole),
+      launchTemplate: this.launchTemplateFor(options.architecture, options.instanceType, options.instanceRole),
       instanceType: options.instanceType,
       subnet,
       securityGroups: [this.securityGroup, ...(options.extraSecurityGroups ?? [])],
@@ -215,10 +244,14 @@ export class MachineFleet extends FleetBase {
   public readonly versionSet: MachineWrittenParameters;
   /** The version set of this package config, which every machine role of the fleet may read and add to. */
   private readonly versionSetPath: string;
+  private readonly ubuntuRelease?: string;
+  private readonly diskGiB: number;
 
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
     this.codeArtifact = props.bootstrap.codeArtifact;
+    this.ubuntuRelease = props.ubuntuRelease;
+    this.diskGiB = props.diskGiB;
     this.network = props.existingNetwork
       ? new ExistingNetwork(this, 'Network', { network: props.existingNetwork, endpointServices: endpointServicesFor({ codeArtifact: props.bootstrap.codeArtifact !== undefined }) })
       : new DasklabNetwork(this, 'Network');
@@ -244,6 +277,28 @@ export class MachineFleet extends FleetBase {
     grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
     instanceRole.allowVersionSet(this.versionSet.path, this.versionSetPath);
     return instanceRole;
+  }
+
+  /** The app's baked image of `architecture`, built in this fleet's stack on first use. */
+  public bakedImageFor(architecture: UbuntuArchitecture, instanceType: string): BakedImage {
+    const id = `Image${architecture === 'amd64' ? '' : architecture}`;
+    const existing = this.node.tryFindChild(id);
+    if (existing) return existing as BakedImage;
+    const image = new BakedImage(this, id, {
+      bootstrap: this.imageBootstrap,
+      architecture,
+      ubuntuRelease: this.ubuntuRelease,
+      instanceType,
+      diskGiB: this.diskGiB,
+      vpc: this.network.vpc,
+      // Machines of an existing network may have no public IP there; the config refuses machine.bake with a proxy.
+      subnet: this.network.subnets[0],
+      versionSet: { root: this.versionSet.path, path: this.versionSetPath },
+      codeArtifact: this.codeArtifact,
+    });
+    // The build may share a version set: built after the sets' cleanup exists, deleted before it runs.
+    image.image.node.addDependency(this.versionSet.resource);
+    return image;
   }
 
   protected identityOf(instanceRole: MachineInstanceRole = this.instanceRole) {

@@ -21,23 +21,28 @@ export interface MachineLaunchTemplateProps {
    * @default '24.04'
    */
   readonly ubuntuRelease?: string;
+  /**
+   * The image machines boot from, e.g. the app's baked image.
+   * @default - Canonical's current Ubuntu image of `ubuntuRelease`
+   */
+  readonly machineImage?: ec2.IMachineImage;
 }
 
 /**
- * What every machine of one architecture has in common: the Ubuntu image
- * (resolved by EC2 at launch), IMDSv2 only, an encrypted gp3 root volume
+ * What every machine of one architecture has in common: the image (Ubuntu's
+ * or the app's baked one, resolved by EC2 at launch), IMDSv2 only, an encrypted gp3 root volume
  * and the instance profile. Shared by all machines of a stack.
  */
 export class MachineLaunchTemplate extends Construct {
   public readonly launchTemplate: ec2.LaunchTemplate;
-  public readonly image: UbuntuImage;
+  public readonly image: ec2.IMachineImage;
   /** The role the machines run as. */
   public readonly role: iam.IRole;
 
   constructor(scope: Construct, id: string, props: MachineLaunchTemplateProps) {
     super(scope, id);
     this.role = props.role;
-    this.image = new UbuntuImage({ release: props.ubuntuRelease, architecture: props.architecture });
+    this.image = props.machineImage ?? new UbuntuImage({ release: props.ubuntuRelease, architecture: props.architecture });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: this.image,
       ...(props.instanceProfile ? { instanceProfile: props.instanceProfile } : { role: props.role }),

@@ -60,6 +60,8 @@ export function fleetSettingsOf(config: DasklabConfig) {
       network: config.network ? bootstrapNetworkOf(config.network) : undefined,
     },
     existingNetwork: config.network,
+    // JupyterLab's packages go into the image when any machine of the app runs it.
+    image: config.machine.bake ? { jupyter: config.lab?.jupyter ?? config.cluster?.jupyter ?? false } : undefined,
   };
 }
 

@@ -74,7 +74,7 @@ function scratchFile(name: string, text: string): string {
 const DEFAULTS: DasklabConfig = {
   name: 'dasklab',
   access: { sshCidrs: [], dashboardCidrs: [], publicKey: null, allowWorldOpen: [] },
-  machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30 },
+  machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30, bake: false },
   python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, codeArtifact: null, venv: '/opt/dask/venv' },
 };
 

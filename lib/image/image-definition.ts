@@ -1,0 +1,65 @@
+import { createHash } from 'crypto';
+import { BootstrapParameters, renderBootstrap } from '../bootstrap/bootstrap-user-data';
+import { UbuntuArchitecture, UbuntuImage } from '../machine/ubuntu-image';
+import { imageBuildScript, imageComponentDocument } from './image-component';
+
+/** What goes into an app's baked image, besides its CPU architecture and Ubuntu release: its package config. */
+export type ImageBootstrapParameters = Pick<
+  BootstrapParameters,
+  'app' | 'pythonVersion' | 'packages' | 'indexUrl' | 'codeArtifact' | 'venv' | 'user' | 'awsEndpointUrl' | 'jupyter'
+>;
+
+/**
+ * The image's part of a machine's bootstrap parameters: what its install
+ * phases read, and nothing per machine (a trainer key, idle stop, a proxy),
+ * whose change must not rebuild the image.
+ */
+export function imageBootstrapOf(params: Omit<BootstrapParameters, 'role'>, jupyter: boolean): ImageBootstrapParameters {
+  const { app, pythonVersion, packages, indexUrl, codeArtifact, venv, user, awsEndpointUrl } = params;
+  return { app, pythonVersion, packages, indexUrl, codeArtifact, venv, user, awsEndpointUrl, jupyter };
+}
+
+/** One baked image of an app, as a pure value: the same in every stack that names it. */
+export interface ImageDefinition {
+  /** The Image Builder component document that installs everything. */
+  readonly document: string;
+  /** The Canonical SSM parameter of the parent image. */
+  readonly parentParameter: string;
+  /** 12 hex digits of a digest of everything that goes into the image. */
+  readonly digest: string;
+  /** The name of the component and the recipe: a new name for new content, since both are immutable. */
+  readonly name: string;
+  /** The SSM parameter that holds the built AMI's id, which launch templates name. */
+  readonly parameterName: string;
+}
+
+/**
+ * The image of an app for an architecture. Everything that goes into it is in
+ * the component document (the rendered bootstrap with the app's package config)
+ * or the parent image's name, so their digest changes exactly when the image
+ * must be built again; it names the component, the recipe and the AMI's
+ * parameter, so that a new image is a new resource and the launch templates
+ * that name it change (and with them, the machines).
+ */
+export function imageDefinitionOf(params: ImageBootstrapParameters, architecture: UbuntuArchitecture, ubuntuRelease?: string): ImageDefinition {
+  const key = JSON.stringify([params, architecture, ubuntuRelease ?? null]);
+  let definition = definitions.get(key);
+  if (definition) return definition;
+  const parentParameter = new UbuntuImage({ release: ubuntuRelease, architecture }).parameterName;
+  // No wait condition and no proxy: the build reports through Image Builder, and its subnet reaches out directly.
+  const bootstrap = renderBootstrap({ ...params, role: 'standalone' });
+  const document = imageComponentDocument(imageBuildScript(bootstrap), `dasklab ${params.app}: Python ${params.pythonVersion}, the venv and its packages`);
+  const digest = createHash('sha256').update(parentParameter).update('\0').update(document).digest('hex').slice(0, 12);
+  definition = {
+    document,
+    parentParameter,
+    digest,
+    name: `dasklab-${params.app}-${architecture}-${digest}`,
+    parameterName: `/dasklab/${params.app}/image/${architecture}-${digest}`,
+  };
+  definitions.set(key, definition);
+  return definition;
+}
+
+/** Rendering is costly (LZMA, where deflate does not fit); every stack of a lab asks for the same definitions. */
+const definitions = new Map<string, ImageDefinition>();
