@@ -72,8 +72,8 @@ function pruneOthers(root: string, kind: string, keep: string): void {
  * systemd-nspawn --directory=..., say): such a build must not be pruned under it.
  */
 function inUse(dir: string): boolean {
-  // A persistent machine root (machine.ts) is an overlay mounted on the host with this build as its lower layer.
-  if (fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.startsWith('overlay ') && l.includes(`lowerdir=${dir},`))) {
+  // A persistent machine root (machine.ts) is an overlay mounted on the host with this build (or a baked image's root in it) as its lower layer.
+  if (fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').some((l) => l.startsWith('overlay ') && (l.includes(`lowerdir=${dir},`) || l.includes(`lowerdir=${dir}/`)))) {
     return true;
   }
   for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {

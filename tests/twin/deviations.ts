@@ -128,6 +128,14 @@ export const DEVIATIONS: readonly Deviation[] = [
     why: 'no EC2 API or SSM; the NoCloud datasource carries public keys in its meta-data.',
   },
   {
+    what: "a baked image (a launch template whose ImageId is resolve:ssm:<name> of an AWS::SSM::Parameter of the app whose Value is an AWS::ImageBuilder::Image's ImageId; image.ts) is built by the twin, not by EC2 Image Builder: its parent image is the twin's rootfs (standing for the recipe's Canonical Ubuntu); the build instance is a container booted like a machine (its own address, IMDS identity and the SSM grants of the infrastructure configuration's instance-profile role, no user data, no security groups or way-out rules) where the build and validate phases' ExecuteBash steps run as root, each as one bash script, once cloud-init is done (no SSM agent, no AWSTOE: other actions, component parameters and step options such as timeouts and loops are refused or ignored; no test phase, no test instance). After the steps, of Image Builder's post-build cleanup only what matters to copies booted from the image: cloud-init clean --logs --machine-id, SSH host keys, authorized_keys, /tmp and /var/tmp. The image is the stopped build container's root, copied into a directory that its machines' overlays (volatile or persistent, and Twin.replaceRootVolume) use instead of the rootfs",
+    why: 'no Image Builder, SSM agent or AMIs here; the build installs what the machines would, through the same apt repository, pip index and moto.',
+  },
+  {
+    what: "a built image is cached under /var/cache/dasklab-twin (image-<component name without its digest>-<key>) by a digest of its build steps as the twin runs them, the rootfs, the indexes and image.ts, and reused by later runs; what the build put into SSM Parameter Store (the app's version set) is kept with it and put into a later run's moto before its machines boot, where it would be had the image been built in that run",
+    why: 'a build takes about a minute; on AWS the image and the version set its build shared are made by the same deploy.',
+  },
+  {
     what: 'several stacks of one app are booted at once (a lab); Fn::ImportValue is resolved within the synthesized app to the exporting stack\'s output, with no deploy order or real exports',
     why: 'no CloudFormation; the stacks that hold no instances (a lab\'s shared stack) have nothing to boot.',
   },

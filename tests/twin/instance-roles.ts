@@ -20,23 +20,55 @@ export function ssmGrantsByMachine(templates: Map<string, Json>): Map<string, Ss
   const grants = new Map<string, SsmGrant[]>();
   const app = appOfMachinesWithRoles(templates, (machine) => grants.set(machine, []));
   for (const machine of app.machines()) {
-    const own: SsmGrant[] = [];
-    for (const statement of machine.role.statements) {
-      if (statement.Effect !== 'Allow') continue;
-      const actions = [statement.Action].flat().filter((a: string) => a.startsWith('ssm:')).map((a: string) => a.slice('ssm:'.length));
-      for (const resource of [statement.Resource].flat()) {
-        const parameter = /:parameter(\/[^*]+)$/.exec(resource)?.[1];
-        const path = /:parameter(\/.+)\/\*$/.exec(resource)?.[1];
-        if (actions.length === 0) continue;
-        if (path) own.push({ actions, path });
-        else if (parameter) own.push({ actions, name: parameter });
-      }
-    }
+    const own = ssmGrantsOf(machine.role.statements);
     grants.set(`${machine.stackName}/${machine.logicalId}`, own);
   }
   return grants;
 }
 
+/** The SSM grants of a role's statements (their Resources resolved): Allow statements only. */
+function ssmGrantsOf(statements: readonly Json[]): SsmGrant[] {
+  const own: SsmGrant[] = [];
+  for (const statement of statements) {
+    if (statement.Effect !== 'Allow') continue;
+    const actions = [statement.Action].flat().filter((a: string) => a.startsWith('ssm:')).map((a: string) => a.slice('ssm:'.length));
+    if (actions.length === 0) continue;
+    for (const resource of [statement.Resource].flat()) {
+      if (typeof resource !== 'string') continue;
+      const parameter = /:parameter(\/[^*]+)$/.exec(resource)?.[1];
+      const path = /:parameter(\/.+)\/\*$/.exec(resource)?.[1];
+      if (path) own.push({ actions, path });
+      else if (parameter) own.push({ actions, name: parameter });
+    }
+  }
+  return own;
+}
+
+/**
+ * What one role of the app (not a machine's: an image build's, say) allows in
+ * SSM Parameter Store: its inline policies' and its AWS::IAM::Policy
+ * resources' statements, their Resources resolved with the twin's values; a
+ * Resource the twin cannot resolve (another service's ARN) grants nothing here.
+ */
+export function ssmGrantsOfRole(templates: Map<string, Json>, stackName: string, roleLogicalId: string, values: Omit<IntrinsicValues, 'stackName'>): SsmGrant[] {
+  const resources: Record<string, Json> = templates.get(stackName)?.Resources ?? {};
+  const role = resources[roleLogicalId];
+  if (role?.Type !== 'AWS::IAM::Role') throw new Error(`${stackName} has no AWS::IAM::Role ${roleLogicalId}`);
+  const documents = [
+    ...(role.Properties?.Policies ?? []).map((p: Json) => p.PolicyDocument),
+    ...Object.values<Json>(resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy' && (r.Properties?.Roles ?? []).some((x: Json) => x?.Ref === roleLogicalId))
+      .map((r) => r.Properties.PolicyDocument),
+  ];
+  const resolved = (resource: Json): Json => {
+    try {
+      return resolve(resource, { ...values, stackName });
+    } catch {
+      return undefined;
+    }
+  };
+  return ssmGrantsOf(documents.flatMap((d) => [d.Statement].flat()).map((s: Json) => ({ ...s, Resource: [s.Resource].flat().map(resolved) })));
+}
 
 /**
  * The app, without the instances that have neither an instance profile nor a

@@ -6,7 +6,7 @@ import { adaptUserData, describeDeviations, USER_DATA_LIMIT_BYTES } from './devi
 import { ensureIndexes } from './indexes';
 import { ExecOptions, Machine } from './machine';
 import { assignAddresses } from './addresses';
-import { AWS_ENDPOINT_URL, HUB_IP, IMDS_IP, PIP_INDEX_URL, signalUrl, TwinNetwork } from './network';
+import { AWS_ENDPOINT_URL, HUB_IP, IMDS_IP, machineIp, PIP_INDEX_URL, signalUrl, TwinNetwork } from './network';
 import { mustRun, RunResult, sleep } from './proc';
 import { ensureRootfs } from './rootfs';
 import { ec2Hostname, writeSeed } from './seed';
@@ -16,7 +16,8 @@ import { firewallsFor, nftRuleset, readTemplates } from './security-groups';
 import { materializeKeyPairs, TwinKeyPair } from './key-pairs';
 import { OwnProcStat } from './proc-stat';
 import { MOTO_ENDPOINT, TwinMoto } from './moto';
-import { s3ObjectGrantsByMachine, ssmGrantsByMachine } from './instance-roles';
+import { s3ObjectGrantsByMachine, ssmGrantsByMachine, ssmGrantsOfRole } from './instance-roles';
+import { Builder, ensureImage, imageParameterOf, imageSpecOf, ImageSpec } from './image';
 import { fileAssetsOf, publishAssets } from './assets';
 import { TwinProxy } from './proxy';
 import { WayOut, wayOutRuleset } from './way-out';
@@ -102,6 +103,11 @@ export interface TwinMachine {
   tags: Record<string, string>;
   /** The key pair its KeyName names, installed for `ubuntu` by cloud-init. */
   keyPair?: TwinKeyPair;
+  /**
+   * The SSM parameter of the baked image it boots from (its launch template's
+   * `resolve:ssm:` ImageId; image.ts), or undefined: the rootfs, standing for Canonical's Ubuntu.
+   */
+  image?: string;
 }
 
 /** The outcome of one machine's wait condition. */
@@ -119,8 +125,8 @@ export interface SignalResult {
 export class Twin {
   private readonly machineByLogicalId = new Map<string, Machine>();
   readonly machines: TwinMachine[] = [];
-  /** Seconds spent building the rootfs and indexes in this start (0 when cached). */
-  readonly buildSeconds = { rootfs: 0, indexes: 0 };
+  /** Seconds spent building the rootfs, the indexes and the baked images in this start (0 when cached). */
+  readonly buildSeconds = { rootfs: 0, indexes: 0, image: 0 };
   private stopped = false;
   private readonly procStats: OwnProcStat[] = [];
   /** Each machine's private IP by logical id, for resolving user data. */
@@ -186,6 +192,29 @@ export class Twin {
       twin.pipDir = indexes.pipDir;
 
       const runHex = (process.pid.toString(16) + Date.now().toString(16)).slice(-9);
+      const instanceIdOf = (k: number) => `i-twin${runHex}${k.toString(16).padStart(4, '0')}`;
+      const noRef = (what: string) => () => {
+        throw new Error(`a role's resource refers to ${what}`);
+      };
+      const twinValues = { region: TWIN_REGION, signalUrl: noRef('a wait-condition handle'), privateIp: noRef('an instance') };
+      // The baked images the machines' launch templates name (image.ts), each built on a build instance of its own.
+      const imageOf = new Map(template.instances.map((inst) => [inst.logicalId, imageParameterOf(template, inst)]));
+      const imageSpecs: ImageSpec[] = [...new Set([...imageOf.values()].filter((p): p is string => !!p))].map((p) => imageSpecOf(template, p, twinValues));
+      const builders = imageSpecs.map((spec, j): { spec: ImageSpec; k: number; builder: Builder } => {
+        const k = template.instances.length + j;
+        const ip = machineIp(k);
+        const builder = {
+          instanceId: instanceIdOf(k),
+          ip,
+          cidrs: [`${ip}/24`],
+          hostname: ec2Hostname(ip),
+          name: `dasklab-${network!.id}-${k}`,
+          netnsPath: '',
+          ssmGrants: ssmGrantsOfRole(readTemplates(templateDir), spec.stack, spec.buildRole, twinValues),
+        };
+        log(`image ${spec.parameterName}: ${spec.steps.length} build step(s) of ${spec.name}, built on ${builder.instanceId} (${ip}) as ${spec.stack}/${spec.buildRole}`);
+        return { spec, k, builder };
+      });
       const addresses = assignAddresses(template.instances.map((i) => i.privateIpAddress), template.vpcCidr);
       const ips = new Map(template.instances.map((inst, k) => [inst.logicalId, addresses[k].privateIp]));
       const specs = template.instances.map((inst, k) => {
@@ -215,7 +244,7 @@ export class Twin {
           serviceIp: addresses[k].serviceIp,
           cidrs: addresses[k].cidrs,
           role: inst.role,
-          instanceId: `i-twin${runHex}${k.toString(16).padStart(4, '0')}`,
+          instanceId: instanceIdOf(k),
           hostname: ec2Hostname(ip),
           name: `dasklab-${network!.id}-${k}`,
           handle: inst.handle,
@@ -224,6 +253,7 @@ export class Twin {
           stack: inst.stack!,
           tags: inst.tags ?? {},
           keyPair: keyPairs.get(inst),
+          image: imageOf.get(inst.logicalId),
         };
         log(`${inst.logicalId}: ${info.cidrs.join(' ')} ${info.instanceId}; user data: ${adapted.changes.join('; ') || 'unchanged'}`);
         const parameterPath = adapted.parameters.get('DASKLAB_TLS_PARAMETER_PATH');
@@ -233,11 +263,8 @@ export class Twin {
       // SSM Parameter Store and S3 (moto) only for machines that use them: it costs a few seconds to start.
       const ssmGrants = ssmGrantsByMachine(readTemplates(templateDir));
       // The TLS certificates and the app's version set: every synthesized machine's role has a parameter path.
-      const usesSsm = specs.some(({ inst }) => (ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? []).length > 0);
-      const noRef = (what: string) => () => {
-        throw new Error(`an S3 grant refers to ${what}`);
-      };
-      const twinValues = { region: TWIN_REGION, signalUrl: noRef('a wait-condition handle'), privateIp: noRef('an instance') };
+      const usesSsm = specs.some(({ inst }) => (ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? []).length > 0) ||
+        builders.some(({ builder }) => builder.ssmGrants.length > 0);
       const s3Grants = s3ObjectGrantsByMachine(readTemplates(templateDir), twinValues);
       const readable = new Set(specs.flatMap(({ inst }) => s3Grants.get(`${inst.stack}/${inst.logicalId}`) ?? []));
       const usesS3 = readable.size > 0;
@@ -245,6 +272,8 @@ export class Twin {
       moto?.catch(() => undefined); // awaited below; a failure meanwhile must not go unhandled
       twin.ips = ips;
       for (const { userData, k } of specs) fs.writeFileSync(path.join(runDir, `user-data-${k}`), userData);
+      // Image Builder gives a build instance no user data of the app.
+      for (const { k } of builders) fs.writeFileSync(path.join(runDir, `user-data-${k}`), '');
       twin.servicesRef = await Services.start({
         hubNetns: network.hub,
         aptDir: indexes.aptDir,
@@ -265,13 +294,40 @@ export class Twin {
           ssmGrants: ssmGrants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
           s3Objects: s3Grants.get(`${inst.stack}/${inst.logicalId}`) ?? [],
           userDataFile: path.join(runDir, `user-data-${k}`),
-        })),
+        })).concat(builders.map(({ spec, k, builder }) => ({
+          ip: builder.ip,
+          serviceIp: builder.ip,
+          instanceId: builder.instanceId,
+          hostname: builder.hostname,
+          instanceType: spec.instanceType,
+          region: TWIN_REGION,
+          ssmParameterPath: undefined,
+          ssmGrants: builder.ssmGrants,
+          s3Objects: [],
+          userDataFile: path.join(runDir, `user-data-${k}`),
+        }))),
       });
       twin.motoRef = await moto;
       // What `cdk deploy` uploads before the machines exist: the assets they may read (the course materials).
       if (usesS3) await publishAssets(network.hub, fileAssetsOf(templateDir, twinValues).filter((a) => readable.has(`${a.bucket}/${a.key}`)), runDir, log);
       if (opts.faults?.pipIndex) log(`fault injected: pip index ${JSON.stringify(opts.faults.pipIndex)}`);
       if (opts.faults?.aptRepo) log(`fault injected: apt repository ${JSON.stringify(opts.faults.aptRepo)}`);
+      // What `cdk deploy` creates before the machines' stacks go on: their images.
+      const imageRoots = new Map<string, string>();
+      for (const { spec, k, builder } of builders) {
+        builder.netnsPath = await network.addMachine(k);
+        const built = await ensureImage(spec, builder, {
+          rootfs: rootfs.dir,
+          indexesDir: path.dirname(indexes.aptDir),
+          runDir,
+          services: twin.services,
+          moto: twin.motoRef,
+          region: TWIN_REGION,
+          log,
+        });
+        imageRoots.set(spec.parameterName, built.rootfs);
+        twin.buildSeconds.image += built.seconds;
+      }
       const machineFault = machineFaults(runDir, opts.faults);
       if (opts.faults?.aptLockSeconds) log(`fault injected: apt/dpkg locks held for ${opts.faults.aptLockSeconds} s at boot`);
 
@@ -307,7 +363,7 @@ export class Twin {
         twin.procStats.push(procStat);
         const machine = new Machine({
           ...info,
-          rootfs: rootfs.dir,
+          rootfs: info.image ? imageRoots.get(info.image)! : rootfs.dir,
           netnsPath,
           seedDir,
           consoleLog: path.join(runDir, `console-${k}.log`),
@@ -321,7 +377,7 @@ export class Twin {
         twin.indexOf.set(info.logicalId, k);
         await machine.boot();
         procStat.attach(() => machine.leaderPid);
-        log(`${info.logicalId}: booting as ${info.name} (nspawn leader pid ${machine.leaderPid})`);
+        log(`${info.logicalId}: booting as ${info.name} (nspawn leader pid ${machine.leaderPid})${info.image ? ` from the image ${info.image}` : ''}`);
       }
       return twin;
     } catch (err) {
