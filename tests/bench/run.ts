@@ -9,6 +9,7 @@ import { BenchResults, COMMITTED_RESULTS, fileStamp, readCommittedResults, RESUL
 import { formatShapeSection, runShapeSection } from './shape-section';
 import { formatSynthSection, runSynthSection } from './synth-section';
 import { formatTwinSection, measuredBootstrapSeconds, runTwinSection, TwinSection } from './twin-section';
+import { synthBakedMachine } from './baked-machine';
 
 /**
  * npm run bench -- [--runs N] [--no-twin] [--twin-timeout S] [--keep]
@@ -47,9 +48,12 @@ async function main(): Promise<number> {
     let twin: TwinSection | undefined;
     if (args.twin) {
       fs.mkdirSync(RESULTS_DIR, { recursive: true });
+      const baked = await synthBakedMachine(workDir);
+      if (baked.error) log(`the default machine with machine.bake did not synthesize: ${baked.error}`);
       twin = await runTwinSection({
         machineOutDir: outDirOf('machine'),
         clusterOutDir: outDirOf('cluster-1+2'),
+        bakedOutDir: baked.outDir,
         workDir,
         timeoutSeconds: args.twinTimeoutSeconds,
         logFile: path.join(RESULTS_DIR, `twin-${fileStamp(started)}.log`),

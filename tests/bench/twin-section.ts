@@ -14,7 +14,9 @@ import { heading, renderTable } from './table';
  * cluster, from container start to readiness signal, with the bootstrap's
  * phases from /var/lib/dasklab/ready.json; and, in the same twin run as the
  * single machine, a fresh machine on which the manual sequence is timed, after
- * the bootstrap has finished (so the two do not share the CPU).
+ * the bootstrap has finished (so the two do not share the CPU). With a baked
+ * image (`machine.bake`), the same machine booted from the image the twin
+ * builds; the build is the deploy's, before the machine exists, and not in its figure.
  */
 
 /**
@@ -44,12 +46,18 @@ export interface TwinSection {
   skipped?: string;
   machine?: TwinMachineResult;
   manual?: ManualResult;
-  /** bootstrap / manual: end to end (container start to ready), and the work alone (bootstrap total vs typed commands). */
-  ratio?: { endToEnd: number; work?: number };
+  /**
+   * bootstrap / manual: end to end (container start to ready), and the work
+   * alone (bootstrap total vs typed commands); `baked`: the baked machine's
+   * container start to ready against the same hand sequence.
+   */
+  ratio?: { endToEnd: number; work?: number; baked?: number };
+  /** The default machine booted from its baked image, and how long the twin took to build that image (0: cached). */
+  baked?: { machine: TwinMachineResult; imageBuildSeconds: number };
   cluster?: { machines: TwinMachineResult[]; readySeconds?: number };
   errors: string[];
   deviations: string[];
-  buildSeconds: { rootfs: number; indexes: number };
+  buildSeconds: { rootfs: number; indexes: number; image?: number };
   contentionBefore?: Contention;
   logFile?: string;
 }
@@ -57,6 +65,8 @@ export interface TwinSection {
 export interface TwinOptions {
   machineOutDir?: string;
   clusterOutDir?: string;
+  /** The default machine synthesized with `machine.bake: true` (baked-machine.ts). */
+  bakedOutDir?: string;
   workDir: string;
   /** Overrides every wait condition's timeout in the twin. */
   timeoutSeconds: number;
@@ -100,7 +110,7 @@ export async function runTwinSection(opts: TwinOptions): Promise<TwinSection> {
   const section: TwinSection = {
     errors: [],
     deviations: DEVIATIONS.map((d) => d.what),
-    buildSeconds: { rootfs: 0, indexes: 0 },
+    buildSeconds: { rootfs: 0, indexes: 0, image: 0 },
   };
   if (process.getuid?.() !== 0) {
     section.skipped = 'skipped: the twin needs root (debootstrap, network namespaces, systemd-nspawn); run `sudo npm run bench`';
@@ -113,6 +123,7 @@ export async function runTwinSection(opts: TwinOptions): Promise<TwinSection> {
   const addBuild = (twin: Twin) => {
     section.buildSeconds.rootfs += twin.buildSeconds.rootfs;
     section.buildSeconds.indexes += twin.buildSeconds.indexes;
+    section.buildSeconds.image = (section.buildSeconds.image ?? 0) + twin.buildSeconds.image;
   };
 
   if (opts.machineOutDir) {
@@ -141,6 +152,25 @@ export async function runTwinSection(opts: TwinOptions): Promise<TwinSection> {
       }
     } catch (err) {
       section.errors.push(`single machine: ${err instanceof Error ? err.message : String(err)}`);
+    } finally {
+      await twin?.stop();
+    }
+  }
+
+  if (opts.bakedOutDir) {
+    let twin: Twin | undefined;
+    try {
+      const stack = onlyStack(opts.bakedOutDir);
+      opts.log(`twin: booting ${stack}'s machine from its baked image (first use builds the image: a minute or two) ...`);
+      twin = await Twin.start({ templateDir: opts.bakedOutDir, stack, timeoutSeconds: opts.timeoutSeconds, log: twinLog });
+      addBuild(twin);
+      const [result] = await twin.waitForSignals();
+      if (!result.machine.image) throw new Error(`${result.machine.logicalId} names no baked image in its launch template`);
+      section.baked = { machine: await machineResult(twin, result), imageBuildSeconds: round(twin.buildSeconds.image, 0) };
+      opts.log(`twin: baked ${result.machine.logicalId} ${result.status} after ${result.seconds.toFixed(1)} s`);
+      if (section.ratio && section.manual && result.status === 'SUCCESS') section.ratio.baked = round(section.baked.machine.seconds / section.manual.totalSeconds, 2);
+    } catch (err) {
+      section.errors.push(`baked machine: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
       await twin?.stop();
     }
@@ -217,17 +247,24 @@ export function formatTwinSection(t: TwinSection): string {
       `cold bootstrap / hand sequence: ${t.ratio.endToEnd} end to end (goal ≤ ${RATIO_GOALS.coldBootstrap}: ${met}), container start to ready` +
         (t.ratio.work !== undefined ? `, ${t.ratio.work} for the work alone (bootstrap total / typed commands)` : ''),
     );
+    if (t.ratio.baked !== undefined) {
+      lines.push(`baked image / hand sequence: ${t.ratio.baked} end to end, container start to ready (the image's build is the deploy's, not in the figure)`);
+    }
+  }
+  if (t.baked) {
+    lines.push('', `the default machine from its baked image (machine.bake; the twin built the image in ${t.baked.imageBuildSeconds} s, 0: cached):`);
+    lines.push(machineTable([t.baked.machine]));
   }
   if (t.cluster) {
     lines.push('', `1 + 2 cluster${t.cluster.readySeconds !== undefined ? `: ready after ${t.cluster.readySeconds} s (the scheduler signals once every worker ran a task)` : ': NOT ready'}`);
     lines.push(machineTable(t.cluster.machines));
   }
-  for (const m of [t.machine, ...(t.cluster?.machines ?? [])]) {
+  for (const m of [t.machine, t.baked?.machine, ...(t.cluster?.machines ?? [])]) {
     if (m && m.status !== 'SUCCESS') lines.push(`${m.logicalId}: ${m.status}: ${m.reason}`);
   }
   for (const e of t.errors) lines.push(`error: ${e}`);
-  if (t.buildSeconds.rootfs || t.buildSeconds.indexes) {
-    lines.push(`twin build (not in the figures): rootfs ${round(t.buildSeconds.rootfs, 0)} s, indexes ${round(t.buildSeconds.indexes, 0)} s`);
+  if (t.buildSeconds.rootfs || t.buildSeconds.indexes || t.buildSeconds.image) {
+    lines.push(`twin build (not in the figures): rootfs ${round(t.buildSeconds.rootfs, 0)} s, indexes ${round(t.buildSeconds.indexes, 0)} s, baked image ${round(t.buildSeconds.image ?? 0, 0)} s`);
   }
   lines.push(`twin log: ${t.logFile}; differences from EC2: ${t.deviations.length} (listed in the JSON), e.g. Debian trixie containers sharing this host's CPUs`);
   return lines.join('\n');
