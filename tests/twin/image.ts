@@ -75,6 +75,8 @@ export function imageParameterOf(app: LoadedApp, inst: TemplateInstance): string
     if (lt?.Type !== 'AWS::EC2::LaunchTemplate') throw new Error(`${inst.logicalId}: its launch template ${JSON.stringify(ltNode)} is no AWS::EC2::LaunchTemplate of the app`);
     imageId = lt.Properties?.LaunchTemplateData?.ImageId;
   }
+  // No image named at all (the twin's own fixtures): the rootfs.
+  if (imageId === undefined) return undefined;
   if (typeof imageId !== 'string') throw new Error(`${inst.logicalId}: the twin needs a literal ImageId, got ${JSON.stringify(imageId)}`);
   const name = /^resolve:ssm:(.+)$/.exec(imageId)?.[1];
   if (!name) throw new Error(`${inst.logicalId}: ImageId ${imageId} names no SSM parameter; the twin knows no AMI ids`);
