@@ -67,6 +67,9 @@ twinDescribe('twin: a baked TLS cluster', () => {
     // One image for the app's one architecture.
     expect(new Set(twin.machines.map((m) => m.image)).size).toBe(1);
     for (const m of twin.machines) await expectNothingInstalledAtBoot(twin, m, 'bakedcluster');
+    // Copies of one image are machines of their own (the build's cleanup reset the machine id).
+    const ids = await Promise.all(twin.machines.map(async (m) => (await twin.exec(m, ['cat', '/etc/machine-id'])).stdout.trim()));
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   test('a client on the scheduler runs a task on each worker over TLS', async () => {

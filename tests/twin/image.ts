@@ -192,6 +192,9 @@ const PUT_PARAMETERS = 'parameters.json';
 const CLEANUP = [
   'set -eu',
   'cloud-init clean --logs --machine-id',
+  // Ubuntu's images link D-Bus's machine id to /etc/machine-id; the twin's debootstrapped rootfs has a copy,
+  // from which systemd would give every copy the build's id again.
+  'ln -sfn /etc/machine-id /var/lib/dbus/machine-id',
   'rm -f /etc/ssh/ssh_host_*',
   'rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys',
   'rm -rf /tmp/* /var/tmp/*',
