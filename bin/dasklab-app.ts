@@ -7,6 +7,7 @@ import { App } from 'aws-cdk-lib';
 import { addDasklabStacks } from '../lib/app';
 import { ConfigError, loadConfig, resolveConfigPath } from '../lib/config';
 import { readTemplates, replacementWarning } from '../lib/replacement-check';
+import { imageBuildNotice } from '../lib/image/image-build-notice';
 
 function main(): void {
   const app = new App();
@@ -28,8 +29,9 @@ function main(): void {
   const before = readTemplates(app.outdir);
   const assembly = app.synth();
   const after = new Map(assembly.stacks.map((stack) => [stack.stackName, stack.template]));
-  const warning = replacementWarning(before, after);
-  if (warning) process.stderr.write(`${warning}\n`);
+  for (const message of [imageBuildNotice(before, after), replacementWarning(before, after)]) {
+    if (message) process.stderr.write(`${message}\n`);
+  }
 }
 
 main();

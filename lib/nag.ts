@@ -77,11 +77,12 @@ export const NAG_ACKNOWLEDGEMENTS = {
       'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::image/*]',
       'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ec2:<AWS::Region>::snapshot/*]',
+      'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:imagebuilder:<AWS::Region>:<AWS::AccountId>:image/*]',
     ],
     reason:
       'Image Builder deletes the AMI and snapshots of the app\'s image when the image is deleted or replaced; their ids exist only ' +
-      'after the build, and the role may deregister and delete only what carries Image Builder\'s CreatedBy tag. ' +
-      'ec2:DescribeImages and ec2:DescribeSnapshots have no resource-level permissions.',
+      'after the build, and the role may deregister and delete only what carries Image Builder\'s CreatedBy tag, and delete only ' +
+      'Image Builder images of this account and region. ec2:DescribeImages and tag:GetResources have no resource-level permissions.',
   },
   parameterCleanup: {
     ids: ['AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter{path}/*]'],

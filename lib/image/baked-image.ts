@@ -1,4 +1,6 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
@@ -58,7 +60,7 @@ export class BakedImage extends Construct {
 
   constructor(scope: Construct, id: string, props: BakedImageProps) {
     super(scope, id);
-    const definition = imageDefinitionOf(props.bootstrap, props.architecture, props.ubuntuRelease);
+    const definition = imageDefinitionOf(props.bootstrap, props);
     this.definition = definition;
 
     const component = new imagebuilder.CfnComponent(this, 'Component', {
@@ -84,12 +86,23 @@ export class BakedImage extends Construct {
       ],
     });
 
+    // As the machines' own (MachineSecurityGroup): the VPC's DNS is not filtered by security groups.
     const securityGroup = new ec2.SecurityGroup(this, 'BuildSecurityGroup', {
       vpc: props.vpc,
       description: `dasklab ${props.bootstrap.app}: the image build instance (no inbound; out to the package sources and Systems Manager)`,
-      allowAllOutbound: true,
+      allowAllOutbound: false,
+    });
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS: pip, Systems Manager, Image Builder');
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(80), 'HTTP: the Ubuntu archive');
+    // Image Builder streams the build's log to /aws/imagebuilder/<image name> (the recipe's name); made here, it goes with the stack.
+    // https://docs.aws.amazon.com/imagebuilder/latest/userguide/monitor-cwlogs.html
+    const buildLog = new logs.LogGroup(this, 'BuildLog', {
+      logGroupName: `/aws/imagebuilder/${definition.name}`,
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     const buildRole = new ImageBuildRole(this, 'BuildRole', {
+      logGroupArn: buildLog.logGroupArn,
       componentArn: component.attrArn,
       versionSet: props.versionSet,
       codeArtifact: props.codeArtifact,

@@ -33,23 +33,33 @@ export interface ImageDefinition {
   readonly parameterName: string;
 }
 
+/** The image's own settings, beside the package config. */
+export interface ImageShape {
+  readonly architecture: UbuntuArchitecture;
+  /** @default '24.04' */
+  readonly ubuntuRelease?: string;
+  /** The root volume's size, which the recipe sets. */
+  readonly diskGiB: number;
+}
+
 /**
  * The image of an app for an architecture. Everything that goes into it is in
- * the component document (the rendered bootstrap with the app's package config)
- * or the parent image's name, so their digest changes exactly when the image
- * must be built again; it names the component, the recipe and the AMI's
+ * the component document (the rendered bootstrap with the app's package
+ * config), the parent image's name or the root volume's size, so their digest
+ * changes exactly when the image must be built again; it names the component, the recipe and the AMI's
  * parameter, so that a new image is a new resource and the launch templates
  * that name it change (and with them, the machines).
  */
-export function imageDefinitionOf(params: ImageBootstrapParameters, architecture: UbuntuArchitecture, ubuntuRelease?: string): ImageDefinition {
-  const key = JSON.stringify([params, architecture, ubuntuRelease ?? null]);
+export function imageDefinitionOf(params: ImageBootstrapParameters, image: ImageShape): ImageDefinition {
+  const { architecture, ubuntuRelease, diskGiB } = image;
+  const key = JSON.stringify([params, architecture, ubuntuRelease ?? null, diskGiB]);
   let definition = definitions.get(key);
   if (definition) return definition;
   const parentParameter = new UbuntuImage({ release: ubuntuRelease, architecture }).parameterName;
   // No wait condition and no proxy: the build reports through Image Builder, and its subnet reaches out directly.
   const bootstrap = renderBootstrap({ ...params, role: 'standalone' });
   const document = imageComponentDocument(imageBuildScript(bootstrap), `dasklab ${params.app}: Python ${params.pythonVersion}, the venv and its packages`);
-  const digest = createHash('sha256').update(parentParameter).update('\0').update(document).digest('hex').slice(0, 12);
+  const digest = createHash('sha256').update(JSON.stringify([parentParameter, diskGiB, document])).digest('hex').slice(0, 12);
   definition = {
     document,
     parentParameter,

@@ -14,16 +14,20 @@ export interface ImageBuildRoleProps {
   readonly versionSet: { readonly root: string; readonly path: string };
   /** @default - none */
   readonly codeArtifact?: CodeArtifactRepository;
+  /** The log group Image Builder streams the build's log to, the only one the instance may write (its ARN with the `:*` of its streams, as the CDK gives it). */
+  readonly logGroupArn: string;
 }
 
 /**
  * What Image Builder's build instance runs as: what the SSM agent needs for
  * Image Builder to run the build through Run Command, what AWSTOE needs to
- * fetch the component, and what the bootstrap's install phases need (the
- * version set, the package index). In place of the AWS-managed policies
- * AmazonSSMManagedInstanceCore and EC2InstanceProfileForImageBuilder, whose
- * content is AWS's to change; the actions are those of their published versions
- * that a build without logs to S3 or CloudWatch, containers or KMS uses:
+ * fetch the component and stream its log, and what the bootstrap's install
+ * phases need (the version set, the package index). In place of the
+ * AWS-managed policies AmazonSSMManagedInstanceCore and
+ * EC2InstanceProfileForImageBuilder, whose content is AWS's to change: the
+ * actions of their published versions that a build uses, without State
+ * Manager, inventory or patching (no enhanced image metadata), parameters,
+ * containers, ISO imports or KMS-encrypted components:
  * https://docs.aws.amazon.com/imagebuilder/latest/userguide/image-builder-setting-up.html#image-builder-IAM-prereq
  * https://docs.aws.amazon.com/aws-managed-policy/latest/reference/EC2InstanceProfileForImageBuilder.html
  * https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AmazonSSMManagedInstanceCore.html
@@ -48,6 +52,9 @@ export class ImageBuildRole extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'ComponentRunner', actions: ['s3:GetObject'], resources: [`arn:${Aws.PARTITION}:s3:::ec2imagebuilder*`] }),
     );
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'BuildLog', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [props.logGroupArn] }),
+    );
     grantVersionSet(this.role, props.versionSet.root, props.versionSet.path);
     grantPackageIndexAccess(this.role, props.codeArtifact);
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.role });
@@ -70,6 +77,7 @@ export const RUN_COMMAND_AGENT_ACTIONS = [
   'ec2messages:GetMessages',
   'ec2messages:SendReply',
 ] as const;
+
 
 /**
  * What Image Builder assumes to delete an image's AMI and snapshots when the
@@ -98,7 +106,11 @@ export class ImageDeletionRole extends Construct {
     this.role.addToPrincipalPolicy(
       new iam.PolicyStatement({ sid: 'DeleteSnapshot', actions: ['ec2:DeleteSnapshot'], resources: [`arn:${Aws.PARTITION}:ec2:${Aws.REGION}::snapshot/*`], conditions: createdByImageBuilder }),
     );
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindImage', actions: ['ec2:DescribeImages', 'ec2:DescribeSnapshots'], resources: ['*'] }));
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ sid: 'DeleteImage', actions: ['imagebuilder:DeleteImage'], resources: [`arn:${Aws.PARTITION}:imagebuilder:${Aws.REGION}:${Aws.ACCOUNT_ID}:image/*`] }),
+    );
+    // No resource-level permissions.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'FindImage', actions: ['ec2:DescribeImages', 'tag:GetResources'], resources: ['*'] }));
     acknowledge(this.role, 'imageDeletion');
   }
 }

@@ -45,7 +45,7 @@ export class LabStudentFleet extends FleetBase {
    * same definition yields the same name in both stacks, and no export.
    */
   protected bakedImageFor(architecture: UbuntuArchitecture) {
-    return { machineImage: new BakedImageReference(imageDefinitionOf(this.imageBootstrap, architecture, this.settings.ubuntuRelease).parameterName) };
+    return { machineImage: new BakedImageReference(imageDefinitionOf(this.imageBootstrap, { architecture, ubuntuRelease: this.settings.ubuntuRelease, diskGiB: this.settings.diskGiB }).parameterName) };
   }
 
   protected identityOf(instanceRole?: MachineInstanceRole): { idPart: string; identity: FleetIdentity } {

@@ -88,6 +88,9 @@ export class SynthesizedApp {
         return `${ref.stackName}-${ref.logicalId}`;
       case 'AWS::Lambda::Function':
         return `${ref.stackName}-${ref.logicalId}`;
+      case 'AWS::ImageBuilder::Component':
+        // Ref gives the ARN, with the build version Image Builder assigns.
+        return arn('imagebuilder', `component/${String(this.resource(ref).Properties.Name).toLowerCase()}/${this.resource(ref).Properties.Version}/1`);
       default:
         throw new Error(`Ref to ${type} ${ref.logicalId} in ${ref.stackName}: no made-up id for this type`);
     }
@@ -102,6 +105,7 @@ export class SynthesizedApp {
       if (type === 'AWS::IAM::InstanceProfile') return arn('iam', `instance-profile/${id}`, { region: '' });
       if (type === 'AWS::Logs::LogGroup') return arn('logs', `log-group:${id}:*`);
       if (type === 'AWS::Lambda::Function') return arn('lambda', `function:${id}`);
+      if (type === 'AWS::ImageBuilder::Component') return id;
     }
     if (type === 'AWS::EC2::LaunchTemplate' && attribute === 'LatestVersionNumber') return '1';
     throw new Error(`Fn::GetAtt ${ref.logicalId}.${attribute} (${type}) in ${ref.stackName}: not resolved`);

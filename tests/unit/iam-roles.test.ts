@@ -23,11 +23,13 @@ const s3Arn = (resource: string) => `arn:${TEST_ENV.partition}:s3:::${resource}`
 /** An asset of another app (a Lambda function's code, say) in the same bucket. */
 const OTHER_ASSET = s3Arn(`${ASSET_BUCKET}/${'0'.repeat(64)}.zip`);
 
-type RoleKind = 'machine' | 'spot launcher' | 'parameter cleanup' | 'lab schedule' | 'flow log';
+type RoleKind = 'machine' | 'image build' | 'image deletion' | 'spot launcher' | 'parameter cleanup' | 'lab schedule' | 'flow log';
 
 /** What a role is for, from whom it trusts and where it sits. */
 function kindOf(role: SynthesizedRole): RoleKind | undefined {
+  if (role.service === 'ec2.amazonaws.com' && /\/Image[a-z0-9]*\/BuildRole\//.test(role.path)) return 'image build';
   if (role.service === 'ec2.amazonaws.com') return 'machine';
+  if (role.service === 'imagebuilder.amazonaws.com' && /\/Image[a-z0-9]*\/DeletionRole\//.test(role.path)) return 'image deletion';
   if (role.service === 'scheduler.amazonaws.com') return 'lab schedule';
   if (role.service === FLOW_LOG_SERVICE) return 'flow log';
   if (role.service === 'lambda.amazonaws.com' && /SpotMachineLauncher/.test(role.path)) return 'spot launcher';
@@ -192,6 +194,52 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
           ['read the same key in another bucket', { action: 's3:GetObject', resource: object.replace(ASSET_BUCKET, `${ASSET_BUCKET}-copy`), ...from }, 'Denied'],
         ]),
         ...nobodyMay(config.name, self.arn).map(([name, request, expected]): Expectation => [name, { ...request, ...from }, expected]),
+      ]);
+    }
+  });
+
+  const builders = roles.filter((r) => kindOf(r) === 'image build');
+  (builders.length ? test : test.skip)('an image build: the agent, its own component and log, the version set; nothing of the machines\'', async () => {
+    expect(builders).toHaveLength(new Set(builders.map((b) => b.path.replace(/\/BuildRole\/.*/, ''))).size);
+    const set = versionSetPath(config.name, { ...config.python, packages: [...config.python.packages, ...(config.lab?.courseMaterials?.requirements ?? [])] });
+    for (const builder of builders) {
+      const component = builder.statements.find((st: any) => st.Sid === 'BuildComponent').Resource;
+      const log = builder.statements.find((st: any) => st.Sid === 'BuildLog').Resource;
+      expect(component).toMatch(/:component\/dasklab-[a-z0-9-]+-(amd64|arm64)-[0-9a-f]{12}\/1\.0\.0\/1$/);
+      expect(log).toMatch(/:log-group:.*:\*$/);
+      await check(builder, [
+        ['register with Systems Manager', { action: 'ssm:UpdateInstanceInformation', resource: '*' }, 'Allowed'],
+        ['take Run Command\'s messages', { action: 'ec2messages:GetMessages', resource: '*' }, 'Allowed'],
+        ['fetch its component', { action: 'imagebuilder:GetComponent', resource: component }, 'Allowed'],
+        ['fetch another component', { action: 'imagebuilder:GetComponent', resource: component.replace(/component\/[^/]+/, 'component/other') }, 'Denied'],
+        ['download AWSTOE', { action: 's3:GetObject', resource: s3Arn(`ec2imagebuilder-toe-${TEST_ENV.region}-prod/linux/amd64/latest/awstoe`) }, 'Allowed'],
+        ['write its build log', { action: 'logs:PutLogEvents', resource: log.replace(/:\*$/, ':log-stream:i-0') }, 'Allowed'],
+        ['write another log group', { action: 'logs:PutLogEvents', resource: `arn:aws:logs:${TEST_ENV.region}:${TEST_ENV.account}:log-group:/aws/imagebuilder/other:log-stream:x` }, 'Denied'],
+        ['read the version set', { action: 'ssm:GetParameters', resource: parameterArn(`${set}/base`) }, 'Allowed'],
+        ['add the version set', { action: 'ssm:PutParameter', resource: parameterArn(`${set}/jupyter`), context: { 'ssm:Overwrite': 'false' } }, 'Allowed'],
+        ['overwrite the version set', { action: 'ssm:PutParameter', resource: parameterArn(`${set}/base`), context: { 'ssm:Overwrite': 'true' } }, 'Denied'],
+        ['read any other parameter', { action: 'ssm:GetParameter', resource: parameterArn('/other/secret') }, 'Denied'],
+        ['tag an instance', { action: 'ec2:CreateTags', resource: instanceArn('i-0123456789abcdef0'), requestTags: { 'dasklab:bootstrap': 'ready' } }, 'Denied'],
+        ['read the course materials\' bucket', { action: 's3:GetObject', resource: s3Arn(`${ASSET_BUCKET}/x.zip`) }, 'Denied'],
+        ...nobodyMay(config.name, machines[0].arn),
+      ]);
+    }
+  });
+
+  const deleters = roles.filter((r) => kindOf(r) === 'image deletion');
+  (deleters.length ? test : test.skip)('an image\'s deletion: deregisters and deletes only what Image Builder made', async () => {
+    const byImageBuilder = { CreatedBy: 'EC2 Image Builder' };
+    const image = `arn:${TEST_ENV.partition}:ec2:${TEST_ENV.region}::image/ami-0123456789abcdef0`;
+    const snapshot = `arn:${TEST_ENV.partition}:ec2:${TEST_ENV.region}::snapshot/snap-0123456789abcdef0`;
+    for (const deleter of deleters) {
+      await check(deleter, [
+        ['deregister an AMI Image Builder made', { action: 'ec2:DeregisterImage', resource: image, resourceTags: byImageBuilder }, 'Allowed'],
+        ['deregister another AMI', { action: 'ec2:DeregisterImage', resource: image, resourceTags: { CreatedBy: 'someone' } }, 'Denied'],
+        ['delete a snapshot Image Builder made', { action: 'ec2:DeleteSnapshot', resource: snapshot, resourceTags: byImageBuilder }, 'Allowed'],
+        ['delete an untagged snapshot', { action: 'ec2:DeleteSnapshot', resource: snapshot }, 'Denied'],
+        ['delete an Image Builder image of the account', { action: 'imagebuilder:DeleteImage', resource: `arn:${TEST_ENV.partition}:imagebuilder:${TEST_ENV.region}:${TEST_ENV.account}:image/dasklab-x/1.0.0/1` }, 'Allowed'],
+        ['delete a volume', { action: 'ec2:DeleteVolume', resource: `arn:${TEST_ENV.partition}:ec2:${TEST_ENV.region}:${TEST_ENV.account}:volume/vol-0123456789abcdef0`, resourceTags: byImageBuilder }, 'Denied'],
+        ...nobodyMay(config.name, machines[0].arn),
       ]);
     }
   });

@@ -27,7 +27,7 @@ interface Change {
   readonly name: string;
   readonly applies: (input: DasklabConfigInput) => boolean;
   readonly apply: (input: DasklabConfigInput) => DasklabConfigInput;
-  readonly expect: (machine: { role: string; spot: boolean }) => Expected;
+  readonly expect: (machine: { role: string; spot: boolean }, input: DasklabConfigInput) => Expected;
 }
 
 const any = () => true;
@@ -38,6 +38,8 @@ const isStandalone = (i: DasklabConfigInput) => !i.lab && !i.cluster;
 const userDataChange = ({ spot }: { spot: boolean }): Expected => (spot ? 'replaced' : 'restarted');
 const nothing = (): Expected => undefined;
 const everyMachine = (): Expected => 'replaced';
+/** A change of what goes into a baked image: a new image, which every machine boots from anew. */
+const packageChange = (machine: { spot: boolean }, input: DasklabConfigInput): Expected => (input.machine?.bake ? 'replaced' : userDataChange(machine));
 
 /** A larger instance type of the same CPU architecture: the same image, so the machine is only restarted. */
 function sameArchitectureLarger(instanceType = 't3.medium'): string {
@@ -53,9 +55,11 @@ function updatedMaterials(): string {
 }
 
 const CHANGES: readonly Change[] = [
-  { name: 'python.packages: a package added', applies: any, apply: (i) => ({ ...i, python: { ...i.python, packages: ['numpy', 'dask[complete]', 'pandas'] } }), expect: userDataChange },
-  { name: 'python.indexUrl set', applies: (i) => !i.python?.codeArtifact, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: userDataChange },
-  { name: 'python.venv moved', applies: any, apply: (i) => ({ ...i, python: { ...i.python, venv: '/opt/course/venv' } }), expect: userDataChange },
+  { name: 'python.packages: a package added', applies: any, apply: (i) => ({ ...i, python: { ...i.python, packages: ['numpy', 'dask[complete]', 'pandas'] } }), expect: packageChange },
+  { name: 'python.indexUrl set', applies: (i) => !i.python?.codeArtifact, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: packageChange },
+  { name: 'python.venv moved', applies: any, apply: (i) => ({ ...i, python: { ...i.python, venv: '/opt/course/venv' } }), expect: packageChange },
+  { name: 'machine.bake turned on', applies: (i) => !i.machine?.bake && !i.network && (i.lab?.roster?.length ?? 0) <= 3, apply: (i) => ({ ...i, machine: { ...i.machine, bake: true } }), expect: everyMachine },
+  { name: 'machine.bake turned off', applies: (i) => !!i.machine?.bake, apply: (i) => ({ ...i, machine: { ...i.machine, bake: false } }), expect: everyMachine },
   { name: 'machine.diskGiB grown', applies: (i) => !isCluster(i), apply: (i) => ({ ...i, machine: { ...i.machine, diskGiB: 60 } }), expect: everyMachine },
   // machine.ubuntu: 24.04 is the only release the config accepts today, so there is no change to make.
   { name: 'machine.instanceType changed', applies: isStandalone, apply: (i) => ({ ...i, machine: { ...i.machine, instanceType: sameArchitectureLarger(i.machine?.instanceType) } }), expect: () => 'restarted' },
@@ -254,7 +258,7 @@ describe('update rules: synth names every machine replaced or restarted, and not
       for (const [name, machine] of now) {
         const was = old.get(name);
         if (!was) continue;
-        const outcome = c.expect(was.spot === machine.spot ? machine : { ...machine, spot: true });
+        const outcome = c.expect(was.spot === machine.spot ? machine : { ...machine, spot: true }, input);
         if (outcome) expected.set(name, outcome);
       }
       const updates = machineUpdates(before, after);
