@@ -259,7 +259,7 @@ async function build(spec: ImageSpec, scripts: string[], builder: Builder, ctx: 
       fs.appendFileSync(logFile, r.stdout + r.stderr);
       if (r.code !== 0) {
         const tail = (r.stdout + r.stderr).trimEnd().split('\n').slice(-40).join('\n');
-        throw new Error(`image ${spec.name}: step ${step.name} of ${step.component} failed (exit ${r.code}); the build's log (${logFile}) ends:\n${tail}`);
+        throw new Error(`image ${spec.name}: step ${step.name} of ${step.component} failed (exit ${r.code}); the build's log ends:\n${tail}`);
       }
     }
     await mustSucceed(await machine.exec(['sh', '-c', CLEANUP]), 'post-build cleanup', logFile);
