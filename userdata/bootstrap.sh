@@ -40,7 +40,6 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
 CURRENT_PHASE=start
 PHASE_TIMES=()
-IMAGE_BUILD=
 LOG_PID=
 VERSIONS_JSON='{}'
 STARTED_AT=$(date -u +%FT%TZ)
@@ -119,10 +118,8 @@ PY
 }
 
 # tag_self VALUE: sets the dasklab:bootstrap tag. Best effort: a machine that
-# cannot tag itself is still a working machine. An image build is no machine
-# of the app.
+# cannot tag itself is still a working machine.
 tag_self() {
-  [[ -n "$IMAGE_BUILD" ]] && return 0
   tag_instance dasklab:bootstrap "$1" || true
 }
 
@@ -520,6 +517,9 @@ phase_verify() {
 
 # @@PHASES@@
 
+# The bake command of an image build, in its bootstrap only (userdata/image-build.sh):
+# @@IMAGE_BUILD@@
+
 # --- result -------------------------------------------------------------------
 
 # write_ready_json STATUS [FAILED_PHASE]
@@ -527,13 +527,13 @@ write_ready_json() {
   local tmp
   tmp=$(mktemp "$STATE_DIR/ready.XXXXXX")
   python3 - "$1" "${2:-}" "$STARTED_AT" "$SECONDS" "$VERSIONS_JSON" "$DASKLAB_ROLE" \
-    "${DASKLAB_VERSION_SETS[-1]}" "$VERSION_FREEZE" "$IMAGE_FILE" "${PHASE_TIMES[@]}" >"$tmp" <<'PY'
+    "${DASKLAB_VERSION_SETS[-1]}" "$VERSION_FREEZE" "${PHASE_TIMES[@]}" >"$tmp" <<'PY'
 import datetime
 import json
 import os
 import sys
 
-status, failed_phase, started_at, total, versions, role, version_set, freeze, image, *phases = sys.argv[1:]
+status, failed_phase, started_at, total, versions, role, version_set, freeze, *phases = sys.argv[1:]
 result = {
     "status": status,
     "role": role,
@@ -545,8 +545,6 @@ result = {
 }
 if os.path.exists(freeze):
     result["versionSet"] = {"parameter": version_set, "packages": dict(line.split("==", 1) for line in open(freeze).read().split() if "==" in line)}
-if os.path.exists(image):
-    result["image"] = json.load(open(image))
 if failed_phase:
     result["failedPhase"] = failed_phase
 print(json.dumps(result, indent=2))
@@ -671,46 +669,6 @@ run_bootstrap() {
   signal_cloudformation SUCCESS "ready in ${SECONDS}s: $VERSIONS_JSON"
 }
 
-# --- the baked image ------------------------------------------------------------
-
-# The phases an image build runs (lib/image/): what every machine of the app
-# installs alike. The network phase is not among them: it restarts the SSM
-# agent, through which Image Builder runs the build.
-readonly IMAGE_PHASES=(apt apt-tools venv pip profile verify)
-# What the image says about itself; ready.json carries it.
-readonly IMAGE_FILE="$STATE_DIR/image.json"
-
-# Runs the install phases as the machines' bootstrap does, so that there is one
-# install path: a machine booted from the image finds each phase's work done
-# (packages installed, venv healthy, the pip stamp matching its packages) and
-# runs only what is its own. The first image of a package config shares its
-# versions as the app's version set, and a rebuild installs those versions.
-bake_image() {
-  local phase
-  IMAGE_BUILD=1
-  log "dasklab image build ($DASKLAB_APP) on $(hostname)"
-  for phase in "${DASKLAB_PHASES[@]}"; do
-    [[ " ${IMAGE_PHASES[*]} " == *" $phase "* ]] || continue
-    run_phase "$phase" "phase_${phase//-/_}"
-  done
-  CURRENT_PHASE=complete
-  python3 - "$STARTED_AT" "$SECONDS" "${DASKLAB_VERSION_SETS[$DASKLAB_VERSION_SET_OWN]}" >"$IMAGE_FILE" <<'PY'
-import datetime
-import json
-import sys
-
-started_at, seconds, version_set = sys.argv[1:]
-built_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-print(json.dumps({"builtAt": built_at, "buildStartedAt": started_at, "buildSeconds": int(seconds), "versionSet": version_set}, indent=2))
-PY
-  chmod 0644 "$IMAGE_FILE"
-  log "image ready in ${SECONDS}s: $VERSIONS_JSON"
-  # Each machine's log starts with its own boot; the build's stays beside it.
-  flush_log
-  mv "$LOG_FILE" "$LOG_DIR/image-build.log"
-  rm -f "$STATE_DIR/versions.json" "$STATE_DIR/tag.err"
-}
-
 main() {
   local command=${1:-install}
   # A command of a phase this machine runs, for its systemd units: NAME runs command_NAME.
@@ -719,8 +677,8 @@ main() {
     "command_${command//-/_}"
     return 0
   fi
-  if [[ "$command" != install && "$command" != run && "$command" != bake ]]; then
-    echo "usage: $0 [install|run|bake]" >&2
+  if [[ "$command" != install && "$command" != run ]]; then
+    echo "usage: $0 [install|run]" >&2
     exit 2
   fi
   # Before the log's tee starts: the new bootstrap starts its own.
@@ -729,11 +687,7 @@ main() {
   fi
   start_logging
   trap 'on_failure $? "$BASH_COMMAND"' ERR
-  case $command in
-    install) install_service ;;
-    run) run_bootstrap ;;
-    bake) bake_image ;;
-  esac
+  if [[ "$command" == install ]]; then install_service; else run_bootstrap; fi
   flush_log
 }
 

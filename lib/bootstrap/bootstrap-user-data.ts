@@ -129,6 +129,12 @@ export interface BootstrapParameters {
    * @default - none
    */
   readonly materials?: MaterialsLocation;
+  /**
+   * The bootstrap of an image build (lib/image/), with its `bake` command
+   * (userdata/image-build.sh).
+   * @default false
+   */
+  readonly imageBuild?: boolean;
 }
 
 /** Where a lab's course materials are: an object in the CDK's asset bucket (lib/lab/course-materials-asset.ts). */
@@ -437,6 +443,7 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
       })
       .join('\n'),
   );
+  body = replaceMarker(body, 'IMAGE_BUILD', params.imageBuild ? compactBash(readUserdataFile('image-build.sh'), { shebang: false }) : '');
   body = replaceMarker(body, 'BOOTSTRAP_UNIT', stripComments(readUserdataFile('dasklab-bootstrap.service'), { shebang: false }));
   body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? compactBash(readUserdataFile('codeartifact.sh'), { shebang: false }) : '');
   if (optional.includes('dask')) {

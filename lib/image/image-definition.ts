@@ -57,7 +57,7 @@ export function imageDefinitionOf(params: ImageBootstrapParameters, image: Image
   if (definition) return definition;
   const parentParameter = new UbuntuImage({ release: ubuntuRelease, architecture }).parameterName;
   // No wait condition and no proxy: the build reports through Image Builder, and its subnet reaches out directly.
-  const bootstrap = renderBootstrap({ ...params, role: 'standalone' });
+  const bootstrap = renderBootstrap({ ...params, role: 'standalone', imageBuild: true });
   const document = imageComponentDocument(imageBuildScript(bootstrap), `dasklab ${params.app}: Python ${params.pythonVersion}, the venv and its packages`);
   const digest = createHash('sha256').update(JSON.stringify([parentParameter, diskGiB, document])).digest('hex').slice(0, 12);
   definition = {

@@ -10,7 +10,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as yaml from 'js-yaml';
-import { renderBootstrap, USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
+import { renderBootstrap, renderBootstrapSource, USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 import { DasklabConfigInput } from '../../lib/config/schema';
 import { COMPONENT_DATA_LIMIT, IMAGE_BUILD_DIR, imageComponentDocument } from '../../lib/image/image-component';
 import { imageBootstrapOf, imageDefinitionOf } from '../../lib/image/image-definition';
@@ -37,6 +37,9 @@ function buildScriptOf(document: string): string {
   expect(build.steps[0].action).toBe('ExecuteBash');
   return build.steps[0].inputs.commands.join('\n');
 }
+
+/** The default config's package settings, as a machine's bootstrap takes them. */
+const IMAGE_PARAMS = { app: 'dasklab', pythonVersion: '3.12', packages: ['numpy', 'dask[complete]'], venv: '/opt/dask/venv' };
 
 /** The image digest of a config's standalone machine. */
 function digestOf(input: DasklabConfigInput): string {
@@ -125,8 +128,11 @@ describe('baked image: a standalone machine', () => {
     // THEN the script is valid bash that writes the bootstrap and runs `bake`
     expect(spawnSync('bash', ['-n'], { input: script }).status).toBe(0);
     expect(script).toContain(`bash ${IMAGE_BUILD_DIR}/bootstrap.sh bake`);
+    // AND only the image's bootstrap carries the bake command: the machines' user data keeps its room
+    expect(renderBootstrapSource({ ...IMAGE_PARAMS, role: 'standalone', imageBuild: true }).body).toContain('command_bake()');
+    expect(renderBootstrapSource({ ...IMAGE_PARAMS, role: 'standalone' }).body).not.toContain('bake_image');
     // AND the bootstrap it writes is the one a machine of the config renders, byte for byte
-    const bootstrap = renderBootstrap({ ...imageBootstrapOf({ app: 'dasklab', pythonVersion: '3.12', packages: ['numpy', 'dask[complete]'], venv: '/opt/dask/venv' }, false), role: 'standalone' });
+    const bootstrap = renderBootstrap({ ...imageBootstrapOf(IMAGE_PARAMS, false), role: 'standalone', imageBuild: true });
     expect(script).toContain(`\n${bootstrap.replace(/\n$/, '')}\n`);
   });
 });
@@ -166,7 +172,7 @@ describe('baked image: synth says when the next deploy builds one', () => {
   const baked = templates({ machine: { bake: true } });
 
   test('the first synth with machine.bake, and a change of what goes into the image, name the image built', () => {
-    expect(imageBuildNotice(new Map(), baked)).toMatch(/^dasklab: the next deploy BUILDS 1 machine image \(machine\.bake; the last synth had no image\)[^\n]*15 to 45 minutes\n  dasklab-dasklab-amd64-[0-9a-f]{12}$/);
+    expect(imageBuildNotice(new Map(), baked)).toMatch(/^dasklab: the next deploy BUILDS 1 machine image \(machine\.bake; the last synth had no image\)[^\n]*15 to 45 minutes more\.\n  dasklab-dasklab-amd64-[0-9a-f]{12}$/);
     const changed = templates({ machine: { bake: true }, python: { packages: ['numpy', 'dask[complete]', 'pandas'] } });
     expect(imageBuildNotice(baked, changed)).toContain('what goes into it changed since the last synth');
   });
@@ -238,7 +244,7 @@ describe('baked image: limits and refusals', () => {
 describe('bootstrap bake_image', () => {
   /** The bootstrap's bake_image over stand-in phases; returns the phases run, image.json and the logs. */
   function bake(phases: string[]) {
-    const script = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
+    const script = ['bootstrap.sh', 'image-build.sh'].map((file) => fs.readFileSync(path.join(USERDATA_DIR, file), 'utf8')).join('\n');
     const fn = (name: string) => new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?^\\}\\n`, 'm').exec(script)![0];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-bake-'));
     const events = path.join(dir, 'events');
@@ -246,7 +252,7 @@ describe('bootstrap bake_image', () => {
     const program = [
       'set -Eeuo pipefail',
       `STATE_DIR='${dir}' LOG_DIR='${dir}' LOG_FILE='${dir}/bootstrap.log'`,
-      'CURRENT_PHASE=start PHASE_TIMES=() IMAGE_BUILD= VERSIONS_JSON={} STARTED_AT=2026-01-01T00:00:00Z SECONDS=0',
+      'CURRENT_PHASE=start PHASE_TIMES=() VERSIONS_JSON={} STARTED_AT=2026-01-01T00:00:00Z SECONDS=0',
       ...script.split('\n').filter((line) => line.startsWith('readonly IMAGE_')),
       'DASKLAB_APP=demo',
       `DASKLAB_PHASES=(${phases.join(' ')})`,
@@ -256,7 +262,8 @@ describe('bootstrap bake_image', () => {
       'flush_log() { :; }',
       ...stubs,
       fn('run_phase'),
-      fn('tag_self'),
+      'tag_self() { tag_instance dasklab:bootstrap "$1"; }',
+      'tag_self() { :; }',
       fn('bake_image'),
       'bake_image',
       'tag_self ready',
