@@ -127,11 +127,12 @@ function twinSection(r: BenchResults): string {
   const t = r.twin;
   if (!t) return '**Boot to ready in the twin** — not run (`--no-twin`).';
   if (t.skipped) return `**Boot to ready in the twin** — ${t.skipped}.`;
-  const all = [t.machine, ...(t.cluster?.machines ?? [])].filter((m): m is TwinMachineResult => !!m);
+  const all = [t.machine, t.baked?.machine, ...(t.cluster?.machines ?? [])].filter((m): m is TwinMachineResult => !!m);
   const order = ['apt', 'apt-tools', 'venv', 'pip', 'profile', 'verify', 'dask', 'cluster'];
   const phases = order.filter((p) => all.some((m) => m.phases[p] !== undefined));
   const rows: Row[] = [];
   if (t.machine) rows.push(phaseRow('one machine: bootstrap', t.machine, phases));
+  if (t.baked) rows.push(phaseRow('one machine: from its baked image', t.baked.machine, phases));
   for (const m of t.cluster?.machines ?? []) rows.push(phaseRow(`1 + 2 cluster: ${m.logicalId.replace(/Instance[0-9A-F]*$/, '').toLowerCase()}`, m, phases));
   const lines = [
     '**Boot to ready in the twin** — seconds from container start to the readiness signal, with the bootstrap\'s phases ' +
@@ -154,6 +155,13 @@ function twinSection(r: BenchResults): string {
         (t.ratio.work !== undefined ? `, ${t.ratio.work} for the work alone (the bootstrap also verifies that numpy and dask import and compute, which the manual sequence does not)` : '') +
         '.',
     );
+    if (t.ratio.baked !== undefined) {
+      lines.push(
+        '',
+        `Baked image / hand sequence: **${t.ratio.baked}** end to end (goal ≤ ${RATIO_GOALS.bakedMachine}); the image's build (the twin's: ` +
+          `${t.baked?.imageBuildSeconds ?? 0} s, 0 when cached) is the deploy's, once per package config, not each machine's.`,
+      );
+    }
   }
   const busy = t.contentionBefore;
   if (busy && (busy.foreignContainers.length > 0 || busy.loadAverage1m > r.host.cpus * 0.75)) {

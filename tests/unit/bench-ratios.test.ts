@@ -38,6 +38,13 @@ describe('the cold bootstrap against the hand sequence', () => {
     expect(formatTwinSection(twinSection(80, 70))).toContain('cold bootstrap / hand sequence: 0.8 end to end (goal ≤ 0.75: NOT met)');
   });
 
+  test('a baked machine is held to 0.4 of the hand sequence, and the bench says when it is met', () => {
+    expect(RATIO_GOALS.bakedMachine).toBe(0.4);
+    const section = (baked: number): TwinSection => ({ ...twinSection(60, 50), ratio: { endToEnd: 0.6, work: 50 / 94, baked } });
+    expect(formatTwinSection(section(0.32))).toContain('baked image / hand sequence: 0.32 end to end (goal ≤ 0.4: met)');
+    expect(formatTwinSection(section(0.5))).toContain('baked image / hand sequence: 0.5 end to end (goal ≤ 0.4: NOT met)');
+  });
+
   test('the README states the ratio of the committed run against its goal', () => {
     // GIVEN the committed results, with the twin's figures
     const results = readCommittedResults() as BenchResults;
