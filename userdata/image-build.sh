@@ -39,6 +39,9 @@ PY
   flush_log
   mv "$LOG_FILE" "$LOG_DIR/image-build.log"
   rm -f "$STATE_DIR/versions.json" "$STATE_DIR/tag.err"
+  # What the install downloaded is in the venv now; the image need not carry it twice.
+  apt-get clean
+  rm -rf "$(getent passwd "$DASKLAB_USER" | cut -d: -f6)/.cache/pip"
 }
 
 # An image build is no machine of the app: it tags nothing (its role may not).

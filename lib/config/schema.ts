@@ -283,7 +283,7 @@ const MachineSchema = section('the machine settings', {
     .describe('How long `cdk deploy` waits, in minutes, for each machine\'s bootstrap to verify itself before failing the deploy. 5 to 720.'),
   bake: bool()
     .default(false)
-    .describe('true: the deploy first builds one machine image per CPU architecture (EC2 Image Builder, from Canonical\'s Ubuntu) with Python, the venv and python.packages installed, and every machine of the app boots from it, so that a machine, a replacement or a reset is ready in about a third of the time and all run the same versions. A change of what goes into the image rebuilds it and replaces every machine. false: each machine installs at its first boot.'),
+    .describe('true: the deploy first builds one machine image per CPU architecture (EC2 Image Builder, from Canonical\'s Ubuntu) with Python, the venv and python.packages installed, and every machine of the app boots from it, so that a machine, a replacement or a reset runs only its own setup at boot (about a third of the time in the twin) and all run the same versions. A change of what goes into the image rebuilds it and replaces every machine. false: each machine installs at its first boot.'),
 });
 
 /**
@@ -429,6 +429,17 @@ export const ConfigSchema = z
             });
           }
         }
+      }
+      const subnets: unknown[] = Array.isArray(config.network?.subnets) ? config.network.subnets : [];
+      if (config.machine?.bake === true && subnets.length > 0 && subnets.every((subnet: any) => subnet?.public === true)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['machine', 'bake'],
+          input: true,
+          message:
+            'expected false when every subnet of network.subnets is public: Image Builder gives the build instance no public IP of its own, ' +
+            'so the image is built in a private subnet that reaches the internet through a NAT gateway; add one to network.subnets',
+        });
       }
       if (config.machine?.bake === true && typeof config.network?.proxy === 'string') {
         // Image Builder runs the build through the instance's SSM agent, which the build does not route through a proxy.

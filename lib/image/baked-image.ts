@@ -5,6 +5,7 @@ import * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IDependable } from 'constructs';
 import { CodeArtifactRepository } from '../config/schema';
+import { TAG_APP } from '../tag-keys';
 import { UbuntuArchitecture } from '../machine/ubuntu-image';
 import { ImageBuildRole, ImageDeletionRole } from './image-roles';
 import { ImageBootstrapParameters, ImageDefinition, imageDefinitionOf } from './image-definition';
@@ -63,27 +64,13 @@ export class BakedImage extends Construct {
     const definition = imageDefinitionOf(props.bootstrap, props);
     this.definition = definition;
 
-    const component = new imagebuilder.CfnComponent(this, 'Component', {
-      name: definition.name,
-      version: '1.0.0',
-      platform: 'Linux',
-      description: `dasklab ${props.bootstrap.app}: Python, the venv and the app's packages`,
-      data: definition.document,
-      supportedOsVersions: [`Ubuntu ${props.ubuntuRelease ?? '24.04'}`],
-    });
-
+    // No supportedOsVersions: Image Builder matches it as a prefix of the parent image's OS version, whose
+    // form for Ubuntu is not documented; the parent is Canonical's Ubuntu in any case.
+    const component = new imagebuilder.CfnComponent(this, 'Component', { name: definition.name, ...definition.component });
     const recipe = new imagebuilder.CfnImageRecipe(this, 'Recipe', {
       name: definition.name,
-      version: '1.0.0',
-      parentImage: `ssm:${definition.parentParameter}`,
+      ...definition.recipe,
       components: [{ componentArn: component.attrArn }],
-      blockDeviceMappings: [
-        {
-          // The root device of Canonical's images, as in the launch template.
-          deviceName: '/dev/sda1',
-          ebs: { volumeSize: props.diskGiB, volumeType: 'gp3', encrypted: true, deleteOnTermination: true },
-        },
-      ],
     });
 
     // As the machines' own (MachineSecurityGroup): the VPC's DNS is not filtered by security groups.
@@ -115,6 +102,8 @@ export class BakedImage extends Construct {
       subnetId: props.subnet.subnetId,
       securityGroupIds: [securityGroup.securityGroupId],
       terminateInstanceOnFailure: true,
+      // The build instance is the app's while it runs.
+      resourceTags: { [TAG_APP]: props.bootstrap.app },
       instanceMetadataOptions: { httpTokens: 'required', httpPutResponseHopLimit: 1 },
     });
 

@@ -1,4 +1,6 @@
 import { createHash } from 'crypto';
+import type * as imagebuilder from 'aws-cdk-lib/aws-imagebuilder';
+import { TAG_APP } from '../tag-keys';
 import { BootstrapParameters, renderBootstrap } from '../bootstrap/bootstrap-user-data';
 import { UbuntuArchitecture, UbuntuImage } from '../machine/ubuntu-image';
 import { imageBuildScript, imageComponentDocument } from './image-component';
@@ -25,6 +27,10 @@ export interface ImageDefinition {
   readonly document: string;
   /** The Canonical SSM parameter of the parent image. */
   readonly parentParameter: string;
+  /** Every property of the component but its name. */
+  readonly component: Omit<imagebuilder.CfnComponentProps, 'name'>;
+  /** Every property of the recipe but its name and its component's ARN. */
+  readonly recipe: Omit<imagebuilder.CfnImageRecipeProps, 'name' | 'components'>;
   /** 12 hex digits of a digest of everything that goes into the image. */
   readonly digest: string;
   /** The name of the component and the recipe: a new name for new content, since both are immutable. */
@@ -44,9 +50,9 @@ export interface ImageShape {
 
 /**
  * The image of an app for an architecture. Everything that goes into it is in
- * the component document (the rendered bootstrap with the app's package
- * config), the parent image's name or the root volume's size, so their digest
- * changes exactly when the image must be built again; it names the component, the recipe and the AMI's
+ * the component (the rendered bootstrap with the app's package config) or the
+ * recipe (the parent image's name, the root volume), so their digest changes
+ * exactly when the image must be built again; it names the component, the recipe and the AMI's
  * parameter, so that a new image is a new resource and the launch templates
  * that name it change (and with them, the machines).
  */
@@ -59,10 +65,34 @@ export function imageDefinitionOf(params: ImageBootstrapParameters, image: Image
   // No wait condition and no proxy: the build reports through Image Builder, and its subnet reaches out directly.
   const bootstrap = renderBootstrap({ ...params, role: 'standalone', imageBuild: true });
   const document = imageComponentDocument(imageBuildScript(bootstrap), `dasklab ${params.app}: Python ${params.pythonVersion}, the venv and its packages`);
-  const digest = createHash('sha256').update(JSON.stringify([parentParameter, diskGiB, document])).digest('hex').slice(0, 12);
+  const component = {
+    version: '1.0.0',
+    platform: 'Linux',
+    description: `dasklab ${params.app}: Python, the venv and the app's packages`,
+    data: document,
+  };
+  const recipe = {
+    version: '1.0.0',
+    parentImage: `ssm:${parentParameter}`,
+    // The AMI, which the stack's tags do not reach, is the app's too.
+    amiTags: { [TAG_APP]: params.app },
+    blockDeviceMappings: [
+      {
+        // The root device of Canonical's images, as in the launch template.
+        deviceName: '/dev/sda1',
+        ebs: { volumeSize: diskGiB, volumeType: 'gp3', encrypted: true, deleteOnTermination: true },
+      },
+    ],
+  };
+  // Every property of the component and the recipe replaces them, and a replaced resource needs a new name:
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-imagebuilder-component.html
+  // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
+  const digest = createHash('sha256').update(JSON.stringify([component, recipe])).digest('hex').slice(0, 12);
   definition = {
     document,
     parentParameter,
+    component,
+    recipe,
     digest,
     name: `dasklab-${params.app}-${architecture}-${digest}`,
     parameterName: `/dasklab/${params.app}/image/${architecture}-${digest}`,

@@ -246,10 +246,16 @@ export class MachineFleet extends FleetBase {
   private readonly versionSetPath: string;
   private readonly ubuntuRelease?: string;
   private readonly diskGiB: number;
+  /** Which of the network's subnets a baked image is built in. */
+  private readonly buildSubnetIndex: number;
 
   constructor(scope: Construct, id: string, props: MachineFleetProps) {
     super(scope, id, props);
     this.codeArtifact = props.bootstrap.codeArtifact;
+    // Image Builder gives the build instance no public IP of its own (its infrastructure configuration has
+    // no such setting), so in an existing network the build goes to a subnet that reaches out without one
+    // (the config refuses machine.bake where there is none); an app's own VPC maps public IPs on launch.
+    this.buildSubnetIndex = Math.max(0, props.existingNetwork?.subnets.findIndex((subnet) => !subnet.public) ?? 0);
     this.ubuntuRelease = props.ubuntuRelease;
     this.diskGiB = props.diskGiB;
     this.network = props.existingNetwork
@@ -291,13 +297,16 @@ export class MachineFleet extends FleetBase {
       instanceType,
       diskGiB: this.diskGiB,
       vpc: this.network.vpc,
-      // Machines of an existing network may have no public IP there; the config refuses machine.bake with a proxy.
-      subnet: this.network.subnets[0],
+      subnet: this.network.subnets[this.buildSubnetIndex],
       versionSet: { root: this.versionSet.path, path: this.versionSetPath },
       codeArtifact: this.codeArtifact,
     });
     // The build may share a version set: built after the sets' cleanup exists, deleted before it runs.
     image.image.node.addDependency(this.versionSet.resource);
+    // And it reaches out as the machines do: through the VPC's internet gateway or the endpoints dasklab makes.
+    image.image.node.addDependency(this.network.subnets[this.buildSubnetIndex].internetConnectivityEstablished);
+    const network: FleetNetwork = this.network;
+    if (network.machinesDependOn) image.image.node.addDependency(network.machinesDependOn);
     return image;
   }
 

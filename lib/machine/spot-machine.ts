@@ -2,6 +2,7 @@ import { Arn, ArnFormat, CfnResource, CustomResource, Duration, ITaggable, Lazy,
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { BakedImageReference } from '../image/baked-image-reference';
 import type { LaunchedMachine } from './dask-machine';
 import { HandlerFunction } from '../handlers/handler-function';
 import { SPOT_MACHINE_RESOURCE_TYPE, SpotMachineProperties } from './spot-machine-properties';
@@ -9,6 +10,7 @@ import { SPOT_MACHINE_RESOURCE_TYPE, SpotMachineProperties } from './spot-machin
 export { SPOT_MACHINE_RESOURCE_TYPE } from './spot-machine-properties';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { acknowledge } from '../nag';
+import { parameterArn } from './instance-role';
 import { TAG_APP } from '../tag-keys';
 
 /** The service principal of EC2 Spot, whose service-linked role spot requests need. */
@@ -212,5 +214,13 @@ class SpotMachineLauncher extends HandlerFunction {
         conditions: { StringEquals: { 'iam:PassedToService': 'ec2.amazonaws.com' } },
       }),
     );
+    // EC2 resolves a launch template's image parameter with the caller's rights: "anyone who uses the
+    // launch template also needs the ssm:GetParameters permission" for it.
+    // https://docs.aws.amazon.com/autoscaling/ec2/userguide/using-systems-manager-parameters.html
+    if (template.image instanceof BakedImageReference) {
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['ssm:GetParameters'], resources: [parameterArn(stack, template.image.parameterName)] }),
+      );
+    }
   }
 }

@@ -18,7 +18,7 @@ import { imageBuildNotice } from '../../lib/image/image-build-notice';
 import { expectOneProblem } from './config-errors';
 import { MATERIALS_FIXTURE, TRAINER_KEY } from './stack-shapes';
 import { synthApp } from './support';
-import { PRIVATE_NETWORK } from './network-fixtures';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK, ROUTED_NETWORK } from './network-fixtures';
 
 /** Every stack's template of an app, by stack name. */
 function templatesOf(input: DasklabConfigInput): Map<string, Template> {
@@ -172,9 +172,9 @@ describe('baked image: synth says when the next deploy builds one', () => {
   const baked = templates({ machine: { bake: true } });
 
   test('the first synth with machine.bake, and a change of what goes into the image, name the image built', () => {
-    expect(imageBuildNotice(new Map(), baked)).toMatch(/^dasklab: the next deploy BUILDS 1 machine image \(machine\.bake; the last synth had no image\)[^\n]*15 to 45 minutes more\.\n  dasklab-dasklab-amd64-[0-9a-f]{12}$/);
+    expect(imageBuildNotice(new Map(), baked)).toMatch(/^dasklab: the next deploy BUILDS 1 machine image \(machine\.bake; the last synth in cdk\.out had no image\)[^\n]*15 to 45 minutes more\.\n  dasklab-dasklab-amd64-[0-9a-f]{12}$/);
     const changed = templates({ machine: { bake: true }, python: { packages: ['numpy', 'dask[complete]', 'pandas'] } });
-    expect(imageBuildNotice(baked, changed)).toContain('what goes into it changed since the last synth');
+    expect(imageBuildNotice(baked, changed)).toContain('what goes into it differs from the last synth in cdk.out');
   });
 
   test('a synth that keeps the image, or bakes nothing, says nothing', () => {
@@ -222,6 +222,32 @@ describe('baked image: clusters and labs', () => {
   });
 });
 
+describe('baked image: in an existing network', () => {
+  test('the build goes to a private subnet (one that reaches out without a public IP of its own), after the endpoints', () => {
+    // GIVEN a public and a private subnet, and endpoints dasklab makes
+    const network = { ...ROUTED_NETWORK, subnets: [{ ...ROUTED_NETWORK.subnets[0], public: true }, ROUTED_NETWORK.subnets[1]], endpoints: 'create' as const };
+    const template = templatesOf({ machine: { bake: true }, network }).get('dasklab-Machine')!;
+    // THEN the build runs in the private one
+    const [infrastructure] = resourcesOf(template, 'AWS::ImageBuilder::InfrastructureConfiguration');
+    expect(infrastructure.Properties.SubnetId).toBe(ROUTED_NETWORK.subnets[1].id);
+    // AND the image waits for the interface endpoints, as the machines do
+    const [image] = resourcesOf(template, 'AWS::ImageBuilder::Image');
+    const endpoints = Object.keys(template.findResources('AWS::EC2::VPCEndpoint'));
+    expect(endpoints.length).toBeGreaterThan(0);
+    for (const endpoint of endpoints) expect(image.DependsOn).toContain(endpoint);
+  });
+
+  test('machine.bake where every subnet is public is refused, naming why', () => {
+    expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake', 'every subnet of network.subnets is public', 'NAT gateway');
+  });
+
+  test('the build instance and the AMI carry the app\'s tag, which the stack\'s tags do not reach', () => {
+    const template = templatesOf({ machine: { bake: true } }).get('dasklab-Machine')!;
+    expect(resourcesOf(template, 'AWS::ImageBuilder::InfrastructureConfiguration')[0].Properties.ResourceTags).toEqual({ 'dasklab:app': 'dasklab' });
+    expect(resourcesOf(template, 'AWS::ImageBuilder::ImageRecipe')[0].Properties.AmiTags).toEqual({ 'dasklab:app': 'dasklab' });
+  });
+});
+
 describe('baked image: limits and refusals', () => {
   test('machine.bake with network.proxy is refused, naming why', () => {
     expectOneProblem(
@@ -259,6 +285,10 @@ describe('bootstrap bake_image', () => {
       'DASKLAB_VERSION_SETS=(/dasklab/demo/python/abc/jupyter /dasklab/demo/python/abc/base) DASKLAB_VERSION_SET_OWN=1',
       `log() { echo "$*" >>'${dir}/bootstrap.log'; }`,
       `tag_instance() { echo "tagged $*" >>'${events}'; }`,
+      // The build's own downloads, which the image need not carry: apt's archives and the login user's pip cache.
+      `apt-get() { echo "apt-get $*" >>'${events}'; }`,
+      'DASKLAB_USER=ubuntu',
+      `getent() { [[ "$*" == "passwd ubuntu" ]] && echo "ubuntu:x:1000:1000::${dir}/home:/bin/bash"; }`,
       'flush_log() { :; }',
       ...stubs,
       fn('run_phase'),
@@ -268,6 +298,7 @@ describe('bootstrap bake_image', () => {
       'bake_image',
       'tag_self ready',
     ].join('\n');
+    fs.mkdirSync(path.join(dir, 'home', '.cache', 'pip'), { recursive: true });
     const run = spawnSync('bash', ['-c', program], { encoding: 'utf8' });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
@@ -276,14 +307,16 @@ describe('bootstrap bake_image', () => {
       image: JSON.parse(fs.readFileSync(path.join(dir, 'image.json'), 'utf8')),
       buildLog: fs.readFileSync(path.join(dir, 'image-build.log'), 'utf8'),
       machineLog: fs.existsSync(path.join(dir, 'bootstrap.log')),
+      pipCache: fs.existsSync(path.join(dir, 'home', '.cache', 'pip')),
     };
   }
 
-  test('runs the install phases only, in order, tags nothing, and leaves the log of the build beside the machines\'', () => {
+  test('runs the install phases only, in order, tags nothing, drops its downloads, and leaves the log of the build beside the machines\'', () => {
     // GIVEN a student machine's phases: WHEN the image build runs
     const result = bake(['network', 'apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'materials', 'jupyter', 'idle']);
     // THEN only what every machine installs alike runs, and no tag is set
-    expect(result.ran).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'verify']);
+    expect(result.ran).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'verify', 'apt-get clean']);
+    expect(result.pipCache).toBe(false);
     // AND image.json names the set this image shares, and the build's log is apart from a machine's
     expect(result.image).toMatchObject({ versionSet: '/dasklab/demo/python/abc/base', buildStartedAt: '2026-01-01T00:00:00Z' });
     expect(result.buildLog).toContain('image ready in');

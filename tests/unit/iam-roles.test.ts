@@ -249,6 +249,13 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
     }
   });
 
+  /** The SSM parameters of the baked images the app's launch templates name. */
+  const bakedImageParameters = (): string[] =>
+    app.stacks.flatMap((st) =>
+      Object.values<any>(st.template.Resources)
+        .filter((r) => r.Type === 'AWS::EC2::LaunchTemplate' && /^resolve:ssm:\/dasklab\//.test(r.Properties.LaunchTemplateData.ImageId))
+        .map((r) => r.Properties.LaunchTemplateData.ImageId.replace(/^resolve:ssm:/, '')),
+    );
   const launchers = roles.filter((r) => kindOf(r) === 'spot launcher');
   const spotMachines = machines.filter((m) => app.resource(m).Type === 'Custom::DasklabSpotMachine');
   (launchers.length ? test : test.skip)('the spot launcher: launches, passes the role of and ends only the app\'s spot machines', async () => {
@@ -274,6 +281,9 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       ['terminate an untagged machine', { action: 'ec2:TerminateInstances', resource: OTHER_APP_INSTANCE }, 'Denied'],
       ['stop a machine of the app', { action: 'ec2:StopInstances', resource: worker.arn, resourceTags: { 'dasklab:app': config.name } }, 'Denied'],
       ['watch machines (DescribeInstances has no resource-level permissions)', { action: 'ec2:DescribeInstances', resource: '*' }, 'Allowed'],
+      // EC2 resolves a launch template's image parameter with the launcher's rights.
+      ...bakedImageParameters().map((name): Expectation => [`resolve the baked image's parameter ${name}`, { action: 'ssm:GetParameters', resource: parameterArn(name) }, 'Allowed']),
+      ['read another parameter of the app', { action: 'ssm:GetParameters', resource: parameterArn(`/dasklab/${config.name}/image/amd64-000000000000x`) }, 'Denied'],
       ['read the cluster\'s certificates', { action: 'ssm:GetParameter', resource: parameterArn(`${clusterTlsParameterPath(config.name)}/client-key`) }, 'Denied'],
       ...nobodyMay(config.name, worker.arn).filter(([name]) => !name.startsWith('terminate')),
     ]);

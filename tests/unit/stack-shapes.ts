@@ -48,7 +48,10 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
   ['baked machine on Graviton', { machine: { bake: true, instanceType: 'm7g.large' } }],
   ['baked spot cluster with TLS, JupyterLab and workers of both architectures', { machine: { bake: true }, cluster: { workers: 2, spot: true, jupyter: true, workerInstanceType: 'm7g.large' } }],
   ['baked lab with per-student clusters, JupyterLab and course materials', { machine: { bake: true }, lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, materials: MATERIALS_FIXTURE } }],
-  ['baked machine in public subnets of an existing VPC, installing from CodeArtifact', { machine: { bake: true }, network: PUBLIC_NETWORK, python: { codeArtifact: { domain: 'acme', repository: 'pypi-store' } } }],
+  [
+    'baked machine in an existing VPC with a public and a private subnet, installing from CodeArtifact through VPC endpoints made for it',
+    { machine: { bake: true }, network: { ...ROUTED_NETWORK, subnets: [{ ...ROUTED_NETWORK.subnets[0], public: true }, ROUTED_NETWORK.subnets[1]], endpoints: 'create' }, python: { codeArtifact: { domain: 'acme', repository: 'pypi-store' } } },
+  ],
   ['machine installing from a CodeArtifact repository of another account', { python: { codeArtifact: { domain: 'acme', repository: 'pypi-store', domainOwner: '444455556666', region: 'eu-central-1' } } }],
 ];
 
