@@ -249,13 +249,12 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
     }
   });
 
-  /** The SSM parameters of the baked images the app's launch templates name. */
+  /** The SSM parameters of the baked images that the spot machines' launch templates name. */
   const bakedImageParameters = (): string[] =>
-    app.stacks.flatMap((st) =>
-      Object.values<any>(st.template.Resources)
-        .filter((r) => r.Type === 'AWS::EC2::LaunchTemplate' && /^resolve:ssm:\/dasklab\//.test(r.Properties.LaunchTemplateData.ImageId))
-        .map((r) => r.Properties.LaunchTemplateData.ImageId.replace(/^resolve:ssm:/, '')),
-    );
+    spotMachines
+      .map((m) => app.resource({ stackName: m.stackName, logicalId: app.resource(m).Properties.LaunchTemplateId.Ref }).Properties.LaunchTemplateData.ImageId)
+      .filter((imageId: string) => imageId.startsWith('resolve:ssm:/dasklab/'))
+      .map((imageId: string) => imageId.replace(/^resolve:ssm:/, ''));
   const launchers = roles.filter((r) => kindOf(r) === 'spot launcher');
   const spotMachines = machines.filter((m) => app.resource(m).Type === 'Custom::DasklabSpotMachine');
   (launchers.length ? test : test.skip)('the spot launcher: launches, passes the role of and ends only the app\'s spot machines', async () => {
@@ -264,6 +263,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
     const passed = new Set(spotMachines.map((m) => m.role.arn));
     const others = roles.filter((r) => !passed.has(r.arn));
     const worker = spotMachines[0];
+    if (config.machine.bake) expect(bakedImageParameters().length).toBeGreaterThan(0);
     await check(launcher, [
       ['launch a machine tagged with the app', { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { 'dasklab:app': config.name } }, 'Allowed'],
       ['launch a machine without the app tag', { action: 'ec2:RunInstances', resource: instanceArn('*'), requestTags: { Name: 'x' } }, 'Denied'],
