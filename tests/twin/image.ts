@@ -196,7 +196,7 @@ const CLEANUP = [
   // from which systemd would give every copy the build's id again.
   'ln -sfn /etc/machine-id /var/lib/dbus/machine-id',
   'rm -f /etc/ssh/ssh_host_*',
-  'rm -f /root/.ssh/authorized_keys /home/*/.ssh/authorized_keys',
+  'rm -f ~root/.ssh/authorized_keys /home/*/.ssh/authorized_keys',
   'rm -rf /tmp/* /var/tmp/*',
 ].join('\n');
 
