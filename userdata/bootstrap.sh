@@ -303,7 +303,7 @@ phase_venv() {
 # its versions (or takes the set's) on its next run.
 packages_fingerprint() {
   {
-    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" "${DASKLAB_VERSION_SETS[@]}"
+    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" "${DASKLAB_VERSION_SETS[@]}" "${DASKLAB_PIP_LOCK_SHA256:-}"
     if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
       printf 'codeartifact %s\n' "$DASKLAB_CODEARTIFACT_DOMAIN" "$DASKLAB_CODEARTIFACT_REPOSITORY" \
         "$DASKLAB_CODEARTIFACT_DOMAIN_OWNER" "$DASKLAB_CODEARTIFACT_REGION"
@@ -321,10 +321,18 @@ redact_urls() {
 # codeartifact_index_url, where python.codeArtifact is set (userdata/codeartifact.sh):
 # @@CODEARTIFACT@@
 
+# With a lock file, pip installs exactly it in hash-checking mode, which also
+# refuses any dependency the file does not pin with a hash
+# (https://pip.pypa.io/en/stable/topics/secure-installs/).
 pip_install() {
   local args=(install --prefer-binary --progress-bar off) index_url=
   [[ -n "$DASKLAB_PIP_INDEX_URL" ]] && args+=(--index-url "$DASKLAB_PIP_INDEX_URL")
-  [[ -s "$VERSION_PINS" ]] && args+=(--constraint "$VERSION_PINS")
+  if [[ -n "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then
+    args+=(--require-hashes --requirement "$PIP_LOCK")
+  else
+    [[ -s "$VERSION_PINS" ]] && args+=(--constraint "$VERSION_PINS")
+    args+=("${DASKLAB_PIP_PACKAGES[@]}")
+  fi
   if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
     index_url=$(codeartifact_index_url) || return 1
   fi
@@ -332,7 +340,7 @@ pip_install() {
   # every user sees, nor in the log.
   (
     if [[ -n "$index_url" ]]; then export PIP_INDEX_URL=$index_url; fi
-    as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}" "${DASKLAB_PIP_PACKAGES[@]}"
+    as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}"
   ) 2>&1 | redact_urls
 }
 
@@ -389,6 +397,34 @@ version_pins() {
   log "the version set ${DASKLAB_VERSION_SETS[0]%/*} pins $(wc -l <"$VERSION_PINS") packages"
 }
 
+# python.lockFile: the app's lock file, an object in the CDK's asset bucket
+# that the machine's role may read; it must be the very file synth checked.
+readonly PIP_LOCK="$STATE_DIR/pip-lock.txt"
+fetch_pip_lock() {
+  local region digest
+  region=$(imds_get meta-data/placement/region) || return
+  AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$DASKLAB_PIP_LOCK_BUCKET" "$DASKLAB_PIP_LOCK_KEY" "$PIP_LOCK.new" <<'PY' || return
+import sys
+
+import boto3
+
+region, bucket, key, file = sys.argv[1:]
+try:
+    boto3.client("s3", region_name=region).download_file(bucket, key, file)
+except Exception as error:
+    sys.exit(f"the lock file s3://{bucket}/{key}: {error}")
+PY
+  digest=$(sha256sum <"$PIP_LOCK.new" | cut -d' ' -f1)
+  if [[ "$digest" != "$DASKLAB_PIP_LOCK_SHA256" ]]; then
+    rm -f "$PIP_LOCK.new"
+    log "the lock file s3://$DASKLAB_PIP_LOCK_BUCKET/$DASKLAB_PIP_LOCK_KEY has sha256 $digest, not that of the file synth checked ($DASKLAB_PIP_LOCK_SHA256)"
+    return 1
+  fi
+  chmod 0644 "$PIP_LOCK.new"
+  mv "$PIP_LOCK.new" "$PIP_LOCK"
+  log "the lock file pins $(grep -c -E '^[A-Za-z0-9]' "$PIP_LOCK") packages"
+}
+
 pip_freeze() {
   as_user "$DASKLAB_VENV/bin/python" -m pip freeze | { grep -F == || true; } >"$VERSION_FREEZE"
 }
@@ -409,7 +445,11 @@ phase_pip() {
     log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
     return 0
   fi
-  retry 3 5 version_pins
+  if [[ -n "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then
+    retry 3 5 fetch_pip_lock
+  else
+    retry 3 5 version_pins
+  fi
   retry 5 5 pip_install
   pip_freeze
   # The first machine of its kind with a new venv shares what it installed.
@@ -420,7 +460,8 @@ phase_pip() {
     if ((status != 0 && status != 3)); then log "could not share this machine's versions"; fi
   fi
   # Another machine of this kind shared first, or the base kind pins what both install.
-  pip_align
+  # (A lock file pins every package on every machine already.)
+  if [[ -z "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then pip_align; fi
   rm -f "$VENV_NEW"
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }

@@ -130,6 +130,12 @@ export interface BootstrapParameters {
    */
   readonly materials?: MaterialsLocation;
   /**
+   * The app's lock file (python.lockFile): pip installs exactly it, in
+   * hash-checking mode, instead of `packages` under the app's version set.
+   * @default - none
+   */
+  readonly lockFile?: LockFileLocation;
+  /**
    * The bootstrap of an image build (lib/image/), with its `bake` command
    * (userdata/image-build.sh).
    * @default false
@@ -143,6 +149,16 @@ export interface MaterialsLocation {
   readonly bucket: string;
   /** The object's key, e.g. `<sha256>.zip`. */
   readonly key: string;
+}
+
+/** Where the app's lock file is: an object in the CDK's asset bucket (lib/machine/python-lock-asset.ts). */
+export interface LockFileLocation {
+  /** The bucket's name (a token at synth time). */
+  readonly bucket: string;
+  /** The object's key. */
+  readonly key: string;
+  /** sha256 of the file synth checked, hex: the machine installs nothing else. */
+  readonly sha256: string;
 }
 
 /** How a machine in an existing VPC reaches out. */
@@ -187,6 +203,10 @@ export function renderParameters(params: BootstrapParameters): string {
     assignment('DASKLAB_VERSION_SETS', versionSetNamesOf(params)),
     assignment('DASKLAB_VERSION_SET_OWN', String(VERSION_SET_KINDS.indexOf(versionSetKindOf(params)))),
   ];
+  if (params.lockFile) {
+    const { bucket, key, sha256 } = params.lockFile;
+    lines.push(assignment('DASKLAB_PIP_LOCK_BUCKET', bucket), assignment('DASKLAB_PIP_LOCK_KEY', key), assignment('DASKLAB_PIP_LOCK_SHA256', sha256));
+  }
   if (params.codeArtifact) {
     const { domain, repository, domainOwner, region } = params.codeArtifact;
     lines.push(
@@ -621,6 +641,7 @@ export function userDataParts(params: BootstrapParameters): Array<{ field: strin
     ['python.packages', params.packages.length > 0, { ...params, packages: [] }],
     ['python.indexUrl', params.indexUrl !== undefined, { ...params, indexUrl: undefined }],
     ['python.codeArtifact', params.codeArtifact !== undefined, { ...params, codeArtifact: undefined }],
+    ['python.lockFile', params.lockFile !== undefined, { ...params, lockFile: undefined }],
     ['network', params.network !== undefined, { ...params, network: undefined }],
     ['cluster.jupyter or lab.jupyter', params.jupyter === true, { ...params, jupyter: false }],
     ['cluster.tls', params.dask?.tls !== undefined, { ...params, dask: params.dask && { ...params.dask, tls: undefined } }],

@@ -8,6 +8,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, formatIssues } from './errors';
 import { CourseMaterials, loadCourseMaterials, materialsPathProblem } from './course-materials';
+import { loadLockFile, lockFilePathProblem, PythonLockFile } from './lock-file';
+import { JUPYTER_PACKAGES } from '../machine/jupyter-lab';
 import { rosterPathProblem } from './lab-schema';
 import { loadRoster, Student } from './roster';
 import { ConfigSchema, DasklabConfig } from './schema';
@@ -127,11 +129,26 @@ export function validateConfig(data: unknown, source?: string, configDir: string
       problems.push(...err.problems);
     }
   }
+  // The lock file likewise, checked against everything the app asks pip for.
+  const lockFile = lockFileOf(data);
+  let lock: PythonLockFile | undefined;
+  if (lockFile !== undefined) {
+    try {
+      lock = loadLockFile(lockFile, configDir, {
+        packages: result.success ? result.data.python.packages : packagesOf(data),
+        courseRequirements: courseMaterials?.requirements,
+        jupyterPackages: runsJupyter(data) ? JUPYTER_PACKAGES : undefined,
+      });
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
   if (!result.success || problems.length > 0) {
     const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
     throw new ConfigError(`Invalid dasklab config${source === undefined ? '' : ` ${source}`} (${count})`, problems);
   }
-  const config = result.data;
+  const config = lock === undefined ? result.data : { ...result.data, python: { ...result.data.python, lock } };
   if (config.lab === undefined) return config;
   // Spread drops completeLab's throwing getters; set what was read instead.
   const lab = { ...config.lab };
@@ -146,6 +163,18 @@ function materialsFolderOf(data: unknown): string | undefined {
   if (!isObject(data) || !isObject(data.lab)) return undefined;
   const materials = data.lab.materials;
   return typeof materials === 'string' && materialsPathProblem(materials) === null ? materials : undefined;
+}
+
+/** `python.lockFile` of the raw config when it is a usable file path (the schema reports any other value). */
+function lockFileOf(data: unknown): string | undefined {
+  const lockFile = (data as { python?: { lockFile?: unknown } } | null)?.python?.lockFile;
+  return typeof lockFile === 'string' && lockFilePathProblem(lockFile) === null ? lockFile : undefined;
+}
+
+/** True if a machine of the raw config runs JupyterLab (lab.jupyter or cluster.jupyter). */
+function runsJupyter(data: unknown): boolean {
+  const config = data as { lab?: { jupyter?: unknown }; cluster?: { jupyter?: unknown } } | null;
+  return config?.lab?.jupyter === true || config?.cluster?.jupyter === true;
 }
 
 /** `python.packages` of the raw config, its string entries only (for a config with problems elsewhere). */

@@ -18,6 +18,7 @@ import { z } from 'zod';
 import { addressesCovered, cidrProblem, parseCidr } from './cidr';
 import { bool, checkedString, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
+import { lockFilePathProblem, PythonLockFile } from './lock-file';
 import { completeLab, LabSchema } from './lab-schema';
 import { NetworkSchema, regionOfZone } from './network-schema';
 import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
@@ -323,7 +324,7 @@ const CodeArtifactSchema = section('a CodeArtifact repository', {
 /** The validated `python.codeArtifact`, when set. */
 export type CodeArtifactRepository = z.output<typeof CodeArtifactSchema>;
 
-const PythonSchema = section('the Python settings', {
+const PythonSettingsSchema = section('the Python settings', {
   version: z
     .string({ error: 'expected a Python version string "3.N", e.g. "3.12" (in quotes: the number 3.10 would read as 3.1)' })
     .regex(PYTHON_VERSION_PATTERN, { error: 'expected a Python version of the form "3.N", e.g. "3.12"' })
@@ -343,7 +344,27 @@ const PythonSchema = section('the Python settings', {
     .meta({ pattern: '^/[A-Za-z0-9._/-]+$' }) // a hint for editors; venvProblem is the real check
     .default('/opt/dask/venv')
     .describe('Absolute path of the virtual environment with the packages, a directory of its own under /opt/ or /srv/ (the bootstrap replaces it when it is broken); the ubuntu user\'s shell activates it.'),
+  lockFile: checkedString('expected the path of a pip lock file, e.g. "requirements.lock", or null', lockFilePathProblem)
+    .nullable()
+    .default(null)
+    .describe(
+      'A pip lock file, relative to the config file: every package of the venv pinned with ==, each with --hash=sha256:..., as "pip-compile --generate-hashes" or "uv pip compile --generate-hashes" write it. ' +
+        'Every machine installs exactly it, with pip\'s hash-checking mode; synth refuses one that does not pin python.packages (and the course\'s and JupyterLab\'s packages) at versions they allow. ' +
+        'Shipped as an asset with the deploy. null: the first machine resolves the versions and the app\'s others install the same.',
+    ),
 });
+
+/** The validated `python` section. */
+export type PythonConfig = z.output<typeof PythonSettingsSchema> & {
+  /** The file `lockFile` names, read and checked by the loader; undefined when `lockFile` is null. */
+  lock?: PythonLockFile;
+};
+
+/**
+ * The schema of the `python` section; its declared output is {@link PythonConfig},
+ * whose `lock` the loader fills in (the schema does no I/O).
+ */
+const PythonSchema = PythonSettingsSchema as unknown as z.ZodType<PythonConfig, z.input<typeof PythonSettingsSchema>>;
 
 const ClusterSchema = section('the cluster settings', {
   workers: intRange(1, 100)
@@ -515,8 +536,31 @@ export const ConfigSchema = z
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
   )
   // Last: derived lab fields (students of an inline roster, the default instance type).
-  .overwrite(completeLab)
+  .overwrite((config) => completeLab(guardUnreadLockFile(config)))
   .describe('dasklab configuration');
+
+/**
+ * Until the loader has read `python.lockFile`, `python.lock` is a getter that
+ * throws, saying so, rather than undefined, which would install unlocked.
+ */
+function guardUnreadLockFile<C>(config: C): C {
+  const python = (config as { python?: unknown }).python;
+  if (typeof python !== 'object' || python === null) return config;
+  const lockFile = (python as { lockFile?: unknown }).lockFile;
+  if (typeof lockFile !== 'string') return config;
+  const guarded = { ...python };
+  Object.defineProperty(guarded, 'lock', {
+    configurable: true,
+    enumerable: false,
+    get: () => {
+      throw new Error(
+        `python.lock: the lock file ${JSON.stringify(lockFile)} has not been read; ConfigSchema does not read files. ` +
+          'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+      );
+    },
+  });
+  return { ...config, python: guarded };
+}
 
 /** A validated config with every default filled in: what the constructs get. */
 export type DasklabConfig = z.output<typeof ConfigSchema>;

@@ -93,6 +93,7 @@ export class BakedImage extends Construct {
       componentArn: component.attrArn,
       versionSet: props.versionSet,
       codeArtifact: props.codeArtifact,
+      lockFile: props.bootstrap.lockFile,
     });
     const infrastructure = new imagebuilder.CfnInfrastructureConfiguration(this, 'Infrastructure', {
       name: definition.name,

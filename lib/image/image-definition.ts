@@ -8,7 +8,7 @@ import { imageBuildScript, imageComponentDocument } from './image-component';
 /** What goes into an app's baked image, besides its CPU architecture and Ubuntu release: its package config. */
 export type ImageBootstrapParameters = Pick<
   BootstrapParameters,
-  'app' | 'pythonVersion' | 'packages' | 'indexUrl' | 'codeArtifact' | 'venv' | 'user' | 'awsEndpointUrl' | 'jupyter'
+  'app' | 'pythonVersion' | 'packages' | 'indexUrl' | 'codeArtifact' | 'lockFile' | 'venv' | 'user' | 'awsEndpointUrl' | 'jupyter'
 >;
 
 /**
@@ -17,8 +17,8 @@ export type ImageBootstrapParameters = Pick<
  * whose change must not rebuild the image.
  */
 export function imageBootstrapOf(params: Omit<BootstrapParameters, 'role'>, jupyter: boolean): ImageBootstrapParameters {
-  const { app, pythonVersion, packages, indexUrl, codeArtifact, venv, user, awsEndpointUrl } = params;
-  return { app, pythonVersion, packages, indexUrl, codeArtifact, venv, user, awsEndpointUrl, jupyter };
+  const { app, pythonVersion, packages, indexUrl, codeArtifact, lockFile, venv, user, awsEndpointUrl } = params;
+  return { app, pythonVersion, packages, indexUrl, codeArtifact, lockFile, venv, user, awsEndpointUrl, jupyter };
 }
 
 /** One baked image of an app, as a pure value: the same in every stack that names it. */
@@ -87,7 +87,11 @@ export function imageDefinitionOf(params: ImageBootstrapParameters, image: Image
   // Every property of the component and the recipe replaces them, and a replaced resource needs a new name:
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-imagebuilder-component.html
   // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-name.html
-  const digest = createHash('sha256').update(JSON.stringify([component, recipe])).digest('hex').slice(0, 12);
+  // The lock file's bucket is a token (its name holds the account and region), whose text varies from one
+  // synth to the next; the file's sha256, in the document too, names what matters of it.
+  let digested = JSON.stringify([component, recipe]);
+  if (params.lockFile) digested = digested.split(params.lockFile.bucket).join('cdk-asset-bucket');
+  const digest = createHash('sha256').update(digested).digest('hex').slice(0, 12);
   definition = {
     document,
     parentParameter,

@@ -4,6 +4,8 @@ import { Construct } from 'constructs';
 import { CodeArtifactRepository } from '../config/schema';
 import { grantVersionSet, SESSION_MANAGER_ACTIONS } from '../machine/instance-role';
 import { grantPackageIndexAccess } from '../machine/package-index-access';
+import { grantLockFileRead } from '../machine/python-lock-asset';
+import type { LockFileLocation } from '../bootstrap/bootstrap-user-data';
 import { acknowledge } from '../nag';
 
 /** Properties of {@link ImageBuildRole}. */
@@ -14,6 +16,11 @@ export interface ImageBuildRoleProps {
   readonly versionSet: { readonly root: string; readonly path: string };
   /** @default - none */
   readonly codeArtifact?: CodeArtifactRepository;
+  /**
+   * The app's lock file, which the build's pip phase installs.
+   * @default - none
+   */
+  readonly lockFile?: LockFileLocation;
   /** The log group Image Builder streams the build's log to, the only one the instance may write (its ARN with the `:*` of its streams, as the CDK gives it). */
   readonly logGroupArn: string;
 }
@@ -57,6 +64,7 @@ export class ImageBuildRole extends Construct {
     );
     grantVersionSet(this.role, props.versionSet.root, props.versionSet.path);
     grantPackageIndexAccess(this.role, props.codeArtifact);
+    if (props.lockFile) grantLockFileRead(this.role, props.lockFile);
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.role });
     acknowledge(this.role, 'imageBuildAgent');
   }

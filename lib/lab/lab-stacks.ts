@@ -13,11 +13,11 @@ import { DasklabConfig } from '../config/schema';
 import { DASK_PORTS } from '../cluster/dask-ports';
 import { workerNames } from '../cluster/worker-names';
 import { DaskMachine } from '../machine/dask-machine';
-import type { MaterialsLocation } from '../bootstrap/bootstrap-user-data';
+import type { LockFileLocation, MaterialsLocation } from '../bootstrap/bootstrap-user-data';
 import { LabSchedule } from './lab-schedule';
 import { checkLargestShard, largestShard, ShardMeasure } from './lab-size';
 import { FleetBase, MachineFleet } from '../machine/machine-fleet';
-import { fleetSettingsOf, importedKeyPairOf, ubuntuArchitectureOf } from '../machine/machine-stack';
+import { fleetSettingsOf, importedKeyPairOf, pythonLockOf, ubuntuArchitectureOf } from '../machine/machine-stack';
 import { LabStudentFleet } from './lab-student-fleet';
 import { CourseMaterialsAsset } from './course-materials-asset';
 import { tagApp } from '../tags';
@@ -89,6 +89,8 @@ export class LabSharedStack extends Stack {
    * follows from the account and region, so no export carries them.
    */
   public readonly materials?: CourseMaterialsAsset;
+  /** The app's lock file (python.lockFile), which the student stacks name as they name the materials. */
+  public readonly pythonLock?: LockFileLocation;
 
   constructor(scope: Construct, id: string, props: LabSharedStackProps) {
     super(scope, id, {
@@ -97,8 +99,12 @@ export class LabSharedStack extends Stack {
     });
     tagApp(this, props.config.name);
     const settings = fleetSettingsOf(props.config);
+    this.pythonLock = pythonLockOf(this, props.config);
     // The lab's packages name the version set the role may share (the fleet has no machines of its own).
-    this.fleet = new MachineFleet(this, 'Fleet', { ...settings, bootstrap: { ...settings.bootstrap, packages: labPackagesOf(props.config) } });
+    this.fleet = new MachineFleet(this, 'Fleet', {
+      ...settings,
+      bootstrap: { ...settings.bootstrap, packages: labPackagesOf(props.config), lockFile: this.pythonLock },
+    });
     this.instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', { role: this.fleet.instanceRole.role });
     const lab = props.config.lab!;
     // The student stacks name it by its parameter (LabStudentFleet), built here once for the class.
@@ -161,6 +167,7 @@ export class LabShardStack extends Stack {
       bootstrap: {
         ...settings.bootstrap,
         packages: labPackagesOf(config),
+        lockFile: shared.pythonLock,
         idleStopMinutes: lab.idleStopMinutes,
         trainerPublicKey: lab.trainerPublicKey ?? undefined,
       },

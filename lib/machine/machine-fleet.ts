@@ -8,6 +8,7 @@ import { MachineInstanceRole } from './instance-role';
 import { MachineLaunchTemplate } from './machine-launch-template';
 import { MachineSecurityGroup } from './machine-security-group';
 import { grantPackageIndexAccess } from './package-index-access';
+import { grantLockFileRead } from './python-lock-asset';
 import { NetworkConfig, proxyPort } from '../config/network-schema';
 import { ExistingNetwork } from '../network/existing-network';
 import { endpointServicesFor } from '../network/vpc-endpoints';
@@ -269,6 +270,7 @@ export class MachineFleet extends FleetBase {
     }).securityGroup;
     this.instanceRole = new MachineInstanceRole(this, 'InstanceRole');
     grantPackageIndexAccess(this.instanceRole.role, props.bootstrap.codeArtifact);
+    if (props.bootstrap.lockFile) grantLockFileRead(this.instanceRole.role, props.bootstrap.lockFile);
     this.versionSet = new MachineWrittenParameters(this, 'VersionSet', { path: versionSetRoot(props.bootstrap.app), writers: [] });
     this.versionSetPath = versionSetPath(props.bootstrap.app, props.bootstrap);
     this.instanceRole.allowVersionSet(this.versionSet.path, this.versionSetPath);
@@ -281,6 +283,7 @@ export class MachineFleet extends FleetBase {
   public addInstanceRole(id: string, description: string): MachineInstanceRole {
     const instanceRole = new MachineInstanceRole(this, `${id}InstanceRole`, { description });
     grantPackageIndexAccess(instanceRole.role, this.codeArtifact);
+    if (this.settings.bootstrap.lockFile) grantLockFileRead(instanceRole.role, this.settings.bootstrap.lockFile);
     instanceRole.allowVersionSet(this.versionSet.path, this.versionSetPath);
     return instanceRole;
   }

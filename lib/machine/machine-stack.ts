@@ -6,6 +6,8 @@ import { DasklabConfig } from '../config/schema';
 import { architectureOf } from '../config/instance-types';
 import { DaskMachine } from './dask-machine';
 import { MachineFleet } from './machine-fleet';
+import { PythonLockAsset } from './python-lock-asset';
+import type { LockFileLocation } from '../bootstrap/bootstrap-user-data';
 import { tagApp } from '../tags';
 import { bootstrapNetworkOf } from '../network/bootstrap-network';
 
@@ -22,7 +24,18 @@ export function ubuntuArchitectureOf(instanceType: string): 'amd64' | 'arm64' {
 
 /** The fleet settings every dasklab stack derives from the config the same way. */
 export function fleetPropsOf(scope: Construct, config: DasklabConfig) {
-  return { ...fleetSettingsOf(config), keyPair: importedKeyPairOf(scope, config) };
+  const settings = fleetSettingsOf(config);
+  return {
+    ...settings,
+    bootstrap: { ...settings.bootstrap, lockFile: pythonLockOf(scope, config) },
+    keyPair: importedKeyPairOf(scope, config),
+  };
+}
+
+/** The app's lock file (python.lockFile) as an asset of `scope`'s stack, when the config names one. */
+export function pythonLockOf(scope: Construct, config: DasklabConfig): LockFileLocation | undefined {
+  const lock = config.python.lock;
+  return lock ? new PythonLockAsset(scope, 'PythonLock', { lock }).location : undefined;
 }
 
 /**
@@ -42,7 +55,7 @@ export function importedKeyPairOf(scope: Construct, config: DasklabConfig): ec2.
   });
 }
 
-/** {@link fleetPropsOf} without the key pair. */
+/** {@link fleetPropsOf} without the key pair and the lock file's asset. */
 export function fleetSettingsOf(config: DasklabConfig) {
   return {
     diskGiB: config.machine.diskGiB,

@@ -9,7 +9,7 @@
  *
  * Layout: `/dasklab/<app>/python/<set>/<kind>`, a String parameter each, where
  * `<set>` is a digest of what decides the versions (Python version, index,
- * packages), so that a new package config resolves afresh while an unchanged
+ * packages, the lock file), so that a new package config resolves afresh while an unchanged
  * one keeps its versions for good; `<kind>` is `base` (python.packages) or
  * `jupyter` (the same with JupyterLab). For a package both kinds install, the
  * base kind's version wins on every machine and in the CLI.
@@ -36,12 +36,17 @@ export interface VersionSetInputs {
   readonly packages: readonly string[];
   readonly indexUrl?: string;
   readonly codeArtifact?: object;
+  /** The app's lock file (python.lockFile), which pins every version itself. */
+  readonly lockFile?: { readonly sha256: string };
 }
 
 /** The path of the app's version set for this package config: `/dasklab/<app>/python/<12 hex digits>`. */
 export function versionSetPath(app: string, inputs: VersionSetInputs): string {
+  const decisive: unknown[] = [inputs.pythonVersion, inputs.indexUrl ?? null, inputs.codeArtifact ?? null, inputs.packages, JUPYTER_PACKAGES];
+  // Only with a lock file, so that the sets of apps without one keep their names.
+  if (inputs.lockFile) decisive.push(inputs.lockFile.sha256);
   const digest = createHash('sha256')
-    .update(JSON.stringify([inputs.pythonVersion, inputs.indexUrl ?? null, inputs.codeArtifact ?? null, inputs.packages, JUPYTER_PACKAGES]))
+    .update(JSON.stringify(decisive))
     .digest('hex')
     .slice(0, 12);
   return `${versionSetRoot(app)}/${digest}`;

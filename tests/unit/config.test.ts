@@ -75,7 +75,7 @@ const DEFAULTS: DasklabConfig = {
   name: 'dasklab',
   access: { sshCidrs: [], dashboardCidrs: [], publicKey: null, allowWorldOpen: [] },
   machine: { instanceType: 't3.medium', diskGiB: 30, ubuntu: '24.04', readyTimeoutMinutes: 30, bake: false },
-  python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, codeArtifact: null, venv: '/opt/dask/venv' },
+  python: { version: '3.12', packages: ['numpy', 'dask[complete]'], indexUrl: null, codeArtifact: null, venv: '/opt/dask/venv', lockFile: null },
 };
 
 describe('defaults', () => {
