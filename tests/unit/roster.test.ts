@@ -349,3 +349,170 @@ describe('a roster path that is not a regular file', () => {
     expect(() => loadRoster('roster.csv', scratch)).toThrow('is not a regular file (a device, pipe or socket)');
   });
 });
+
+describe('the reasons an id is refused', () => {
+  test('upper-case letters are named beside the other reasons when lower-casing alone would not do', () => {
+    // GIVEN an id with upper-case letters and an underscore WHEN checked
+    // THEN both reasons are named, not the "write ..." hint (lower-casing does not make it an id)
+    expect(studentIdProblem('Jane_Doe')).toBe(`${ID_RULE} (it becomes part of resource names, tags and SSM paths); it has upper-case letters; "_" is not allowed`);
+  });
+
+  test('an id of exactly 32 characters is not called too long', () => {
+    // GIVEN a 32-character id refused for an underscore WHEN checked THEN its length is not a reason
+    const id = `a_${'b'.repeat(30)}`;
+    expect(id).toHaveLength(32);
+    expect(studentIdProblem(id)).toBe(`${ID_RULE} (it becomes part of resource names, tags and SSM paths); "_" is not allowed`);
+    // AND at 33 characters it is
+    expect(studentIdProblem(`${id}b`)).toMatch(/; it has 33 characters; "_" is not allowed$/);
+  });
+
+  test('control and invisible characters are named by code point, never written raw', () => {
+    // GIVEN inline ids with a tab, a C1 control and a right-to-left override WHEN checked
+    // THEN each is named as U+XXXX (four upper-case hex digits)
+    expect(studentIdProblem('a\tb')).toMatch(/; U\+0009 is not allowed$/);
+    expect(studentIdProblem('a\u009bb')).toMatch(/; U\+009B is not allowed$/);
+    expect(studentIdProblem('a\u202eb')).toMatch(/; U\+202E is not allowed$/);
+  });
+
+  test('the disallowed characters are listed up to eight, the rest counted', () => {
+    // GIVEN ids with three and with eleven different disallowed characters WHEN checked
+    // THEN three are listed "x, y and z"; of eleven, eight are listed and three counted
+    expect(studentIdProblem('a.b_c+d')).toMatch(/; "\.", "_" and "\+" are not allowed$/);
+    expect(studentIdProblem('a!"#$%&\'()*+')).toMatch(/; "!", "\\"", "#", "\$", "%", "&", "'", "\(" and 3 others are not allowed$/);
+  });
+});
+
+describe('the header line', () => {
+  test.each([
+    ['student', 'id'], ['student-id', 'id'], ['student_id', 'id'], ['studentid', 'id'], ['user', 'id'], ['username', 'id'], ['login', 'id'], ['ID', 'id'],
+    ['full name', 'name'], ['fullname', 'name'], ['display name', 'name'], ['Name', 'name'],
+    ['e-mail', 'email'], ['mail', 'email'], ['email address', 'email'], ['e-mail address', 'email'], ['E-Mail', 'email'],
+  ])('a column headed "%s" is refused with the suggestion "%s"', (written, column) => {
+    // GIVEN a header naming a column the way people often do WHEN parsed
+    const header = column === 'id' ? `${written},name` : `id,${written}`;
+    const error = rosterErrorOf(() => parseRosterCsv(`${header}\nalice,x\n`, 'x.csv'));
+    // THEN that column, and only it, is refused, with the column it likely means
+    expect(error.problems).toEqual([
+      `lab.roster (x.csv line 1): ${JSON.stringify(written)} is not accepted; unknown column (did you mean "${column}"?); expected the columns id, name, email (only id is required)`,
+    ]);
+  });
+
+  test('a column named twice is refused, naming the first', () => {
+    expect(rosterErrorOf(() => parseRosterCsv('id,name,id\nalice,A,b\n', 'x.csv')).problems).toEqual([
+      'lab.roster (x.csv line 1): "id" is not accepted; expected each column once; "id" is already column 1',
+    ]);
+  });
+
+  test('an empty header cell between columns is refused, naming its column', () => {
+    expect(rosterErrorOf(() => parseRosterCsv('id,,name\nalice,,A\n', 'x.csv')).problems).toEqual([
+      'lab.roster (x.csv line 1): "" is not accepted; expected a column name in column 2; expected the columns id, name, email (only id is required)',
+    ]);
+  });
+
+  test('a tab- or pipe-separated file is refused, naming the separator; a header of several cells gets no such hint', () => {
+    expect(() => parseRosterCsv('id\tname\nalice\tAlice\n', 'x.csv')).toThrow(/the line seems to use "\\t" between cells: save the file as comma-separated CSV$/);
+    expect(() => parseRosterCsv('id|name\nalice|Alice\n', 'x.csv')).toThrow(/the line seems to use "\|" between cells/);
+    // GIVEN a header of two cells, neither a column, one with a ";" WHEN parsed THEN no separator is guessed
+    expect(rosterErrorOf(() => parseRosterCsv('foo;bar,baz\n', 'x.csv')).problems).toEqual([
+      'lab.roster (x.csv line 1): the first line (not shown: the file may not be a roster) is not accepted; expected a header line naming the columns, "id" (required), "name" and "email", e.g. "id,name,email"; the first line is read as the header',
+    ]);
+  });
+
+  test('an unclosed quote in the header is the only problem, not also an empty file', () => {
+    expect(rosterErrorOf(() => parseRosterCsv('"id,name\nalice\n', 'x.csv')).problems).toEqual([
+      'lab.roster (x.csv line 1): "\\"id,name" is not accepted; expected a closing " for the quoted cell that starts on this line (inside quotes, write "" for a quote)',
+    ]);
+  });
+});
+
+describe('rows and cells', () => {
+  test('a row of one column with a surplus cell is named in the singular', () => {
+    expect(() => parseRosterCsv('id\nalice,x\n', 'x.csv')).toThrow('lab.roster (x.csv line 2): "alice,x" is not accepted; expected at most 1 cell (id), as in the header line; quote a cell that contains a comma, e.g. "Doe, Jane"');
+  });
+
+  test('a row shorter than the header has no name or e-mail', () => {
+    expect(parseRosterCsv('id,name,email\nalice\nbob,Bob\n', 'x.csv')).toEqual([{ id: 'alice', line: 2 }, { id: 'bob', name: 'Bob', line: 3 }]);
+  });
+
+  test('text after a closing quote is named in the message', () => {
+    expect(() => parseRosterCsv('id,name\nalice,"Doe" Jane\n', 'x.csv')).toThrow('lab.roster (x.csv line 2): "\\"Doe\\" Jane" is not accepted; expected "," or the end of the line after a closing quote, not "Jane"; quote the whole cell, e.g. "Doe, Jane", and write "" for a quote inside it');
+  });
+
+  test('spaces and tabs around a quoted cell are dropped', () => {
+    expect(parseRosterCsv('id,name,email\nalice,\t"Doe, Jane"\t, alice@example.org\n', 'x.csv')).toEqual([
+      { id: 'alice', name: 'Doe, Jane', email: 'alice@example.org', line: 2 },
+    ]);
+  });
+
+  test.each([
+    ['LF', '\n'], ['CRLF', '\r\n'], ['CR', '\r'],
+  ])('line breaks (%s) inside a quoted cell are counted, so later lines keep their numbers', (_name, eol) => {
+    // GIVEN a quoted id spanning two lines (the ids are not checked by the parser) WHEN parsed
+    // THEN the next student is on line 4
+    expect(parseRosterCsv(`id${eol}"a${eol}b"${eol}carol${eol}`, 'x.csv')).toEqual([{ id: `a${eol}b`, line: 2 }, { id: 'carol', line: 4 }]);
+  });
+
+  test('a name or e-mail longer than an EC2 tag value is refused; 256 characters are accepted', () => {
+    const name = 'N'.repeat(256);
+    expect(parseRosterCsv(`id,name\nalice,${name}\n`, 'x.csv')).toEqual([{ id: 'alice', name, line: 2 }]);
+    expect(() => parseRosterCsv(`id,name\nalice,${name}N\n`, 'x.csv')).toThrow(/line 2\): "N{48}\.\.\." is not accepted; expected a display name such as "Jane Doe" of at most 256 characters$/);
+    expect(() => parseRosterCsv(`id,email\nalice,${'a'.repeat(250)}@example.org\n`, 'x.csv')).toThrow(/expected an e-mail address such as "jane@example.org" of at most 256 characters$/);
+  });
+
+  test.each([['a b@example.org'], ['alice@example.org more'], ['@example.org'], ['alice@'], ['alice@b@example.org']])('"%s" is not an e-mail address', (email) => {
+    expect(() => parseRosterCsv(`id,email\nalice,"${email}"\n`, 'x.csv')).toThrow(`lab.roster (x.csv line 2): ${JSON.stringify(email)} is not accepted; expected an e-mail address such as "jane@example.org" in the email column, or an empty cell`);
+  });
+
+  test('a value of exactly 48 characters is shown whole', () => {
+    const id = `A${'b'.repeat(47)}`;
+    expect(rosterErrorOf(() => loadRoster([id], '/nowhere')).problems[0]).toMatch(new RegExp(`^lab\\.roster\\[0\\]: "${id}" is not accepted; `));
+  });
+});
+
+describe('how many problems are shown', () => {
+  test('exactly 20 problems are all shown, with no count line', () => {
+    const ids = Array.from({ length: 20 }, (_, i) => `Bad Id ${i}`);
+    const error = rosterErrorOf(() => loadRoster(ids, '/nowhere'));
+    expect(error.problems).toHaveLength(20);
+    expect(error.problems[19]).toMatch(/^lab\.roster\[19\]: "Bad Id 19" is not accepted; /);
+    // AND an inline roster's heading names lab.roster
+    expect(error.message.split('\n')[0]).toBe('Invalid lab roster lab.roster (20 problems):');
+  });
+});
+
+describe('roster files that cannot be read', () => {
+  test('a file over 1 MiB is refused unread; 1 MiB is read', () => {
+    // GIVEN a roster padded with blank lines to exactly 1 MiB WHEN loaded THEN its student is there
+    const head = 'id\nalice\n';
+    fs.writeFileSync(path.join(scratch, 'big.csv'), head + '\n'.repeat(1024 * 1024 - head.length));
+    expect(loadRoster('big.csv', scratch)).toEqual([{ id: 'alice', line: 2 }]);
+    // AND one byte more is refused, naming the limit
+    fs.appendFileSync(path.join(scratch, 'big.csv'), '\n');
+    expect(rosterErrorOf(() => loadRoster('big.csv', scratch)).problems).toEqual([
+      `lab.roster: "big.csv" is not accepted; expected a CSV roster file of at most 1 MiB; ${path.join(scratch, 'big.csv')} is larger`,
+    ]);
+  });
+
+  test('a missing absolute path gets no hint about relative paths', () => {
+    const missing = path.join(scratch, 'missing.csv');
+    expect(rosterErrorOf(() => loadRoster(missing, '/nowhere')).problems).toEqual([
+      `lab.roster: ${JSON.stringify(missing)} is not accepted; expected a CSV roster file; file not found: ${missing}`,
+    ]);
+  });
+
+  test('a path through a file (ENOTDIR) is reported as not found', () => {
+    fs.writeFileSync(path.join(scratch, 'class.csv'), 'id\nalice\n');
+    expect(() => loadRoster('class.csv/students.csv', scratch)).toThrow(`expected a CSV roster file; file not found: ${path.join(scratch, 'class.csv', 'students.csv')}`);
+  });
+
+  test('any other error is reported with its reason', () => {
+    // GIVEN a symbolic link to itself (ELOOP) WHEN loaded THEN the path and the system's reason are named
+    fs.symlinkSync('loop.csv', path.join(scratch, 'loop.csv'));
+    expect(() => loadRoster('loop.csv', scratch)).toThrow(new RegExp(`expected a readable CSV roster file; ${path.join(scratch, 'loop.csv')} cannot be read \\(ELOOP`));
+  });
+
+  test('a UTF-16 big-endian file is named as UTF-16', () => {
+    fs.writeFileSync(path.join(scratch, 'utf16be.csv'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('id\nalice\n', 'utf16le').swap16()]));
+    expect(() => loadRoster('utf16be.csv', scratch)).toThrow(/is UTF-16 text: save it as "CSV UTF-8"/);
+  });
+});
