@@ -10,6 +10,7 @@ import { versionSetPath, versionSetRoot } from '../../lib/machine/version-set';
 import { decide, IamDecision, IamRequest, instanceArn, parameterArn, SynthesizedApp, SynthesizedMachine, SynthesizedRole, TEST_ENV } from './iam-evaluation';
 import { STACK_SHAPES, synthesizeShape } from './stack-shapes';
 import { configOf } from './support';
+import { DasklabConfig } from '../../lib/config/schema';
 
 /** Another app in the same account, whose resources no role of this app may touch. */
 const OTHER_APP = 'other-app';
@@ -84,6 +85,36 @@ function materialsObjectOf(app: SynthesizedApp, machine: SynthesizedMachine): st
   return s3Arn(`${ASSET_BUCKET}/${key[1]}`);
 }
 
+/** The S3 object of the app's lock file that a machine's user data names, if any. */
+function lockObjectOf(app: SynthesizedApp, machine: SynthesizedMachine): string | undefined {
+  const userData = JSON.stringify(app.resource(machine).Properties.UserData ?? '');
+  const key = /DASKLAB_PIP_LOCK_KEY='([^']+)'/.exec(userData);
+  if (!key) return undefined;
+  expect(userData).toContain('DASKLAB_PIP_LOCK_BUCKET=\'",{"Fn::Sub":"cdk-hnb659fds-assets-${AWS::AccountId}-${AWS::Region}"},"\'');
+  return s3Arn(`${ASSET_BUCKET}/${key[1]}`);
+}
+
+/** The version set of the app's package config (lib/machine/version-set.ts). */
+function appVersionSetPath(config: DasklabConfig): string {
+  return versionSetPath(config.name, {
+    pythonVersion: config.python.version,
+    packages: [...config.python.packages, ...(config.lab?.courseMaterials?.requirements ?? [])],
+    indexUrl: config.python.indexUrl ?? undefined,
+    codeArtifact: config.python.codeArtifact ?? undefined,
+    lockFile: config.python.lock,
+  });
+}
+
+/** What a role that installs the app's lock file may and may not do with its object. */
+function lockFileExpectations(object: string): Array<[string, { action: string; resource: string }, 'Allowed' | 'Denied']> {
+  return [
+    ['read the lock file', { action: 's3:GetObject', resource: object }, 'Allowed'],
+    ['read a sibling key of the lock file', { action: 's3:GetObject', resource: `${object}.old` }, 'Denied'],
+    ['overwrite the lock file', { action: 's3:PutObject', resource: object }, 'Denied'],
+    ['read the same key in another bucket', { action: 's3:GetObject', resource: object.replace(ASSET_BUCKET, `${ASSET_BUCKET}-copy`) }, 'Denied'],
+  ];
+}
+
 /** The ARN of a subnet in the test account. */
 /** A VPC owner's account that shares its subnets with the app's account through AWS RAM. */
 const VPC_OWNER_ACCOUNT = '444455556666';
@@ -121,6 +152,12 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
   // The course materials: the object the lab's student machines download (the same for the class).
   const materialsObjects = [...new Set(machines.map((m) => materialsObjectOf(app, m)).filter((o): o is string => o !== undefined))];
 
+  const lockObjects = [...new Set(machines.map((m) => lockObjectOf(app, m)))];
+
+  test('the lock file: one object for the app, named in the user data of every machine', () => {
+    expect(lockObjects).toEqual(config.python.lock ? [expect.stringMatching(/\/[0-9a-f]{64}\.lock$/)] : [undefined]);
+  });
+
   test('the course materials: one object for the whole class, named in the user data of each student\'s machine', () => {
     expect(materialsObjects).toHaveLength(config.lab?.materials ? 1 : 0);
     const named = machines.filter((m) => materialsObjectOf(app, m) !== undefined).map((m) => m.machineRole);
@@ -133,12 +170,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
       const from = { fromInstance: self.arn };
       const ownPath = clusterTlsParameterPath(config.name);
       // The version set of the config's packages (a lab's with the course's requirements), its two kinds.
-      const set = versionSetPath(config.name, {
-        pythonVersion: config.python.version,
-        packages: [...config.python.packages, ...(config.lab?.courseMaterials?.requirements ?? [])],
-        indexUrl: config.python.indexUrl ?? undefined,
-        codeArtifact: config.python.codeArtifact ?? undefined,
-      });
+      const set = appVersionSetPath(config);
       const writesTls = tlsPath !== undefined && self.machineRole === 'scheduler' && self.stackName.endsWith('-Cluster');
       const readsTls = tlsPath !== undefined && self.stackName.endsWith('-Cluster');
       await check(self.role, [
@@ -193,6 +225,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
           ['delete the course materials', { action: 's3:DeleteObject', resource: object, ...from }, 'Denied'],
           ['read the same key in another bucket', { action: 's3:GetObject', resource: object.replace(ASSET_BUCKET, `${ASSET_BUCKET}-copy`), ...from }, 'Denied'],
         ]),
+        ...lockObjects.filter((o): o is string => o !== undefined).flatMap(lockFileExpectations).map(([name, request, expected]): Expectation => [name, { ...request, ...from }, expected]),
         ...nobodyMay(config.name, self.arn).map(([name, request, expected]): Expectation => [name, { ...request, ...from }, expected]),
       ]);
     }
@@ -201,12 +234,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
   const builders = roles.filter((r) => kindOf(r) === 'image build');
   (builders.length ? test : test.skip)('an image build: the agent, its own component and log, the version set; nothing of the machines\'', async () => {
     expect(builders).toHaveLength(new Set(builders.map((b) => b.path.replace(/BuildRole.*/, ''))).size);
-    const set = versionSetPath(config.name, {
-      pythonVersion: config.python.version,
-      packages: [...config.python.packages, ...(config.lab?.courseMaterials?.requirements ?? [])],
-      indexUrl: config.python.indexUrl ?? undefined,
-      codeArtifact: config.python.codeArtifact ?? undefined,
-    });
+    const set = appVersionSetPath(config);
     for (const builder of builders) {
       const component = builder.statements.find((st: any) => st.Sid === 'BuildComponent').Resource;
       const log = builder.statements.find((st: any) => st.Sid === 'BuildLog').Resource;
@@ -226,6 +254,7 @@ describe.each(STACK_SHAPES)('IAM evaluation: %s', (_shape, input) => {
         ['read any other parameter', { action: 'ssm:GetParameter', resource: parameterArn('/other/secret') }, 'Denied'],
         ['tag an instance', { action: 'ec2:CreateTags', resource: instanceArn('i-0123456789abcdef0'), requestTags: { 'dasklab:bootstrap': 'ready' } }, 'Denied'],
         ['read the course materials\' bucket', { action: 's3:GetObject', resource: s3Arn(`${ASSET_BUCKET}/x.zip`) }, 'Denied'],
+        ...lockObjects.filter((o): o is string => o !== undefined).flatMap(lockFileExpectations),
         ...nobodyMay(config.name, machines[0].arn),
       ]);
     }

@@ -13,19 +13,16 @@
  */
 import { spawn } from 'child_process';
 import * as fs from 'fs';
-import * as http from 'http';
-import { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { execFileSync } from 'child_process';
 import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 import { COURSE_FOLDER } from '../../lib/machine/jupyter-lab';
+import { fakeS3Proxy, S3_ENDPOINT } from './fake-s3';
 
 const PHASE = fs.readFileSync(path.join(USERDATA_DIR, 'phases', 'materials.sh'), 'utf8').replace(/@ROOT@/g, COURSE_FOLDER);
 const BOOTSTRAP = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
 const BUCKET = 'cdk-hnb659fds-assets-111122223333-eu-west-1';
-/** A host name that never resolves (RFC 6761): reachable through the proxy only. */
-const S3_ENDPOINT = 'http://s3.materials.invalid';
 
 function functionText(script: string, name: string): string {
   const match = new RegExp(`^${name}\\(\\) \\{\\n[\\s\\S]*?^\\}\\n`, 'm').exec(script);
@@ -45,31 +42,6 @@ function zipOf(file: string, files: Record<string, [string, number]>): void {
     '        z.writestr(info, content)',
   ].join('\n');
   execFileSync('python3', ['-c', script, file, JSON.stringify(files)]);
-}
-
-/** An HTTP proxy on loopback that plays S3 for the .invalid endpoint: GET /<bucket>/<key> of the objects it holds. */
-async function fakeS3Proxy(objects: Map<string, string>): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
-  const requests: string[] = [];
-  const server = http.createServer((req, res) => {
-    requests.push(`${req.method} ${req.url}`);
-    const url = new URL(req.url ?? '/', 'http://x');
-    const file = req.url?.startsWith(`${S3_ENDPOINT}/`) ? objects.get(decodeURIComponent(url.pathname).slice(1)) : undefined;
-    if (req.method === 'HEAD' || req.method === 'GET') {
-      if (file === undefined) {
-        res.writeHead(403, { 'Content-Type': 'application/xml' });
-        res.end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
-        return;
-      }
-      const body = fs.readFileSync(file);
-      res.writeHead(200, { 'Content-Length': body.length, 'Content-Type': 'application/zip', ETag: '"e"', 'Last-Modified': new Date(0).toUTCString() });
-      res.end(req.method === 'GET' ? body : undefined);
-      return;
-    }
-    res.writeHead(405).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 interface PhaseRun {

@@ -14,6 +14,9 @@ export const TRAINER_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGJ5d0fYV2u6lHk1
 /** A course's materials: a notebook, its data and a requirements.txt (tests/fixtures/materials). */
 export const MATERIALS_FIXTURE = 'tests/fixtures/materials';
 
+/** A pip lock file with hashes of numpy, dask[complete], JupyterLab and the course's requests (tests/fixtures/python-lock). */
+export const LOCK_FILE_FIXTURE = 'tests/fixtures/python-lock/requirements.lock';
+
 /** `count` roster ids, `s001`, `s002`, ... */
 export function rosterOf(count: number): string[] {
   return Array.from({ length: count }, (_, i) => `s${String(i + 1).padStart(3, '0')}`);
@@ -47,7 +50,11 @@ export const STACK_SHAPES: ReadonlyArray<readonly [string, DasklabConfigInput]> 
   ['lab with per-student clusters in public subnets of an existing VPC', { lab: { roster: ['alice', 'bob'], workersPerStudent: 1 }, network: PUBLIC_NETWORK }],
   ['baked machine on Graviton', { machine: { bake: true, instanceType: 'm7g.large' } }],
   ['baked spot cluster with TLS, JupyterLab and workers of both architectures', { machine: { bake: true }, cluster: { workers: 2, spot: true, jupyter: true, workerInstanceType: 'm7g.large' } }],
-  ['baked lab with per-student clusters, JupyterLab and course materials', { machine: { bake: true }, lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, materials: MATERIALS_FIXTURE } }],
+  [
+    'baked lab with per-student clusters, JupyterLab, course materials and a lock file',
+    { machine: { bake: true }, python: { lockFile: LOCK_FILE_FIXTURE }, lab: { roster: ['alice', 'bob'], workersPerStudent: 1, jupyter: true, materials: MATERIALS_FIXTURE } },
+  ],
+  ['cluster with TLS installing from a lock file', { python: { lockFile: LOCK_FILE_FIXTURE }, cluster: { workers: 1 } }],
   [
     'baked machine in an existing VPC with a public and a private subnet, installing from CodeArtifact through VPC endpoints made for it',
     { machine: { bake: true }, network: { ...ROUTED_NETWORK, subnets: [{ ...ROUTED_NETWORK.subnets[0], public: true }, ROUTED_NETWORK.subnets[1]], endpoints: 'create' }, python: { codeArtifact: { domain: 'acme', repository: 'pypi-store' } } },

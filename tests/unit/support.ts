@@ -11,11 +11,11 @@ export const TEST_CONFIG_DIR = path.join(__dirname, '..', '..');
 
 /**
  * A validated config from partial input, defaults filled in as the loader
- * does; a `lab.materials` folder is read as the loader reads it, relative to
+ * does; a `lab.materials` folder and a `python.lockFile` are read as the loader reads them, relative to
  * the repository root (e.g. "tests/fixtures/materials").
  */
 export function configOf(input: DasklabConfigInput = {}): DasklabConfig {
-  if (typeof input.lab?.materials === 'string') return validateConfig(input, 'test config', TEST_CONFIG_DIR);
+  if (typeof input.lab?.materials === 'string' || typeof input.python?.lockFile === 'string') return validateConfig(input, 'test config', TEST_CONFIG_DIR);
   return ConfigSchema.parse(input);
 }
 
