@@ -355,8 +355,8 @@ readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/p
 # A plain pin, as pip freeze writes one: no option, URL or marker reaches pip.
 readonly PIN_PATTERN='[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*'
 
-# version_set get NAME... | put NAME FILE: get prints the values of the NAMEs
-# that exist, in order; put stores FILE as NAME, and exits 3 when NAME exists
+# version_set get NAME... | put NAME FILE: get prints "# found" and the
+# indexes of the NAMEs that exist, then their values, in order; put stores FILE as NAME, and exits 3 when NAME exists
 # (Overwrite defaults to false: ParameterAlreadyExists,
 # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html). Intelligent-Tiering makes a set over the
 # standard tier's 4 KB an advanced parameter (8 KB):
@@ -377,6 +377,7 @@ try:
         ssm.put_parameter(Name=names[0], Value=open(names[1]).read(), Type="String", Tier="Intelligent-Tiering")
     else:
         found = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=names)["Parameters"]}
+        print("# found", *[i for i, name in enumerate(names) if name in found])
         print("\n".join(found.get(name, "") for name in names))
 except ssm.exceptions.ParameterAlreadyExists:
     sys.exit(3)
@@ -387,11 +388,13 @@ PY
 
 # Writes the set's pins to $VERSION_PINS, one per project (named as pip
 # compares names), the later kind's winning; a line that is not a plain
-# name==version pin (a pip option, say) is dropped.
+# name==version pin (a pip option, say) is dropped. $VERSION_SETS_FOUND: the
+# indexes of the kinds whose sets exist, each between spaces.
 version_pins() {
   local sets
   # Apart, so that a failure fails this function also where it runs as a condition (retry).
   sets=$(version_set get "${DASKLAB_VERSION_SETS[@]}") || return
+  VERSION_SETS_FOUND=" $(sed -n '1s/^# found//p' <<<"$sets") "
   awk -v pin="^$PIN_PATTERN\$" '$0 ~ pin { name = tolower($0); sub(/==.*/, "", name); gsub(/[-_.]+/, "-", name); pins[name] = $0 } END { for (name in pins) print pins[name] }' <<<"$sets" |
     sort >"$VERSION_PINS"
   log "the version set ${DASKLAB_VERSION_SETS[0]%/*} pins $(wc -l <"$VERSION_PINS") packages"
@@ -429,6 +432,22 @@ pip_freeze() {
   as_user "$DASKLAB_VENV/bin/python" -m pip freeze | { grep -F == || true; } >"$VERSION_FREEZE"
 }
 
+# version_set_found KIND: the set of kind number KIND existed when pip resolved.
+version_set_found() {
+  [[ "${VERSION_SETS_FOUND:-}" == *" $1 "* ]]
+}
+
+# version_sets_settled [shared]: no set can pin a version this venv lacks. Sets
+# never change once made, so that holds when this machine's kind's set (or the
+# one it has just shared) and the sets of every kind that wins over it were
+# there when pip resolved with their pins.
+version_sets_settled() {
+  local kind
+  for ((kind = DASKLAB_VERSION_SET_OWN; kind < ${#DASKLAB_VERSION_SETS[@]}; kind++)); do
+    version_set_found "$kind" || [[ $kind -eq $DASKLAB_VERSION_SET_OWN && "${1:-}" == shared ]] || return 1
+  done
+}
+
 # pip_align: installs the set's pins where this venv differs from them.
 pip_align() {
   retry 3 5 version_pins
@@ -439,7 +458,7 @@ pip_align() {
 }
 
 phase_pip() {
-  local fingerprint status=0
+  local fingerprint status=0 shared=
   fingerprint=$(packages_fingerprint)
   if [[ -f "$PACKAGES_STAMP" && "$(cat "$PACKAGES_STAMP")" == "$fingerprint" ]]; then
     log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
@@ -453,15 +472,18 @@ phase_pip() {
   retry 5 5 pip_install
   pip_freeze
   # The first machine of its kind with a new venv shares what it installed.
-  if [[ -e "$VENV_NEW" && -s "$VERSION_FREEZE" ]]; then
+  if [[ -e "$VENV_NEW" && -s "$VERSION_FREEZE" ]] && ! version_set_found "$DASKLAB_VERSION_SET_OWN"; then
     version_set put "${DASKLAB_VERSION_SETS[$DASKLAB_VERSION_SET_OWN]}" "$VERSION_FREEZE" || status=$?
-    if ((status == 0)); then log "shared this machine's versions as its kind's set"; fi
+    if ((status == 0)); then
+      shared=shared
+      log "shared this machine's versions as its kind's set"
+    fi
     # Not shared (too large, say): the machine works; the next one of its kind shares.
     if ((status != 0 && status != 3)); then log "could not share this machine's versions"; fi
   fi
   # Another machine of this kind shared first, or the base kind pins what both install.
   # (A lock file pins every package on every machine already.)
-  if [[ -z "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then pip_align; fi
+  if [[ -z "${DASKLAB_PIP_LOCK_SHA256:-}" ]] && ! version_sets_settled "$shared"; then pip_align; fi
   rm -f "$VENV_NEW"
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }
