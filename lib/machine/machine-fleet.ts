@@ -197,7 +197,8 @@ export abstract class FleetBase extends Construct {
         machineImage: baked?.machineImage,
       });
       // EC2 resolves the image's parameter at each launch; a template made before it exists would launch nothing.
-      if (baked?.ready) template.node.addDependency(baked.ready);
+      // The template resource only: its instance profile (two minutes of IAM propagation) is made during the build.
+      if (baked?.ready) template.launchTemplate.node.defaultChild!.node.addDependency(baked.ready);
       this.launchTemplates.set(id, template);
     }
     return template;

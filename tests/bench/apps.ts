@@ -22,6 +22,8 @@ export interface BenchApp {
   machines: number;
   /** Part of the synth timing series (median of --runs), or synthesized once for another section. */
   timed: boolean;
+  /** Its machines boot from the app's baked image (machine.bake): the deploy builds it first. */
+  baked?: boolean;
 }
 
 /** Student ids s1, s2, ...: lower-case letters and digits starting with a letter. */

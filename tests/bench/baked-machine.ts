@@ -1,3 +1,4 @@
+import { BenchApp } from './apps';
 import * as fs from 'fs';
 import * as path from 'path';
 import { validateConfig } from '../../lib/config';
@@ -8,6 +9,15 @@ import { REPO_DIR, synthOnce } from './synth';
  * dasklab.config.json with that one field changed, synthesized once for the
  * twin section, which boots its machine from the image the twin builds.
  */
+/** The default machine with machine.bake, as an app of the deploy estimate (section 2). */
+export const BAKED_MACHINE_APP: BenchApp = {
+  id: 'machine-baked',
+  label: 'default machine, baked (machine.bake: the deploy builds its image first)',
+  machines: 1,
+  timed: false,
+  baked: true,
+};
+
 export async function synthBakedMachine(workDir: string): Promise<{ outDir?: string; error?: string }> {
   const defaults = JSON.parse(fs.readFileSync(path.join(REPO_DIR, 'dasklab.config.json'), 'utf8'));
   const { $schema: _schema, ...config } = defaults;

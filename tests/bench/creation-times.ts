@@ -25,6 +25,9 @@ export interface BootstrapSeconds {
 
 export const STATED_BOOTSTRAP_SECONDS: number = table.types[WAIT_CONDITION].seconds;
 
+/** The stated bootstrap of a machine booted from its app's baked image (cfn-creation-seconds.json, bakedBootstrap). */
+export const STATED_BAKED_BOOTSTRAP_SECONDS: number = table.bakedBootstrap.seconds;
+
 const TYPES: Record<string, { seconds: number; source: string }> = table.types;
 
 /** The durations a bench run uses, and which types it did not know. */

@@ -67,7 +67,7 @@ function synthSection(r: BenchResults): string {
 function shapeSection(r: BenchResults): string {
   const sh = r.shape;
   const timedIds = new Set(r.synth.apps.filter((a) => a.timed).map((a) => a.app));
-  const apps = sh.apps.filter((a) => timedIds.has(a.app) || a.waves > 1);
+  const apps = sh.apps.filter((a) => timedIds.has(a.app) || a.waves > 1 || a.baked);
   const rows = apps.map((a) => {
     const largest = a.stacks.reduce((x, y) => (y.bytes > x.bytes ? y : x));
     return [
@@ -86,13 +86,19 @@ function shapeSection(r: BenchResults): string {
   const measured = Object.entries(wc.measured)
     .map(([role, v]) => `${role} ${v} s${role === 'scheduler' || role === 'worker' ? ' (1 + 2 cluster)' : ''}`)
     .join(', ');
+  const baked = sh.bakedBootstrap && apps.some((a) => a.baked) ? sh.bakedBootstrap : undefined;
+  const bakedMeasured = baked?.measured.standalone;
+  const bakedText = baked
+    ? `; a baked machine's as ${bakedMeasured !== undefined ? `measured in the twin (${bakedMeasured} s)` : `${baked.fallback} s`}, ` +
+      `after its image's build (${(sh.creationTimes.types['AWS::ImageBuilder::Image']?.seconds ?? 0) / 60} minutes, an estimate: AWS publishes none)`
+    : '';
   const lines = [
     `**Template shape and creation estimate** — the goal: ${sh.goal}. The estimate is the longest chain of creation dependencies ` +
       '(DependsOn, Ref, Fn::GetAtt, Fn::Sub; a stack waits for the stacks it imports from) weighted by typical CloudFormation creation times ' +
-      `(\`tests/bench/cfn-creation-seconds.json\`, sources there), the bootstrap counted as ${measured ? `measured in the twin (${measured})` : `${wc.fallback} s`}:`,
+      `(\`tests/bench/cfn-creation-seconds.json\`, sources there), the bootstrap counted as ${measured ? `measured in the twin (${measured})` : `${wc.fallback} s`}${bakedText}:`,
     '',
     table(
-      ['app', 'stacks', 'resources', 'largest template (of 1 MB)', 'most resources in a stack (of 500)', 'longest chain', 'estimated deploy (twin bootstrap)', `on EC2, estimated (${wc.fallback} s bootstrap)`, 'waves'],
+      ['app', 'stacks', 'resources', 'largest template (of 1 MB)', 'most resources in a stack (of 500)', 'longest chain', 'estimated deploy (twin bootstrap)', `on EC2, estimated (${wc.fallback} s bootstrap${baked ? `, baked ${baked.fallback} s` : ''})`, 'waves'],
       rows,
       [1, 2, 3, 4, 5, 6, 7, 8],
     ),
@@ -100,7 +106,7 @@ function shapeSection(r: BenchResults): string {
   lines.push(
     '',
     `On EC2 the bootstrap also waits for EC2's own boot and downloads its packages from Ubuntu's archive and PyPI, which the twin serves locally: ` +
-      `the "on EC2" column counts every bootstrap as ${wc.fallback} s, an estimate whose parts and sources are in \`tests/bench/cfn-creation-seconds.json\`.`,
+      `the "on EC2" column counts every bootstrap as ${wc.fallback} s${baked ? ` (a baked machine's as ${baked.fallback} s: it downloads nothing)` : ''}, an estimate whose parts and sources are in \`tests/bench/cfn-creation-seconds.json\`.`,
   );
   const path0 = sh.apps.find((a) => a.app === 'machine')?.criticalPath;
   if (path0) lines.push('', `Critical path of the default machine: ${path0.map((p) => p.replace(/ [^ ]+\/[^ ]+ /, ' ')).join(' → ')}.`);

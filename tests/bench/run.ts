@@ -9,7 +9,7 @@ import { BenchResults, COMMITTED_RESULTS, fileStamp, readCommittedResults, RESUL
 import { formatShapeSection, runShapeSection } from './shape-section';
 import { formatSynthSection, runSynthSection } from './synth-section';
 import { formatTwinSection, measuredBootstrapSeconds, runTwinSection, TwinSection } from './twin-section';
-import { synthBakedMachine } from './baked-machine';
+import { BAKED_MACHINE_APP, synthBakedMachine } from './baked-machine';
 
 /**
  * npm run bench -- [--runs N] [--no-twin] [--twin-timeout S] [--keep]
@@ -45,11 +45,14 @@ async function main(): Promise<number> {
     const outDirOf = (id: string) => synth.apps.find((a) => a.app === id)?.outDir;
     const built = apps.map((a) => ({ ...a, outDir: outDirOf(a.id) }));
 
+    // The default machine with machine.bake: its deploy estimate (section 2) and its boot (section 3).
+    const baked = await synthBakedMachine(workDir);
+    if (baked.error) log(`the default machine with machine.bake did not synthesize: ${baked.error}`);
+    built.push({ ...BAKED_MACHINE_APP, outDir: baked.outDir });
+
     let twin: TwinSection | undefined;
     if (args.twin) {
       fs.mkdirSync(RESULTS_DIR, { recursive: true });
-      const baked = await synthBakedMachine(workDir);
-      if (baked.error) log(`the default machine with machine.bake did not synthesize: ${baked.error}`);
       twin = await runTwinSection({
         machineOutDir: outDirOf('machine'),
         clusterOutDir: outDirOf('cluster-1+2'),
@@ -73,7 +76,7 @@ async function main(): Promise<number> {
       print(`   keeping the twin figures of ${carried.twinCarriedFrom?.startedAt ?? carried.startedAt} (${COMMITTED_RESULTS})`);
     }
 
-    const shape = runShapeSection(built, measuredBootstrapSeconds(twin));
+    const shape = runShapeSection(built, measuredBootstrapSeconds(twin), twin?.baked?.machine.status === 'SUCCESS' ? twin.baked.machine.seconds : undefined);
     print(formatShapeSection(shape));
     const cost = runCostSection(built.filter((a) => a.timed));
     print(formatCostSection(cost));

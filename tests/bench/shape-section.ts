@@ -1,6 +1,6 @@
 import { BenchApp } from './apps';
 import limits from './cfn-limits.json';
-import { BootstrapSeconds, CreationTimes, STATED_BOOTSTRAP_SECONDS } from './creation-times';
+import { BootstrapSeconds, CreationTimes, STATED_BAKED_BOOTSTRAP_SECONDS, STATED_BOOTSTRAP_SECONDS } from './creation-times';
 import { LabCapacity, labCapacity } from './lab-capacity';
 import { heading, renderTable } from './table';
 import { AppShape, shapeOfApp } from './template-shape';
@@ -20,18 +20,32 @@ export interface ShapeSection {
   apps: AppShape[];
   capacity?: LabCapacity;
   creationTimes: ReturnType<CreationTimes['describe']>;
+  /** The bootstrap of a baked app's machines (older results have none). */
+  bakedBootstrap?: BootstrapSeconds;
   unknownTypes: string[];
   limits: typeof limits;
   errors: string[];
 }
 
+/**
+ * @param measuredBootstrap the twin's bootstrap by role, for machines that install at boot
+ * @param measuredBakedBootstrap the twin's machine booted from its baked image, for baked apps' machines
+ */
 export function runShapeSection(
   apps: readonly (BenchApp & { outDir?: string })[],
   measuredBootstrap: Partial<Record<string, number>>,
+  measuredBakedBootstrap?: number,
 ): ShapeSection {
   const bootstrap: BootstrapSeconds = { measured: measuredBootstrap, fallback: STATED_BOOTSTRAP_SECONDS };
   const times = new CreationTimes(bootstrap);
   const stated = new CreationTimes({ measured: {}, fallback: STATED_BOOTSTRAP_SECONDS });
+  // A baked app's machines run only their own setup at boot; its deploy waits for the image's build instead.
+  const baked: BootstrapSeconds = {
+    measured: measuredBakedBootstrap === undefined ? {} : { standalone: measuredBakedBootstrap, student: measuredBakedBootstrap },
+    fallback: STATED_BAKED_BOOTSTRAP_SECONDS,
+  };
+  const bakedTimes = new CreationTimes(baked);
+  const bakedStated = new CreationTimes({ measured: {}, fallback: STATED_BAKED_BOOTSTRAP_SECONDS });
   const shapes: AppShape[] = [];
   const errors: string[] = [];
   for (const app of apps) {
@@ -40,7 +54,7 @@ export function runShapeSection(
       continue;
     }
     try {
-      const shape = shapeOfApp(app, app.outDir, times, stated);
+      const shape = app.baked ? { ...shapeOfApp(app, app.outDir, bakedTimes, bakedStated), baked: true } : shapeOfApp(app, app.outDir, times, stated);
       if (shape.totals.instances !== app.machines) {
         errors.push(`${app.id}: expected ${app.machines} machines, the templates have ${shape.totals.instances}`);
       }
@@ -50,7 +64,8 @@ export function runShapeSection(
     }
   }
   let capacity: LabCapacity | undefined;
-  const singles = apps.filter((a) => a.students !== undefined && a.machines === a.students && shapes.some((s) => s.app === a.id));
+  for (const type of bakedTimes.unknownTypes) times.unknownTypes.add(type);
+  const singles = apps.filter((a) => !a.baked && a.students !== undefined && a.machines === a.students && shapes.some((s) => s.app === a.id));
   const largest = singles.sort((a, b) => b.students! - a.students!)[0];
   const clusterLab = apps.find((a) => a.students !== undefined && a.machines > a.students && shapes.some((s) => s.app === a.id));
   if (largest) {
@@ -74,6 +89,7 @@ export function runShapeSection(
     apps: shapes,
     capacity,
     creationTimes: times.describe(),
+    bakedBootstrap: baked,
     unknownTypes: [...times.unknownTypes].sort(),
     limits,
     errors,
@@ -128,6 +144,10 @@ export function formatShapeSection(s: ShapeSection): string {
   const wc = s.creationTimes.bootstrap;
   const measured = Object.entries(wc.measured).map(([role, v]) => `${role} ${v} s`).join(', ');
   lines.push(`wait conditions (the bootstrap): ${measured ? `measured in the twin: ${measured}; ` : ''}other roles ${wc.fallback} s (stated)`);
+  if (s.bakedBootstrap) {
+    const bakedMeasured = s.bakedBootstrap.measured.standalone;
+    lines.push(`a baked app's machines: ${bakedMeasured !== undefined ? `${bakedMeasured} s, measured in the twin` : `${s.bakedBootstrap.fallback} s (stated)`}; its image build as stated in cfn-creation-seconds.json`);
+  }
   lines.push(`creation times: tests/bench/cfn-creation-seconds.json (typical figures, sources stated there)${s.unknownTypes.length ? `; unknown types at ${s.creationTimes.defaultSeconds} s: ${s.unknownTypes.join(', ')}` : ''}`);
   if (s.capacity) {
     lines.push('', `largest lab within CloudFormation's per-stack quotas (${limits.resources} resources, ${limits.templateBytes} bytes), by machines per student:`);

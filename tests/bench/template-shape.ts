@@ -32,6 +32,8 @@ export interface StackShape {
 export interface AppShape {
   app: string;
   label: string;
+  /** Its machines boot from the app's baked image, which the deploy builds first. */
+  baked?: boolean;
   stacks: StackShape[];
   totals: { stacks: number; resources: number; bytes: number; instances: number };
   /** The app's longest chain: the last stack to complete. */

@@ -72,6 +72,10 @@ describe('baked image: a standalone machine', () => {
     const [launchTemplate] = resourcesOf(template, 'AWS::EC2::LaunchTemplate');
     expect(launchTemplate.Properties.LaunchTemplateData.ImageId).toBe(`resolve:ssm:${parameter.Properties.Name}`);
     expect(launchTemplate.DependsOn).toContain(parameterId);
+    // AND the machines' instance profile does not: its two minutes of IAM propagation pass during the build
+    for (const profile of Object.values<any>(template.findResources('AWS::IAM::InstanceProfile'))) {
+      expect(profile.DependsOn ?? []).not.toContain(parameterId);
+    }
   });
 
   test('the recipe: Canonical\'s Ubuntu, the one component, an encrypted gp3 root of the machines\' size', () => {

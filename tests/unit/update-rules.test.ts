@@ -17,7 +17,7 @@ import { SPOT_MACHINE_RESOURCE_TYPE } from '../../lib/machine/spot-machine-prope
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { MATERIALS_FIXTURE, STACK_SHAPES, synthesizeShape, TRAINER_KEY } from './stack-shapes';
+import { LOCK_FILE_FIXTURE, MATERIALS_FIXTURE, STACK_SHAPES, synthesizeShape, TRAINER_KEY } from './stack-shapes';
 import { TEST_CONFIG_DIR } from './support';
 
 type Expected = 'replaced' | 'restarted' | undefined;
@@ -54,9 +54,18 @@ function updatedMaterials(): string {
   return folder;
 }
 
+/** The fixture lock file with numpy one release on: the user's next lock. */
+function updatedLockFile(): string {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lock-updated-')), 'requirements.lock');
+  fs.writeFileSync(file, fs.readFileSync(path.join(TEST_CONFIG_DIR, LOCK_FILE_FIXTURE), 'utf8').replace('numpy==2.2.1', 'numpy==2.2.2'));
+  return file;
+}
+
 const CHANGES: readonly Change[] = [
   { name: 'python.packages: a package added', applies: any, apply: (i) => ({ ...i, python: { ...i.python, packages: ['numpy', 'dask[complete]', 'pandas'] } }), expect: packageChange },
   { name: 'python.indexUrl set', applies: (i) => !i.python?.codeArtifact, apply: (i) => ({ ...i, python: { ...i.python, indexUrl: 'https://pypi.example.org/simple' } }), expect: packageChange },
+  { name: 'python.lockFile set', applies: (i) => isStandalone(i) && !i.python?.lockFile, apply: (i) => ({ ...i, python: { ...i.python, lockFile: LOCK_FILE_FIXTURE } }), expect: packageChange },
+  { name: 'python.lockFile: a new version of the file', applies: (i) => !!i.python?.lockFile, apply: (i) => ({ ...i, python: { ...i.python, lockFile: updatedLockFile() } }), expect: packageChange },
   { name: 'python.venv moved', applies: any, apply: (i) => ({ ...i, python: { ...i.python, venv: '/opt/course/venv' } }), expect: packageChange },
   { name: 'machine.bake turned on', applies: (i) => !i.machine?.bake && !i.network && (i.lab?.roster?.length ?? 0) <= 3, apply: (i) => ({ ...i, machine: { ...i.machine, bake: true } }), expect: everyMachine },
   { name: 'machine.bake turned off', applies: (i) => !!i.machine?.bake, apply: (i) => ({ ...i, machine: { ...i.machine, bake: false } }), expect: everyMachine },
