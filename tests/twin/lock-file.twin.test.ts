@@ -18,7 +18,8 @@ import { versionSetPath } from '../../lib/machine/version-set';
  * the twin's S3 and installed by the machine with pip's hash-checking mode.
  * A lock whose hash does not match the index's wheel fails the pip phase with
  * pip's error; an asset object altered after synth, or one the machine's role
- * may not read, is refused before pip runs.
+ * may not read, is refused before pip runs; a lock without hashes that got
+ * past synth (a hand-edited template) is refused by pip's --require-hashes.
  */
 const FIXTURE = path.join(__dirname, 'fixtures', 'lock-file.config.json');
 const STACK = 'locked-Machine';
@@ -173,8 +174,8 @@ twinDescribe('twin: python.lockFile installed with pip\'s hash-checking mode', (
   });
 
   describe('a lock that does not hold', () => {
-    let broken: { tamperedHash: Twin; altered: Twin; noGrant: Twin };
-    let results: { tamperedHash: SignalResult; altered: SignalResult; noGrant: SignalResult };
+    let broken: { tamperedHash: Twin; altered: Twin; noGrant: Twin; hashless: Twin };
+    let results: { tamperedHash: SignalResult; altered: SignalResult; noGrant: SignalResult; hashless: SignalResult };
     let alteredSha: string;
     const extraWheel = 'requests';
 
@@ -201,19 +202,30 @@ twinDescribe('twin: python.lockFile installed with pip\'s hash-checking mode', (
       }
       expect(removed).toBe(1);
       fs.writeFileSync(templateFile, JSON.stringify(template));
+      // A lock without hashes that got past synth: the asset's pins without their hashes, and the
+      // template's sha256 edited to match it (synth itself refuses such a lock).
+      const hashless = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lock-file-hashless-'));
+      dirs.push(hashless);
+      fs.cpSync(synthesized, hashless, { recursive: true });
+      const hashlessText = locked.map((w) => `${w.name}==${w.version}\n`).join('');
+      fs.writeFileSync(lockAssetOf(hashless).file, hashlessText);
+      const hashlessTemplate = path.join(hashless, `${STACK}.template.json`);
+      const original = fs.readFileSync(hashlessTemplate, 'utf8');
+      expect(original.split(sha256(lockText)).length - 1).toBe(1);
+      fs.writeFileSync(hashlessTemplate, original.replace(sha256(lockText), sha256(hashlessText)));
 
-      // Three deploys at once: each fails before or in the pip phase.
+      // Four deploys at once: each fails before or in the pip phase.
       const start = (templateDir: string) => Twin.start({ templateDir, stack: STACK, timeoutSeconds: 900 });
-      const twins = await Promise.allSettled([start(tampered.out), start(altered), start(noGrant)]);
-      const [t, a, n] = twins.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
-      if (!t || !a || !n) {
-        await Promise.all([t, a, n].map((x) => x?.stop()));
+      const twins = await Promise.allSettled([start(tampered.out), start(altered), start(noGrant), start(hashless)]);
+      const [t, a, n, h] = twins.map((s) => (s.status === 'fulfilled' ? s.value : undefined));
+      if (!t || !a || !n || !h) {
+        await Promise.all([t, a, n, h].map((x) => x?.stop()));
         throw twins.find((s): s is PromiseRejectedResult => s.status === 'rejected')!.reason;
       }
-      broken = { tamperedHash: t, altered: a, noGrant: n };
-      const [rt, ra, rn] = await Promise.all([t, a, n].map(async (x) => (await x.waitForSignals())[0]));
-      results = { tamperedHash: rt, altered: ra, noGrant: rn };
-      for (const [x, r] of [[t, rt], [a, ra], [n, rn]] as Array<[Twin, SignalResult]>) await report(x, [r]);
+      broken = { tamperedHash: t, altered: a, noGrant: n, hashless: h };
+      const [rt, ra, rn, rh] = await Promise.all([t, a, n, h].map(async (x) => (await x.waitForSignals())[0]));
+      results = { tamperedHash: rt, altered: ra, noGrant: rn, hashless: rh };
+      for (const [x, r] of [[t, rt], [a, ra], [n, rn], [h, rh]] as Array<[Twin, SignalResult]>) await report(x, [r]);
     });
 
     afterAll(async () => {
@@ -270,6 +282,15 @@ twinDescribe('twin: python.lockFile installed with pip\'s hash-checking mode', (
       const log = await failedInPip(twin, results.noGrant);
       expect(log).toMatch(new RegExp(`the lock file s3://\\S+/${lockAssetOf(synthesized).key}: .*(403|Forbidden|AccessDenied)`));
       expect(fs.readFileSync(twin.services.accessLog, 'utf8')).not.toMatch(/ pip /);
+    });
+
+    test('GIVEN a lock without hashes that reached the machine past synth WHEN the machine boots THEN pip\'s --require-hashes refuses it, nothing installed', async () => {
+      // GIVEN the asset's pins without hashes, the user data's sha256 edited to match (WHEN booted: beforeAll)
+      const { hashless: twin } = broken;
+      // THEN the lock was fetched and accepted, and pip refused to install a requirement without a hash
+      const log = await failedInPip(twin, results.hashless);
+      expect(log).toMatch(new RegExp(`the lock file pins ${locked.length} packages`));
+      expect(log).toMatch(/Hashes are required in --require-hashes mode, but they are missing from some requirements/);
     });
   });
 });
