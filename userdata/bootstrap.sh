@@ -300,10 +300,11 @@ phase_venv() {
 
 # What the venv should hold; when it matches the stamp, pip has nothing to do.
 # The version set is part of it: a machine installed before it had one shares
-# its versions (or takes the set's) on its next run.
+# its versions (or takes the set's) on its next run; and the set's name holds
+# a digest of the lock file, if any (lib/machine/version-set.ts).
 packages_fingerprint() {
   {
-    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" "${DASKLAB_VERSION_SETS[@]}" "${DASKLAB_PIP_LOCK_SHA256:-}"
+    printf '%s\n' "$DASKLAB_PIP_INDEX_URL" "${DASKLAB_PIP_PACKAGES[@]}" "${DASKLAB_VERSION_SETS[@]}"
     if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
       printf 'codeartifact %s\n' "$DASKLAB_CODEARTIFACT_DOMAIN" "$DASKLAB_CODEARTIFACT_REPOSITORY" \
         "$DASKLAB_CODEARTIFACT_DOMAIN_OWNER" "$DASKLAB_CODEARTIFACT_REGION"
@@ -321,18 +322,13 @@ redact_urls() {
 # codeartifact_index_url, where python.codeArtifact is set (userdata/codeartifact.sh):
 # @@CODEARTIFACT@@
 
-# With a lock file, pip installs exactly it in hash-checking mode, which also
-# refuses any dependency the file does not pin with a hash
-# (https://pip.pypa.io/en/stable/topics/secure-installs/).
+# What pip installs (a lock file replaces it: userdata/pip-lock.sh).
+PIP_PACKAGES=("${DASKLAB_PIP_PACKAGES[@]}")
+
 pip_install() {
   local args=(install --prefer-binary --progress-bar off) index_url=
   [[ -n "$DASKLAB_PIP_INDEX_URL" ]] && args+=(--index-url "$DASKLAB_PIP_INDEX_URL")
-  if [[ -n "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then
-    args+=(--require-hashes --requirement "$PIP_LOCK")
-  else
-    [[ -s "$VERSION_PINS" ]] && args+=(--constraint "$VERSION_PINS")
-    args+=("${DASKLAB_PIP_PACKAGES[@]}")
-  fi
+  [[ -s "$VERSION_PINS" ]] && args+=(--constraint "$VERSION_PINS")
   if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then
     index_url=$(codeartifact_index_url) || return 1
   fi
@@ -340,7 +336,7 @@ pip_install() {
   # every user sees, nor in the log.
   (
     if [[ -n "$index_url" ]]; then export PIP_INDEX_URL=$index_url; fi
-    as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}"
+    as_user "$DASKLAB_VENV/bin/python" -m pip "${args[@]}" "${PIP_PACKAGES[@]}"
   ) 2>&1 | redact_urls
 }
 
@@ -355,8 +351,8 @@ readonly VERSION_PINS="$STATE_DIR/version-pins.txt" VERSION_FREEZE="$STATE_DIR/p
 # A plain pin, as pip freeze writes one: no option, URL or marker reaches pip.
 readonly PIN_PATTERN='[A-Za-z0-9][A-Za-z0-9._-]*==[A-Za-z0-9][A-Za-z0-9.+!_-]*'
 
-# version_set get NAME... | put NAME FILE: get prints "# found" and the
-# indexes of the NAMEs that exist, then their values, in order; put stores FILE as NAME, and exits 3 when NAME exists
+# version_set get NAME... | put NAME FILE: get prints the values of the NAMEs
+# that exist, in order; put stores FILE as NAME, and exits 3 when NAME exists
 # (Overwrite defaults to false: ParameterAlreadyExists,
 # https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html). Intelligent-Tiering makes a set over the
 # standard tier's 4 KB an advanced parameter (8 KB):
@@ -377,7 +373,6 @@ try:
         ssm.put_parameter(Name=names[0], Value=open(names[1]).read(), Type="String", Tier="Intelligent-Tiering")
     else:
         found = {p["Name"]: p["Value"] for p in ssm.get_parameters(Names=names)["Parameters"]}
-        print("# found", *[i for i, name in enumerate(names) if name in found])
         print("\n".join(found.get(name, "") for name in names))
 except ssm.exceptions.ParameterAlreadyExists:
     sys.exit(3)
@@ -388,64 +383,18 @@ PY
 
 # Writes the set's pins to $VERSION_PINS, one per project (named as pip
 # compares names), the later kind's winning; a line that is not a plain
-# name==version pin (a pip option, say) is dropped. $VERSION_SETS_FOUND: the
-# indexes of the kinds whose sets exist, each between spaces.
+# name==version pin (a pip option, say) is dropped.
 version_pins() {
   local sets
   # Apart, so that a failure fails this function also where it runs as a condition (retry).
   sets=$(version_set get "${DASKLAB_VERSION_SETS[@]}") || return
-  VERSION_SETS_FOUND=" $(sed -n '1s/^# found//p' <<<"$sets") "
   awk -v pin="^$PIN_PATTERN\$" '$0 ~ pin { name = tolower($0); sub(/==.*/, "", name); gsub(/[-_.]+/, "-", name); pins[name] = $0 } END { for (name in pins) print pins[name] }' <<<"$sets" |
     sort >"$VERSION_PINS"
   log "the version set ${DASKLAB_VERSION_SETS[0]%/*} pins $(wc -l <"$VERSION_PINS") packages"
 }
 
-# python.lockFile: the app's lock file, an object in the CDK's asset bucket
-# that the machine's role may read; it must be the very file synth checked.
-readonly PIP_LOCK="$STATE_DIR/pip-lock.txt"
-fetch_pip_lock() {
-  local region digest
-  region=$(imds_get meta-data/placement/region) || return
-  AWS_ENDPOINT_URL="$DASKLAB_AWS_ENDPOINT_URL" python3 - "$region" "$DASKLAB_PIP_LOCK_BUCKET" "$DASKLAB_PIP_LOCK_KEY" "$PIP_LOCK.new" <<'PY' || return
-import sys
-
-import boto3
-
-region, bucket, key, file = sys.argv[1:]
-try:
-    boto3.client("s3", region_name=region).download_file(bucket, key, file)
-except Exception as error:
-    sys.exit(f"the lock file s3://{bucket}/{key}: {error}")
-PY
-  digest=$(sha256sum <"$PIP_LOCK.new" | cut -d' ' -f1)
-  if [[ "$digest" != "$DASKLAB_PIP_LOCK_SHA256" ]]; then
-    rm -f "$PIP_LOCK.new"
-    log "the lock file s3://$DASKLAB_PIP_LOCK_BUCKET/$DASKLAB_PIP_LOCK_KEY has sha256 $digest, not that of the file synth checked ($DASKLAB_PIP_LOCK_SHA256)"
-    return 1
-  fi
-  chmod 0644 "$PIP_LOCK.new"
-  mv "$PIP_LOCK.new" "$PIP_LOCK"
-  log "the lock file pins $(grep -c -E '^[A-Za-z0-9]' "$PIP_LOCK") packages"
-}
-
 pip_freeze() {
   as_user "$DASKLAB_VENV/bin/python" -m pip freeze | { grep -F == || true; } >"$VERSION_FREEZE"
-}
-
-# version_set_found KIND: the set of kind number KIND existed when pip resolved.
-version_set_found() {
-  [[ "${VERSION_SETS_FOUND:-}" == *" $1 "* ]]
-}
-
-# version_sets_settled [shared]: no set can pin a version this venv lacks. Sets
-# never change once made, so that holds when this machine's kind's set (or the
-# one it has just shared) and the sets of every kind that wins over it were
-# there when pip resolved with their pins.
-version_sets_settled() {
-  local kind
-  for ((kind = DASKLAB_VERSION_SET_OWN; kind < ${#DASKLAB_VERSION_SETS[@]}; kind++)); do
-    version_set_found "$kind" || [[ $kind -eq $DASKLAB_VERSION_SET_OWN && "${1:-}" == shared ]] || return 1
-  done
 }
 
 # pip_align: installs the set's pins where this venv differs from them.
@@ -458,35 +407,30 @@ pip_align() {
 }
 
 phase_pip() {
-  local fingerprint status=0 shared=
+  local fingerprint status=0
   fingerprint=$(packages_fingerprint)
   if [[ -f "$PACKAGES_STAMP" && "$(cat "$PACKAGES_STAMP")" == "$fingerprint" ]]; then
     log "packages already installed: ${DASKLAB_PIP_PACKAGES[*]}"
     return 0
   fi
-  if [[ -n "${DASKLAB_PIP_LOCK_SHA256:-}" ]]; then
-    retry 3 5 fetch_pip_lock
-  else
-    retry 3 5 version_pins
-  fi
+  retry 3 5 version_pins
   retry 5 5 pip_install
   pip_freeze
   # The first machine of its kind with a new venv shares what it installed.
-  if [[ -e "$VENV_NEW" && -s "$VERSION_FREEZE" ]] && ! version_set_found "$DASKLAB_VERSION_SET_OWN"; then
+  if [[ -e "$VENV_NEW" && -s "$VERSION_FREEZE" ]]; then
     version_set put "${DASKLAB_VERSION_SETS[$DASKLAB_VERSION_SET_OWN]}" "$VERSION_FREEZE" || status=$?
-    if ((status == 0)); then
-      shared=shared
-      log "shared this machine's versions as its kind's set"
-    fi
+    if ((status == 0)); then log "shared this machine's versions as its kind's set"; fi
     # Not shared (too large, say): the machine works; the next one of its kind shares.
     if ((status != 0 && status != 3)); then log "could not share this machine's versions"; fi
   fi
   # Another machine of this kind shared first, or the base kind pins what both install.
-  # (A lock file pins every package on every machine already.)
-  if [[ -z "${DASKLAB_PIP_LOCK_SHA256:-}" ]] && ! version_sets_settled "$shared"; then pip_align; fi
+  pip_align
   rm -f "$VENV_NEW"
   echo "$fingerprint" >"$PACKAGES_STAMP"
 }
+
+# The lock file's part, where python.lockFile is set (userdata/pip-lock.sh):
+# @@PIP_LOCK@@
 
 # write_file DEST [MODE] < CONTENT: writes DEST unless it already holds
 # CONTENT; succeeds only when DEST changed.

@@ -466,6 +466,7 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
   body = replaceMarker(body, 'IMAGE_BUILD', params.imageBuild ? compactBash(readUserdataFile('image-build.sh'), { shebang: false }) : '');
   body = replaceMarker(body, 'BOOTSTRAP_UNIT', stripComments(readUserdataFile('dasklab-bootstrap.service'), { shebang: false }));
   body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? compactBash(readUserdataFile('codeartifact.sh'), { shebang: false }) : '');
+  body = replaceMarker(body, 'PIP_LOCK', params.lockFile ? compactBash(readUserdataFile('pip-lock.sh'), { shebang: false }) : '');
   if (optional.includes('dask')) {
     body = replaceMarker(body, 'DASK_UNIT', renderDaskUnit(params));
   }

@@ -16,6 +16,8 @@ import { USERDATA_DIR } from '../../lib/bootstrap/bootstrap-user-data';
 import { fakeS3Proxy, S3_ENDPOINT } from './fake-s3';
 
 const BOOTSTRAP = fs.readFileSync(path.join(USERDATA_DIR, 'bootstrap.sh'), 'utf8');
+/** The lock file's part, which the renderer embeds after the pip phase's functions where python.lockFile is set. */
+const PIP_LOCK_PART = fs.readFileSync(path.join(USERDATA_DIR, 'pip-lock.sh'), 'utf8');
 const BUCKET = 'cdk-hnb659fds-assets-111122223333-eu-west-1';
 const LOCK = `numpy==2.2.1 \\\n    --hash=sha256:${'a'.repeat(64)}\ndask==2024.12.1 \\\n    --hash=sha256:${'b'.repeat(64)}\n`;
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -26,10 +28,13 @@ function functionText(name: string): string {
   return match[0];
 }
 
-/** The bootstrap's line that names the lock file's path on the machine, with the state directory set to `dir`. */
-const PIP_LOCK_LINE = /^readonly PIP_LOCK=.*$/m.exec(BOOTSTRAP)![0];
+/** The bootstrap's line that says what pip installs. */
+const PIP_PACKAGES_LINE = /^PIP_PACKAGES=.*$/m.exec(BOOTSTRAP)![0];
 
-/** Runs `commands` after the lock parts of the bootstrap; returns status, output and fake pip's argv (or null if it did not run). */
+/**
+ * Runs `commands` after the bootstrap's pip functions and, with lock parameters, its lock part;
+ * returns status, output and fake pip's argv (or null if it did not run).
+ */
 function runBash(dir: string, proxy: string, parameters: string[], commands: string[]): Promise<{ status: number; log: string; pipArgv: string[] | null }> {
   const fakePip = path.join(dir, 'fake-pip');
   fs.writeFileSync(fakePip, `#!/bin/bash\nprintf '%s\\n' "$@" >'${dir}/argv'\n`, { mode: 0o755 });
@@ -49,8 +54,9 @@ function runBash(dir: string, proxy: string, parameters: string[], commands: str
     'imds_get() { [[ "$1" == meta-data/placement/region ]] && echo eu-west-1; }',
     `as_user() { shift 3; '${fakePip}' "$@"; }`,
     'redact_urls() { cat; }',
-    PIP_LOCK_LINE,
-    ...['retry', 'fetch_pip_lock', 'pip_install'].map(functionText),
+    PIP_PACKAGES_LINE,
+    ...['retry', 'pip_install'].map(functionText),
+    parameters.length > 0 ? PIP_LOCK_PART : '',
     ...commands,
   ].join('\n');
   return new Promise((resolve) => {
@@ -92,15 +98,17 @@ describe('the pip phase with a lock file', () => {
   test('the file synth checked is downloaded, readable by the login user, and pip installs exactly it with --require-hashes', async () => {
     // GIVEN the lock file in the asset bucket, and an earlier version set's pins on the machine
     fs.writeFileSync(path.join(dir, 'version-pins.txt'), 'numpy==1.26.4\n');
-    // WHEN the lock is fetched and pip runs
-    const run = await runBash(dir, s3.url, lockParameters('good.lock', sha256(LOCK)), ['fetch_pip_lock', 'pip_install']);
+    // WHEN the lock takes the version sets' place and pip runs
+    const run = await runBash(dir, s3.url, lockParameters('good.lock', sha256(LOCK)), ['version_pins', 'pip_install', 'pip_align']);
     // THEN
     expect(run.log).toContain('the lock file pins 2 packages');
     expect(run.status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'pip-lock.txt'), 'utf8')).toBe(LOCK);
     expect(fs.statSync(path.join(dir, 'pip-lock.txt')).mode & 0o777).toBe(0o644);
     expect(s3.requests).toContain(`GET ${S3_ENDPOINT}/${BUCKET}/good.lock`);
-    // The lock alone: no package names beside it, no constraints of the version set.
+    // The lock alone: no package names beside it, no constraints of the version set (whose old pins are gone),
+    // and no version set read after it (pip_align does nothing).
+    expect(fs.existsSync(path.join(dir, 'version-pins.txt'))).toBe(false);
     expect(run.pipArgv).toEqual(['install', '--prefer-binary', '--progress-bar', 'off', '--require-hashes', '--requirement', path.join(dir, 'pip-lock.txt')]);
   });
 

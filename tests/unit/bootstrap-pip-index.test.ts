@@ -75,6 +75,8 @@ function runPipInstall(dir: string, parameters: string[]): Promise<{ status: num
     'log() { printf "%s\\n" "$*" >&2; }',
     'imds_get() { echo eu-central-1; }',
     `as_user() { shift 3; '${fakePip}' "$@"; }`,
+    // What pip installs: the packages (bootstrap.sh's own line).
+    /^PIP_PACKAGES=.*$/m.exec(SCRIPT)![0],
     ...['redact_urls', 'codeartifact_index_url', 'pip_install'].map(functionText),
     'pip_install',
   ].join('\n');

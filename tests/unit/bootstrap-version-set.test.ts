@@ -1,9 +1,10 @@
 /**
  * The pip phase's use of the app's version set (userdata/bootstrap.sh), run by
- * bash on this machine: which calls to Parameter Store a machine makes, by what
- * the sets held when pip resolved. A set never changes once made, so a machine
- * reads the sets a second time (pip_align) only when one that could pin what
- * it installed was missing, and shares its own only when its kind has none.
+ * bash on this machine: which calls to Parameter Store a machine makes. It
+ * reads the sets before pip resolves, shares its own kind's when its venv is
+ * new, and reads them again after (pip_align): another machine may have shared
+ * its kind's set at the same moment, or the base kind's set, which wins for
+ * the packages both kinds install, may have come meanwhile.
  * Stand-ins: `version_set` answers from the given sets and records each call;
  * `pip_install` does nothing; `pip_freeze` writes a freeze of numpy; `log` and
  * `retry` are quiet and immediate.
@@ -30,7 +31,7 @@ interface Machine {
   readonly existing: readonly (0 | 1)[];
   /** The venv was made in this run. */
   readonly newVenv: boolean;
-  /** What `version_set put` exits with (3: another machine shared first; 1: refused). */
+  /** What `version_set put` exits with when the kind has no set yet (1: refused); 3 where it has one. */
   readonly putStatus?: number;
 }
 
@@ -52,16 +53,18 @@ function callsOf(machine: Machine): string[] {
       // The sets before the machine runs, plus the one it shares.
       `EXISTING=" ${machine.existing.join(' ')} "`,
       'version_set() {',
-      `  if [[ "$1" == put ]]; then echo "put \${2##*/}" >>'${dir}/calls'; return ${machine.putStatus ?? 0}; fi`,
+      '  local i',
+      `  if [[ "$1" == put ]]; then`,
+      `    echo "put \${2##*/}" >>'${dir}/calls'`,
+      '    for i in 0 1; do [[ "$2" == "${DASKLAB_VERSION_SETS[$i]}" && "$EXISTING" == *" $i "* ]] && return 3; done',
+      `    return ${machine.putStatus ?? 0}`,
+      '  fi',
       `  echo get >>'${dir}/calls'`,
-      '  local i found=()',
-      '  for i in 0 1; do [[ "$EXISTING" == *" $i "* ]] && found+=("$i"); done',
-      '  echo "# found ${found[*]}"',
       '  for i in 0 1; do [[ "$EXISTING" == *" $i "* ]] && echo "numpy==2.2.1" || echo; done',
       '}',
       'pip_install() { :; }',
       `pip_freeze() { echo "numpy==2.2.1" >'${dir}/freeze'; }`,
-      ...['retry', 'packages_fingerprint', 'version_pins', 'version_set_found', 'version_sets_settled', 'pip_align', 'phase_pip'].map(functionText),
+      ...['retry', 'packages_fingerprint', 'version_pins', 'pip_align', 'phase_pip'].map(functionText),
       'phase_pip',
     ].join('\n');
     const run = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
@@ -72,16 +75,13 @@ function callsOf(machine: Machine): string[] {
   }
 }
 
-describe('the version set: each call to Parameter Store only where it can change something', () => {
+describe('the version set: read before pip, shared when new, read again after', () => {
   test.each<[string, Machine, string[]]>([
-    ['the first machine of a base-only app reads, shares, and is done', { own: 1, existing: [], newVenv: true }, ['get', 'put base']],
-    ['a later base machine reads, installs the set\'s versions, and is done', { own: 1, existing: [1], newVenv: true }, ['get']],
-    ['a JupyterLab machine that shares its kind after the base kind\'s set was read is done', { own: 0, existing: [1], newVenv: true }, ['get', 'put jupyter']],
-    ['a JupyterLab machine that read no base set reads again: the base kind\'s may have come and wins', { own: 0, existing: [], newVenv: true }, ['get', 'put jupyter', 'get']],
-    ['a machine whose share was refused reads again', { own: 1, existing: [], newVenv: true, putStatus: 1 }, ['get', 'put base', 'get']],
-    ['a machine that lost the race to share reads the winner\'s set', { own: 1, existing: [], newVenv: true, putStatus: 3 }, ['get', 'put base', 'get']],
-    ['a venv it did not make is never shared; with no set yet it reads again', { own: 1, existing: [], newVenv: false }, ['get', 'get']],
-    ['a later JupyterLab machine with both sets there reads once', { own: 0, existing: [0, 1], newVenv: true }, ['get']],
+    ['the first machine of a base-only app', { own: 1, existing: [], newVenv: true }, ['get', 'put base', 'get']],
+    ['a later base machine: its share is refused as the set exists, and it reads the set that was there first', { own: 1, existing: [1], newVenv: true }, ['get', 'put base', 'get']],
+    ['a JupyterLab machine: it shares its kind and reads the base kind\'s again', { own: 0, existing: [1], newVenv: true }, ['get', 'put jupyter', 'get']],
+    ['a machine whose share was refused', { own: 1, existing: [], newVenv: true, putStatus: 1 }, ['get', 'put base', 'get']],
+    ['a venv it did not make is never shared', { own: 1, existing: [], newVenv: false }, ['get', 'get']],
   ])('%s', (_, machine, calls) => {
     expect(callsOf(machine)).toEqual(calls);
   });
