@@ -379,6 +379,8 @@ describe('the reasons an id is refused', () => {
     // THEN three are listed "x, y and z"; of eleven, eight are listed and three counted
     expect(studentIdProblem('a.b_c+d')).toMatch(/; "\.", "_" and "\+" are not allowed$/);
     expect(studentIdProblem('a!"#$%&\'()*+')).toMatch(/; "!", "\\"", "#", "\$", "%", "&", "'", "\(" and 3 others are not allowed$/);
+    // AND exactly eight are all listed, with none counted
+    expect(studentIdProblem('a!#$%&()*')).toMatch(/; "!", "#", "\$", "%", "&", "\(", "\)" and "\*" are not allowed$/);
   });
 });
 
