@@ -24,6 +24,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ConfigError, formatValue } from './errors';
 import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
+import { writtenPathProblem } from './schema-blocks';
 
 /** Most bytes of the materials' files, together: 256 MiB. */
 export const MAX_MATERIALS_BYTES = 256 * 1024 * 1024;
@@ -67,11 +68,7 @@ export interface CourseMaterials {
 
 /** Why `p` cannot be the path of the materials folder, or null. (The folder itself is read by {@link loadCourseMaterials}.) */
 export function materialsPathProblem(p: string): string | null {
-  if (p.trim() === '') return `${MATERIALS_EXPECTED}; the path is empty`;
-  if (p !== p.trim()) return `${MATERIALS_EXPECTED}; the path starts or ends with a space`;
-  if (/[\u0000-\u001f\u007f]/.test(p)) return `${MATERIALS_EXPECTED}; the path contains a control character`;
-  if (p.length > MAX_MATERIALS_PATH_LENGTH) return `${MATERIALS_EXPECTED}; the path is longer than ${MAX_MATERIALS_PATH_LENGTH} characters`;
-  return null;
+  return writtenPathProblem(MATERIALS_EXPECTED, p, MAX_MATERIALS_PATH_LENGTH);
 }
 
 /** The messages of `materialsPathProblem` start with this. */

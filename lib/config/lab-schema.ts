@@ -17,7 +17,7 @@
  * resolved to `machine.instanceType` when not set. See {@link completeLab}.
  */
 import { z } from 'zod';
-import { bool, checkedString, intRange, section } from './schema-blocks';
+import { bool, checkedString, defineUnreadGetter, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { CourseMaterials, MAX_MATERIALS_BYTES, MAX_MATERIALS_FILES, materialsPathProblem } from './course-materials';
 import { findStudentProblems, MAX_STUDENTS, rosterSizeProblem, Student } from './roster';
@@ -319,29 +319,21 @@ export function completeLab<C>(config: C): C {
   if (Array.isArray(roster)) {
     lab.students = roster.map((id, i): Student => ({ id: String(id), line: i + 1 }));
   } else if (typeof roster === 'string') {
-    Object.defineProperty(lab, 'students', {
-      configurable: true,
-      enumerable: false,
-      get: () => {
-        throw new Error(
-          `lab.students: the roster file ${JSON.stringify(roster)} has not been read; ConfigSchema does not read files. ` +
-            'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
-        );
-      },
-    });
+    defineUnreadGetter(
+      lab,
+      'students',
+      `lab.students: the roster file ${JSON.stringify(roster)} has not been read; ConfigSchema does not read files. ` +
+        'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+    );
   }
   if (typeof lab.materials === 'string') {
     const materials = lab.materials;
-    Object.defineProperty(lab, 'courseMaterials', {
-      configurable: true,
-      enumerable: false,
-      get: () => {
-        throw new Error(
-          `lab.courseMaterials: the folder ${JSON.stringify(materials)} has not been read; ConfigSchema does not read files. ` +
-            'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
-        );
-      },
-    });
+    defineUnreadGetter(
+      lab,
+      'courseMaterials',
+      `lab.courseMaterials: the folder ${JSON.stringify(materials)} has not been read; ConfigSchema does not read files. ` +
+        'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+    );
   }
   return { ...config, lab };
 }

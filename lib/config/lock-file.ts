@@ -22,6 +22,7 @@ import * as path from 'path';
 import { satisfies } from '@renovatebot/pep440';
 import { ConfigError, formatValue } from './errors';
 import { normalizeProjectName, parseRequirement, requirementHoldsCredential, requirementProblem } from './requirement';
+import { writtenPathProblem } from './schema-blocks';
 
 /** Largest lock file read: a lock of dask[complete] with every platform's hashes is about 60 KB. */
 export const MAX_LOCK_FILE_BYTES = 1024 * 1024;
@@ -67,11 +68,7 @@ export interface LockedRequirements {
 
 /** Why `p` cannot be the path of a lock file, or null. (The file itself is read by {@link loadLockFile}.) */
 export function lockFilePathProblem(p: string): string | null {
-  if (p.trim() === '') return `${LOCK_EXPECTED}; the path is empty`;
-  if (p !== p.trim()) return `${LOCK_EXPECTED}; the path starts or ends with a space`;
-  if (/[\u0000-\u001f\u007f]/.test(p)) return `${LOCK_EXPECTED}; the path contains a control character`;
-  if (p.length > MAX_LOCK_PATH_LENGTH) return `${LOCK_EXPECTED}; the path is longer than ${MAX_LOCK_PATH_LENGTH} characters`;
-  return null;
+  return writtenPathProblem(LOCK_EXPECTED, p, MAX_LOCK_PATH_LENGTH);
 }
 
 /**

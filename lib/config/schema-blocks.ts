@@ -40,3 +40,31 @@ export function section<Shape extends z.ZodRawShape>(what: string, shape: Shape)
     error: (issue) => (issue.code === 'invalid_type' ? `expected ${what}: an object with the fields ${fields}` : undefined),
   });
 }
+
+/**
+ * Why `p`, a file or folder path as written in the config, cannot be one,
+ * or null: empty, padded with spaces, holding a control character, or longer
+ * than `maxLength`. Each reason follows `expected` ("expected the path of ...").
+ */
+export function writtenPathProblem(expected: string, p: string, maxLength: number): string | null {
+  if (p.trim() === '') return `${expected}; the path is empty`;
+  if (p !== p.trim()) return `${expected}; the path starts or ends with a space`;
+  if (/[\u0000-\u001f\u007f]/.test(p)) return `${expected}; the path contains a control character`;
+  if (p.length > maxLength) return `${expected}; the path is longer than ${maxLength} characters`;
+  return null;
+}
+
+/**
+ * Makes `property` of `target` a getter that throws `message`: a value only
+ * the loader can fill in (it reads a file), which the schema alone must not
+ * leave looking empty.
+ */
+export function defineUnreadGetter(target: object, property: string, message: string): void {
+  Object.defineProperty(target, property, {
+    configurable: true,
+    enumerable: false,
+    get: () => {
+      throw new Error(message);
+    },
+  });
+}

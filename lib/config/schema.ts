@@ -16,7 +16,7 @@
  */
 import { z } from 'zod';
 import { addressesCovered, cidrProblem, parseCidr } from './cidr';
-import { bool, checkedString, intRange, section } from './schema-blocks';
+import { bool, checkedString, defineUnreadGetter, intRange, section } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { lockFilePathProblem, PythonLockFile } from './lock-file';
 import { completeLab, LabSchema } from './lab-schema';
@@ -549,16 +549,12 @@ function guardUnreadLockFile<C>(config: C): C {
   const lockFile = (python as { lockFile?: unknown }).lockFile;
   if (typeof lockFile !== 'string') return config;
   const guarded = { ...python };
-  Object.defineProperty(guarded, 'lock', {
-    configurable: true,
-    enumerable: false,
-    get: () => {
-      throw new Error(
-        `python.lock: the lock file ${JSON.stringify(lockFile)} has not been read; ConfigSchema does not read files. ` +
-          'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
-      );
-    },
-  });
+  defineUnreadGetter(
+    guarded,
+    'lock',
+    `python.lock: the lock file ${JSON.stringify(lockFile)} has not been read; ConfigSchema does not read files. ` +
+      'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+  );
   return { ...config, python: guarded };
 }
 
