@@ -34,6 +34,9 @@ export class MachineWrittenParameters extends Construct {
     this.path = props.path;
     for (const role of props.writers) role.allowParameterWrite(props.path);
     for (const role of props.readers ?? []) role.allowParameterRead(props.path);
+    // A function of its own per path, though the code is one: a custom resource's ServiceToken cannot be
+    // updated, so moving a deployed resource to a shared function would fail the stack's update
+    // (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-cloudformation-customresource.html).
     const cleaner = new HandlerFunction(this, 'Cleaner', {
       handlerFile: 'parameter-path.ts',
       description: `dasklab: deletes the parameters machines wrote under ${props.path} when the stack is deleted`,
