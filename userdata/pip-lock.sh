@@ -33,7 +33,7 @@ PY
   fi
   chmod 0644 "$PIP_LOCK.new"
   mv "$PIP_LOCK.new" "$PIP_LOCK"
-  log "the lock file pins $(grep -c -E '^[A-Za-z0-9]' "$PIP_LOCK") packages"
+  log "the lock file pins $(grep -c -E '^[A-Za-z0-9]' "$PIP_LOCK") packages; pip installs it with --require-hashes"
 }
 
 # shellcheck disable=SC2034 # pip_install's (bootstrap.sh)

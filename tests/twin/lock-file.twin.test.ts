@@ -140,7 +140,7 @@ twinDescribe('twin: python.lockFile installed with pip\'s hash-checking mode', (
 
       // AND the bootstrap log shows the lock's install
       const log = await sh(['cat', LOG]);
-      expect(log).toMatch(new RegExp(`the lock file pins ${locked.length} packages`));
+      expect(log).toMatch(new RegExp(`the lock file pins ${locked.length} packages; pip installs it with --require-hashes`));
       expect(log).not.toMatch(/the version set .* pins/);
 
       // AND ready.json's versions and version set are what the venv runs, the set named for the lock

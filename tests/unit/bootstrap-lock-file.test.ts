@@ -101,7 +101,7 @@ describe('the pip phase with a lock file', () => {
     // WHEN the lock takes the version sets' place and pip runs
     const run = await runBash(dir, s3.url, lockParameters('good.lock', sha256(LOCK)), ['version_pins', 'pip_install', 'pip_align']);
     // THEN
-    expect(run.log).toContain('the lock file pins 2 packages');
+    expect(run.log).toContain('the lock file pins 2 packages; pip installs it with --require-hashes');
     expect(run.status).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'pip-lock.txt'), 'utf8')).toBe(LOCK);
     expect(fs.statSync(path.join(dir, 'pip-lock.txt')).mode & 0o777).toBe(0o644);
