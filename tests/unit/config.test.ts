@@ -10,6 +10,7 @@ import * as path from 'path';
 import { configErrorOf, expectOneProblem } from './config-errors';
 import {
   architectureOf,
+  cidrProblem,
   ConfigError,
   DasklabConfig,
   loadConfig,
@@ -21,6 +22,7 @@ import {
   resolveConfigPath,
   validateConfig,
 } from '../../lib/config';
+import { addressesCovered } from '../../lib/config/cidr';
 
 const REPO_ROOT = path.join(__dirname, '..', '..');
 
@@ -196,6 +198,91 @@ describe('access CIDRs', () => {
   test('the same CIDR listed twice is rejected, also in another spelling', () => {
     // GIVEN one block written twice WHEN validated THEN the second names the first
     expectOneProblem({ access: { sshCidrs: ['2001:db8::/32', '2001:DB8:0::/32'] } }, 'access.sshCidrs[1]', 'expected each CIDR once', 'entry [0]');
+  });
+});
+
+describe('CIDR parsing', () => {
+  const EXPECTED = 'expected an IPv4 or IPv6 CIDR such as "203.0.113.0/24", "198.51.100.7/32" or "2001:db8::/32"';
+
+  test('a parsed block carries its version, address, prefix and canonical text', () => {
+    expect(parseCidr('203.0.113.0/24')).toEqual({ version: 4, address: 0xcb007100n, prefix: 24, canonical: '203.0.113.0/24' });
+    expect(parseCidr('255.255.255.255/32')).toEqual({ version: 4, address: 0xffffffffn, prefix: 32, canonical: '255.255.255.255/32' });
+    expect(parseCidr('0.0.0.0/0')).toEqual({ version: 4, address: 0n, prefix: 0, canonical: '0.0.0.0/0' });
+    expect(parseCidr('2001:db8::/32')).toEqual({ version: 6, address: 0x20010db8n << 96n, prefix: 32, canonical: '2001:db8::/32' });
+    expect(parseCidr('::/128')).toEqual({ version: 6, address: 0n, prefix: 128, canonical: '::/128' });
+  });
+
+  test('text that is no address gets the accepted forms alone, an address without a prefix the /32 or /128 form', () => {
+    expect(cidrProblem('my office')).toBe(EXPECTED);
+    expect(cidrProblem('my office/24')).toBe(EXPECTED);
+    expect(cidrProblem('198.51.100.7')).toBe(`${EXPECTED}; add the prefix length, e.g. "198.51.100.7/32" for this one address`);
+    expect(cidrProblem('2001:db8::7')).toBe(`${EXPECTED}; add the prefix length, e.g. "2001:db8::7/128" for this one address`);
+  });
+
+  test.each(['010.0.0.0/8', '10.0.0.01/32', '1.2.3.4.5/32', '10.0.0/8', '1.2.3/24', '1.2.3.256/32', '1e2.0.0.0/8', '10..0.0/8', ' 10.0.0.0/8'])(
+    'an IPv4 address that is not four decimal octets from 0 to 255 without leading zeros (%s) is refused',
+    (cidr) => {
+      expect(cidrProblem(cidr)).toBe(EXPECTED);
+    },
+  );
+
+  test.each(['10.0.0.0/', '10.0.0.0/08', '10.0.0.0/8x', '10.0.0.0/x', '10.0.0.0/ 8', '10.0.0.0/+8', '10.0.0.0/-0', '10.0.0.0/1e1', '10.0.0.0/8/8', '10.0.0.0/33', '10.0.0.0/100'])(
+    'an IPv4 prefix that is not a number from 0 to 32 without leading zeros (%s) is refused',
+    (cidr) => {
+      expect(cidrProblem(cidr)).toBe('expected an IPv4 prefix length from 0 to 32 after "/"');
+    },
+  );
+
+  test.each(['::/0123', '::/', '::/x', '::/129', '::/1000'])('an IPv6 prefix that is not a number from 0 to 128 (%s) is refused', (cidr) => {
+    expect(cidrProblem(cidr)).toBe('expected an IPv6 prefix length from 0 to 128 after "/"');
+  });
+
+  test('prefixes at both ends are accepted', () => {
+    for (const cidr of ['0.0.0.0/0', '198.51.100.7/32', '255.255.255.255/32', '::/0', '2001:db8::7/128', '2001:db8::/100']) {
+      expect(cidrProblem(cidr)).toBeNull();
+    }
+  });
+
+  test('a block with host bits set names its network address and the one-address form', () => {
+    expect(cidrProblem('10.1.2.3/8')).toBe(
+      'expected a network address with the host bits zero: "10.0.0.0/8" for the whole block, or "10.1.2.3/32" for this one address',
+    );
+    // the lowest host bit alone, and the one just below the prefix
+    expect(cidrProblem('10.0.0.1/31')).toContain('"10.0.0.0/31" for the whole block');
+    expect(cidrProblem('11.0.0.0/7')).toContain('"10.0.0.0/7" for the whole block, or "11.0.0.0/32"');
+    expect(cidrProblem('2001:db8::1/32')).toBe(
+      'expected a network address with the host bits zero: "2001:db8::/32" for the whole block, or "2001:db8::1/128" for this one address',
+    );
+  });
+
+  test('parseCidr throws the reason, naming the value', () => {
+    expect(() => parseCidr('10.1.2.3/8')).toThrow('"10.1.2.3/8" is not a valid CIDR; expected a network address with the host bits zero: "10.0.0.0/8"');
+    expect(() => parseCidr('my office')).toThrow(`"my office" is not a valid CIDR; ${EXPECTED}`);
+  });
+});
+
+describe('addresses covered by a list of CIDRs', () => {
+  const covered = (cidrs: string[], version: 4 | 6) => addressesCovered(cidrs.map(parseCidr), version);
+
+  test.each([
+    ['nothing', [], 0n],
+    ['one address', ['0.0.0.0/32'], 1n],
+    ['everything', ['0.0.0.0/0'], 1n << 32n],
+    ['two /8s listed high to low', ['12.0.0.0/8', '11.0.0.0/8'], 1n << 25n],
+    ['halves of a /8 listed out of order, with a block inside one', ['10.128.0.0/9', '10.0.0.0/16', '10.0.0.0/9'], 1n << 24n],
+    ['a /9 listed before the /8 that starts with it', ['10.0.0.0/9', '10.0.0.0/8'], 1n << 24n],
+    ['a /8, a /9 inside it, and one address after it', ['10.0.0.0/8', '10.0.0.0/9', '11.0.0.0/32'], (1n << 24n) + 1n],
+    ['a /8 and its last address', ['10.0.0.0/8', '10.255.255.255/32'], 1n << 24n],
+    ['the same block twice', ['10.0.0.0/8', '10.0.0.0/8'], 1n << 24n],
+  ])('IPv4, %s', (_what, cidrs, total) => {
+    expect(covered(cidrs, 4)).toBe(total);
+  });
+
+  test('each version counts only its own blocks', () => {
+    const cidrs = ['10.0.0.0/8', '2001:db8::/32', '::/0', '192.0.2.0/24'];
+    expect(covered(cidrs, 4)).toBe((1n << 24n) + 256n);
+    expect(covered(cidrs, 6)).toBe(1n << 128n);
+    expect(covered(['2001:db8::/33', '2001:db8:8000::/33'], 6)).toBe(1n << 96n);
   });
 });
 
@@ -751,6 +838,8 @@ describe('world-open access', () => {
       ['many /8s', Array.from({ length: 200 }, (_, i) => `${i + 1}.0.0.0/8`), '3,355,443,200 IPv4 addresses'],
       ['a /32 of IPv6 and one more address', ['2001:db8::/32', '2001:db9::/128'], 'more than 2^96 IPv6 addresses'],
       ['a /31 of IPv6', ['2001:db8::/31'], '2^97 IPv6 addresses'],
+      ['two adjacent /8s listed high to low', ['12.0.0.0/8', '11.0.0.0/8'], '33,554,432 IPv4 addresses'],
+      ['a /8, a /9 inside it and one more address', ['10.0.0.0/8', '10.0.0.0/9', '11.0.0.0/32'], '16,777,217 IPv4 addresses'],
     ])('%s: rejected', (_what, cidrs, extent) => {
       const line = expectOneProblem({ access: { [field]: cidrs } }, `access.${field}`, `opens ${opens} to ${extent}`, `add "${field}" to access.allowWorldOpen`);
       expect(line).toContain('no more than a /8 of IPv4');
@@ -760,6 +849,7 @@ describe('world-open access', () => {
       ['exactly a /8', ['10.0.0.0/8']],
       ['a /8 in pieces, one listed inside another', ['10.0.0.0/9', '10.128.0.0/9', '10.0.0.0/16', '10.1.2.3/32']],
       ['a /9 and overlapping /10s (overlaps count once)', ['10.0.0.0/9', '10.0.0.0/10', '10.64.0.0/10']],
+      ['a /9 listed before the /8 that starts with it', ['10.0.0.0/9', '10.0.0.0/8']],
       ['exactly a /32 of IPv6', ['2001:db8::/32']],
       ['a /32 of IPv6 in halves, and a /8 of IPv4 (each family has its own line)', ['2001:db8::/33', '2001:db8:8000::/33', '10.0.0.0/8']],
     ])('%s: accepted', (_what, cidrs) => {
