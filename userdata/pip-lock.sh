@@ -23,7 +23,9 @@ region, bucket, key, file = sys.argv[1:]
 try:
     boto3.client("s3", region_name=region).download_file(bucket, key, file)
 except Exception as error:
-    sys.exit(f"the lock file s3://{bucket}/{key}: {error}")
+    # Without s3:ListBucket, S3 answers 403 for a missing object too.
+    hint = " (the role's grant, the asset not published: deploy the stack that owns it, or a KMS key policy)" if "403" in str(error) else ""
+    sys.exit(f"the lock file s3://{bucket}/{key}: {error}{hint}")
 PY
   digest=$(sha256sum <"$PIP_LOCK.new" | cut -d' ' -f1)
   if [[ "$digest" != "$DASKLAB_PIP_LOCK_SHA256" ]]; then

@@ -44,6 +44,8 @@ export interface LockedPackage {
   readonly version: string;
   /** The line of the file its requirement starts on. */
   readonly line: number;
+  /** Its environment marker, e.g. `python_version >= "3.10"`, else null. */
+  readonly marker: string | null;
 }
 
 /** What the loader read in `python.lockFile`. */
@@ -100,7 +102,9 @@ export function loadLockFile(written: string, configDir: string, wanted: LockedR
         : `expected a lock file; ${file} cannot be read (${(err as Error).message})`,
     ]);
   }
-  const parsed = parseLockFile(bytes.toString('utf8'));
+  const text = utf8TextOf(bytes);
+  if (typeof text !== 'string') return fail([text.problem]);
+  const parsed = parseLockFile(text);
   const reasons = [...parsed.problems];
   if (parsed.problems.length === 0) reasons.push(...unlockedRequirements(parsed.packages, wanted));
   if (reasons.length > 0) fail(reasons);
@@ -124,7 +128,12 @@ export function parseLockFile(text: string): { packages: LockedPackage[]; proble
     }
     const { requirement, hashes, options } = splitOptions(logical);
     if (requirement === '') {
-      refuse(`expected a pinned requirement with its hashes; pip options on a line of their own (${options.join(', ') || logical}) are not accepted (the package index is python.indexUrl or python.codeArtifact)`);
+      refuse(
+        options.length === 0
+          ? `expected a pinned requirement with its hashes; a line of --hash options alone is not accepted (is there a space after the "\\" that ends line ${line - 1}?)`
+          : `expected a pinned requirement with its hashes; pip options on a line of their own (${options.join(', ')}) are not accepted: the package index is python.indexUrl or python.codeArtifact ` +
+              '(pip-compile leaves index lines out with --no-emit-index-url --no-emit-trusted-host; uv leaves them out unless asked)',
+      );
       continue;
     }
     if (options.length > 0) {
@@ -154,12 +163,13 @@ export function parseLockFile(text: string): { packages: LockedPackage[]; proble
     const project = normalizeProjectName(parsed.name);
     const earlier = firstLine.get(project);
     // A project may be pinned twice only under different environment markers (one per platform, say).
-    if (earlier !== undefined && (earlier.marker === null || parsed.marker === null || earlier.marker === parsed.marker)) {
+    const marker = parsed.marker === null ? null : parsed.marker.replace(/\s+/g, '').replace(/'/g, '"');
+    if (earlier !== undefined && (earlier.marker === null || marker === null || earlier.marker === marker)) {
       refuse(`expected each project once (or once per environment marker); "${project}" is already pinned on line ${earlier.line}`);
       continue;
     }
-    firstLine.set(project, { line, marker: parsed.marker });
-    packages.push({ project, version: pin[2], line });
+    firstLine.set(project, { line, marker });
+    packages.push({ project, version: pin[2], line, marker: parsed.marker });
   }
   if (problems.length === 0 && packages.length === 0) problems.push('expected at least one pinned requirement; the file has none');
   return { packages, problems };
@@ -179,6 +189,9 @@ export function unlockedRequirements(locked: readonly LockedPackage[], wanted: L
     for (const spec of specs ?? []) {
       if (requirementProblem(spec) !== null) continue; // reported by the field's own check
       const requirement = parseRequirement(spec);
+      // A requirement under an environment marker may not apply to the machines at all (pip skips it
+      // there, and a lock made on Linux leaves it out): pip on the machine judges it.
+      if (requirement.marker !== null) continue;
       const project = normalizeProjectName(requirement.name);
       const found = pins.get(project);
       if (requirement.url !== null) {
@@ -187,7 +200,12 @@ export function unlockedRequirements(locked: readonly LockedPackage[], wanted: L
         reasons.push(`${source} names ${formatValue(spec)}, which the lock file does not pin (regenerate the lock file from the same requirements)`);
       } else if (requirement.specifiers.length > 0) {
         const range = requirement.specifiers.join(',');
-        const outside = found.filter((pin) => !satisfies(pin.version, range));
+        // An explicit pin of a pre-release is installed (pip) and accepted (the bootstrap's verify).
+        const allowed = (pin: LockedPackage) => satisfies(pin.version, range, { prereleases: true });
+        // Pins under markers are alternatives (one per Python version, say): one of them must be allowed;
+        // an unconditional pin must be.
+        const unconditional = found.filter((pin) => pin.marker === null);
+        const outside = unconditional.length > 0 ? unconditional.filter((pin) => !allowed(pin)) : found.some(allowed) ? [] : found;
         if (outside.length > 0) {
           reasons.push(`${source} asks for ${formatValue(spec)}; the lock file pins ${requirement.name}==${outside[0].version} (line ${outside[0].line}), which ${range} does not allow`);
         }
@@ -205,8 +223,9 @@ function logicalLines(text: string): Array<{ line: number; text: string }> {
     .replace(/^\ufeff/, '')
     .split(/\r?\n/)
     .forEach((raw, i) => {
-      // pip joins a line ending in "\" with the next before it strips comments.
-      const continued = raw.endsWith('\\');
+      // pip joins a line ending in "\" with the next before it strips comments, unless the line is a comment
+      // (pip's req_file.join_lines): a comment ending in "\" hides nothing.
+      const continued = raw.endsWith('\\') && !/^\s*#/.test(raw);
       const part = continued ? raw.slice(0, -1) : raw;
       pending = pending === undefined ? { line: i + 1, text: part } : { line: pending.line, text: `${pending.text} ${part}` };
       if (continued) return;
@@ -237,6 +256,18 @@ function splitOptions(line: string): { requirement: string; hashes: string[]; op
     else if (token.startsWith('-')) options.push(token.split('=')[0]);
   }
   return { requirement, hashes, options };
+}
+
+/** The file's text, or why it is not UTF-8 text (a UTF-16 file, as PowerShell 5 writes with ">", say). */
+function utf8TextOf(bytes: Buffer): string | { problem: string } {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    return { problem: 'expected a UTF-8 text file; it is UTF-16 (save it as UTF-8, e.g. with pip-compile\'s own output file, -o)' };
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return { problem: 'expected a UTF-8 text file; it holds bytes that are not UTF-8' };
+  }
 }
 
 function validHash(hash: string): boolean {

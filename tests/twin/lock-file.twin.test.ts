@@ -281,6 +281,7 @@ twinDescribe('twin: python.lockFile installed with pip\'s hash-checking mode', (
       // AND the bootstrap failed in the pip phase naming the object
       const log = await failedInPip(twin, results.noGrant);
       expect(log).toMatch(new RegExp(`the lock file s3://\\S+/${lockAssetOf(synthesized).key}: .*(403|Forbidden|AccessDenied)`));
+      expect(log).toContain("the role's grant, the asset not published");
       expect(fs.readFileSync(twin.services.accessLog, 'utf8')).not.toMatch(/ pip /);
     });
 

@@ -130,6 +130,8 @@ describe('the pip phase with a lock file', () => {
     const run = await runBash(dir, s3.url, lockParameters('not-there.lock', sha256(LOCK)), ['retry 3 5 fetch_pip_lock']);
     expect(run.status).not.toBe(0);
     expect(run.log).toMatch(/the lock file s3:\/\/cdk-hnb659fds-assets-111122223333-eu-west-1\/not-there.lock: .*(403|Forbidden|AccessDenied)/);
+    // S3 answers 403 for a missing object too (no s3:ListBucket): the message names the likely causes
+    expect(run.log).toContain("(the role's grant, the asset not published: deploy the stack that owns it, or a KMS key policy)");
     expect(s3.requests.filter((r) => r.includes('not-there.lock')).length).toBeGreaterThanOrEqual(3);
   });
 

@@ -61,7 +61,15 @@ describe('lines pip\'s hash-checking mode refuses are refused at synth, each nam
     ['a URL requirement', `numpy @ https://example.org/numpy-2.2.1.whl --hash=${HASH}\n`, 'expected a version pinned with =='],
     ['a weak hash', 'numpy==2.2.1 --hash=md5:d41d8cd98f00b204e9800998ecf8427e\n', 'expected hashes of the form sha256:<64 hex digits> (or sha384, sha512); "md5:d41d8cd98f00b204e9800998ecf8427e" is not one'],
     ['a short digest', 'numpy==2.2.1 --hash=sha256:abc\n', '"sha256:abc" is not one'],
-    ['an index option', `--index-url https://pypi.example.org/simple\nnumpy==2.2.1 --hash=${HASH}\n`, 'line 1 "--index-url https://pypi.example.org/simple": expected a pinned requirement with its hashes; pip options on a line of their own (--index-url) are not accepted (the package index is python.indexUrl or python.codeArtifact)'],
+    [
+      'an index option',
+      `--index-url https://pypi.example.org/simple\nnumpy==2.2.1 --hash=${HASH}\n`,
+      'line 1 "--index-url https://pypi.example.org/simple": expected a pinned requirement with its hashes; pip options on a line of their own (--index-url) are not accepted: ' +
+        'the package index is python.indexUrl or python.codeArtifact (pip-compile leaves index lines out with --no-emit-index-url --no-emit-trusted-host',
+    ],
+    ['an option hidden after a comment that ends in a backslash', `# made by hand \\\n--extra-index-url https://evil.example/simple\nnumpy==2.2.1 --hash=${HASH}\n`, 'line 2 "--extra-index-url https://evil.example/simple"'],
+    ['a space after a line\'s final backslash', `numpy==2.2.1 \\ \n    --hash=${HASH}\n`, 'line 2 "--hash=sha256:aaaa'],
+    ['two pins of a project under the same marker spelt apart', `numpy==1.26.4 ; python_version >= "3.12" --hash=${HASH}\nnumpy==2.2.1 ; python_version>='3.12' --hash=${HASH}\n`, 'line 2'],
     ['an include', `-r base.txt\nnumpy==2.2.1 --hash=${HASH}\n`, 'pip options on a line of their own (-r)'],
     ['an option beside a requirement', `numpy==2.2.1 --no-binary=:all: --hash=${HASH}\n`, 'expected only --hash options after a requirement; --no-binary is not accepted'],
     ['a project twice', `numpy==2.2.1 --hash=${HASH}\nNumPy==2.2.2 --hash=${HASH}\n`, 'line 2 "NumPy==2.2.2 --hash=sha256:aaaa'],
@@ -119,6 +127,27 @@ describe('the lock file must pin what the app asks pip for', () => {
     ]);
   });
 
+  test('a requirement under an environment marker is left to pip on the machine: it may not apply there', () => {
+    expect(unlockedRequirements(locked, { packages: ['numpy', 'pywin32; sys_platform == "win32"'] })).toEqual([]);
+  });
+
+  test('pins under markers are alternatives: one of them must be allowed', () => {
+    // GIVEN uv's universal output: one numpy for old Pythons, one for the rest
+    const universal = parseLockFile(`numpy==2.0.2 ; python_full_version < '3.10' --hash=${HASH}\nnumpy==2.2.1 ; python_full_version >= '3.10' --hash=${HASH}\n`);
+    expect(universal.problems).toEqual([]);
+    // THEN numpy>=2.1 is met by the second; numpy>=2.3 by neither, and the first pin is named
+    expect(unlockedRequirements(universal.packages, { packages: ['numpy>=2.1'] })).toEqual([]);
+    expect(unlockedRequirements(universal.packages, { packages: ['numpy>=2.3'] })).toEqual([
+      'python.packages asks for "numpy>=2.3"; the lock file pins numpy==2.0.2 (line 1), which >=2.3 does not allow',
+    ]);
+  });
+
+  test('an explicit pin of a pre-release meets a range, as pip installs it', () => {
+    const rc = parseLockFile(`dask==2025.1.0rc1 --hash=${HASH}\n`).packages;
+    expect(unlockedRequirements(rc, { packages: ['dask>=2024'] })).toEqual([]);
+    expect(unlockedRequirements(rc, { packages: ['dask<2025'] })).toHaveLength(1);
+  });
+
   test('a URL requirement in python.packages cannot be checked against a lock, and is refused', () => {
     expect(unlockedRequirements(locked, { packages: ['numpy @ https://example.org/numpy-2.2.1-py3-none-any.whl'] })).toEqual([
       expect.stringContaining('a URL requirement: with a lock file, name the project (and pin it in the lock file) instead'),
@@ -153,6 +182,19 @@ describe('reading the file', () => {
       loadLockFile(written, dir, { packages: ['numpy'] });
     } catch (err) {
       expect((err as ConfigError).problems).toEqual([`python.lockFile: "${written}" is not accepted; ${message(dir)}`]);
+    }
+  });
+
+  test.each([
+    ['UTF-16, as PowerShell 5 writes it', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`numpy==2.2.1 --hash=${HASH}\n`, 'utf16le')]), 'expected a UTF-8 text file; it is UTF-16 (save it as UTF-8'],
+    ['bytes that are not UTF-8', Buffer.from([0x6e, 0x75, 0x6d, 0xff, 0x70, 0x79]), 'expected a UTF-8 text file; it holds bytes that are not UTF-8'],
+  ])('a file in another encoding (%s) is refused once, saying so', (_, bytes, message) => {
+    fs.writeFileSync(path.join(dir, 'other.lock'), bytes);
+    try {
+      loadLockFile('other.lock', dir, { packages: ['numpy'] });
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([expect.stringContaining(message)]);
     }
   });
 
