@@ -165,7 +165,8 @@ describe('access CIDRs', () => {
 
   test('an address without a prefix length is rejected, suggesting /32', () => {
     // GIVEN a bare IPv4 address WHEN validated THEN the /32 form is suggested
-    expectOneProblem({ access: { dashboardCidrs: ['198.51.100.7'] } }, 'access.dashboardCidrs[0]', '"198.51.100.7/32"');
+    // (not the example address of the accepted forms, which every rejection quotes)
+    expectOneProblem({ access: { dashboardCidrs: ['192.0.2.7'] } }, 'access.dashboardCidrs[0]', 'add the prefix length, e.g. "192.0.2.7/32" for this one address');
   });
 
   test('an IPv4 prefix longer than 32 is rejected', () => {
