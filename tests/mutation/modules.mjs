@@ -10,7 +10,7 @@ export const MODULES = {
   'world-open': { mutate: ['lib/network/world-open.ts'], tests: ['world-open.test.ts', 'guards.test.ts', 'machine-stack.test.ts'] },
   'atomic-dir': { mutate: ['lib/cli/atomic-dir.ts'], tests: ['cli/atomic-dir.test.ts'] },
   cidr: { mutate: ['lib/config/cidr.ts'], tests: ['config.test.ts'] },
-  'replacement-check': { mutate: ['lib/replacement-check.ts'], tests: ['stability.test.ts', 'guards.test.ts'] },
+  'replacement-check': { mutate: ['lib/replacement-check.ts'], tests: ['replacement-check.test.ts'] },
   nag: { mutate: ['lib/nag.ts'], tests: ['nag.test.ts', 'guards.test.ts'] },
   'security-groups': { mutate: ['lib/machine/machine-security-group.ts', 'lib/cluster/cluster-security-groups.ts'], tests: ['machine-stack.test.ts', 'cluster-stack.test.ts', 'guards.test.ts', 'world-open.test.ts'] },
   'iam-roles': { mutate: ['lib/machine/instance-role.ts'], tests: ['machine-stack.test.ts', 'cluster-stack.test.ts', 'aws-spec/**/*.test.ts'] },

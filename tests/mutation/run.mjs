@@ -24,7 +24,7 @@ for (const name of names) {
     summary.push(`${name}: stryker exited ${run.status} after ${seconds} s`);
     continue;
   }
-  const report = JSON.parse(readFileSync(`.stryker-tmp/reports/${name}.json`, 'utf8'));
+  const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
   const mutants = Object.values(report.files).flatMap((f) => f.mutants);
   const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
   const detected = count('Killed', 'Timeout');

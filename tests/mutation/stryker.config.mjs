@@ -36,7 +36,11 @@ export default {
   incremental: true,
   incrementalFile: `.stryker-incremental/${name}.json`,
   reporters: ['clear-text', 'progress', 'json'],
-  jsonReporter: { fileName: `.stryker-tmp/reports/${name}.json` },
-  tempDirName: '.stryker-tmp',
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  // One temporary directory per module, each left out of the others'
+  // sandboxes: Stryker deletes its temporary directory whole at the end of a
+  // run, so runs of two modules at once must not share one.
+  tempDirName: `.stryker-tmp-${name}`,
+  ignorePatterns: ['/.stryker-tmp*', '/cdk.out', '/bench-results', '/.twin'],
   cleanTempDir: true,
 };
