@@ -278,6 +278,10 @@ describe('parameter path cleanup (Custom::DasklabParameterPath)', () => {
     ['empty', ''],
     ['a space', '/dasklab/de mo'],
     ['a star inside', '/dasklab/*/tls'],
+    // parameter names hold only a-zA-Z0-9_.- and / (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html,
+    // Name): the last character was once allowed to be anything but a slash
+    ['a line break after it', '/dasklab/demo\n'],
+    ['a space after it', '/dasklab/demo '],
     ['a line break before it', 'x\n/dasklab/demo'],
   ])('Create with a path that is not absolute and clean (%s) fails, quoting it', async (_, path) => {
     await expect(handleParameterPath(ssm(), event('Create', path))).rejects.toThrow(
