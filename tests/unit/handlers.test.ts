@@ -442,6 +442,7 @@ describe('spot machine launcher (Custom::DasklabSpotMachine)', () => {
     test.each([
       [900_000, 300],
       [200_000, 170],
+      [200_999, 170],
       [30_000, 10],
     ])('with %i ms left the wait is given %i s, leaving 30 s to answer (10 s at least)', async (remaining, budget) => {
       ec2Mock.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0abc' }] });
@@ -590,7 +591,9 @@ describe('spot machine launcher (Custom::DasklabSpotMachine)', () => {
     test.each([
       ['EC2 no longer knows it', () => ec2Mock.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.NotFound'))],
       ['its id is malformed to EC2', () => ec2Mock.on(DescribeInstancesCommand).rejects(awsError('InvalidInstanceID.Malformed'))],
-      ['DescribeInstances returns nothing', () => ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })],
+      ['DescribeInstances returns no reservation', () => ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [] })],
+      ['DescribeInstances returns no reservation list', () => ec2Mock.on(DescribeInstancesCommand).resolves({})],
+      ['DescribeInstances returns a reservation without instances', () => ec2Mock.on(DescribeInstancesCommand).resolves({ Reservations: [{}] })],
       ['it is terminated already', () => instanceIs(() => ({ SpotInstanceRequestId: 'sir-1', State: { Name: 'terminated' } }))],
     ])('a machine already gone (%s) is fine: nothing to cancel or terminate, the Delete succeeds', async (_, given) => {
       given();
