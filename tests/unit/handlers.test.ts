@@ -611,6 +611,7 @@ describe('spot machine launcher (Custom::DasklabSpotMachine)', () => {
     test('a failed cancellation fails the Delete before anything is terminated', async () => {
       instanceIs(() => ({ SpotInstanceRequestId: 'sir-1', State: { Name: 'running' } }));
       ec2Mock.on(CancelSpotInstanceRequestsCommand).rejects(awsError('UnauthorizedOperation'));
+      ec2Mock.on(TerminateInstancesCommand).rejects(new Error('terminated without cancelling'));
       await expect(handleSpotMachine(ec2(), event('Delete', { PhysicalResourceId: 'i-0abc' }), context)).rejects.toThrow('UnauthorizedOperation message');
       expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     });
