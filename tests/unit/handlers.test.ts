@@ -629,7 +629,7 @@ describe('spot machine launcher (Custom::DasklabSpotMachine)', () => {
     const old = { ...PROPS, Tags: [{ Key: 'dasklab:app', Value: 'demo' }, { Key: 'dasklab:course', Value: 'ml101' }] };
 
     test('a change of tags alone retags the running machine: other tags are kept, only removed keys deleted', async () => {
-      runs({ PrivateIpAddress: '10.0.1.5', Tags: [{ Key: 'dasklab:market', Value: 'spot' }, ...PROPS.Tags] });
+      runs({ PrivateIpAddress: '10.0.1.5', Tags: [...PROPS.Tags, { Key: 'dasklab:market', Value: 'spot' }] });
       ec2Mock.on(DeleteTagsCommand).resolves({});
       ec2Mock.on(CreateTagsCommand).resolves({});
       const result = await handleSpotMachine(ec2(), event('Update', { PhysicalResourceId: 'i-0abc', OldResourceProperties: old }), context);
