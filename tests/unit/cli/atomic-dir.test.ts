@@ -114,7 +114,7 @@ describe('writing the handouts directory at once', () => {
   test('the directory it writes carries the marker, so the next --force may replace it', () => {
     const out = path.join(root, 'handouts');
     writeDirAtomically(out, files, false, { cwd: root });
-    expect(fs.existsSync(path.join(out, OUT_DIR_MARKER))).toBe(true);
+    expect(fs.readFileSync(path.join(out, OUT_DIR_MARKER), 'utf8')).toBe('Written by dasklab. `--force` may replace this whole directory.\n');
     writeDirAtomically(out, [files[0]], true, { cwd: root });
     expect(fs.readdirSync(out).sort()).toEqual([OUT_DIR_MARKER, 'a.pem']);
   });
@@ -132,6 +132,16 @@ describe('writing the handouts directory at once', () => {
     const target = path.resolve(cwd, out);
     expect(() => writeDirAtomically(target, files, true, { cwd })).toThrow(`${target} ${reason}`);
     expect(fs.readdirSync(cwd).sort()).toEqual([OUT_DIR_MARKER, 'dasklab.config.json', 'students.csv']);
+  });
+
+  test('a directory whose name is the start of the current one\'s is not its ancestor', () => {
+    // GIVEN the current directory handouts-2024 WHEN the output is its sibling handouts
+    const cwd = path.join(root, 'handouts-2024');
+    fs.mkdirSync(cwd);
+    const out = path.join(root, 'handouts');
+    // THEN it is written
+    writeDirAtomically(out, files, false, { cwd });
+    expect(fs.readdirSync(out).sort()).toEqual([OUT_DIR_MARKER, 'a.md', 'a.pem']);
   });
 
   test('a symbolic link to the current directory is refused', () => {
