@@ -194,7 +194,7 @@ describe('machineUpdates', () => {
     test('any other property (user data included) launches a new machine', () => {
       expect(updates(spot(), spot({ UserData: 'u2' }))).toEqual({ 'dasklab-worker-1': 'replaced' });
       expect(updates(spot(), spot({ SubnetId: 'subnet-2' }))).toEqual({ 'dasklab-worker-1': 'replaced' });
-      expect(updates(spot(), spot({ UserData: 'u2', Tags: [{ Key: 'Name', Value: 'dasklab-worker-1' }] }))).toEqual({ 'dasklab-worker-1': 'replaced' });
+      expect(updates(spot(), spot({ UserData: 'u2', Tags: [{ Key: 'Name', Value: 'dasklab-worker-1' }, { Key: 'Owner', Value: 'x' }] }))).toEqual({ 'dasklab-worker-1': 'replaced' });
     });
 
     test('its launch template is found through LaunchTemplateId', () => {
