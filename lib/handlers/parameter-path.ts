@@ -28,6 +28,7 @@ export async function deleteParametersUnder(ssm: SSMClient, path: string): Promi
 export async function handleParameterPath(ssm: SSMClient, event: CustomResourceEvent): Promise<CustomResourceResult> {
   const path = String(event.ResourceProperties.Path ?? '');
   if (event.RequestType !== 'Delete') {
+    // Parameter names hold only a-zA-Z0-9_.- and / (Name, https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutParameter.html).
     if (!/^\/[A-Za-z0-9_.\-/]+[A-Za-z0-9_.\-]$/.test(path)) throw new Error(`Path must be an absolute SSM parameter path without a trailing slash, got ${JSON.stringify(path)}`);
     // A new path is a new resource: CloudFormation then deletes the old one, which cleans the old path.
     return { physicalResourceId: path };
