@@ -16,7 +16,8 @@ export const MODULES = {
   'iam-roles': { mutate: ['lib/machine/instance-role.ts'], tests: ['instance-role.test.ts'] },
   roster: { mutate: ['lib/config/roster.ts'], tests: ['roster.test.ts', 'lab-config.test.ts'] },
   config: { mutate: ['lib/config/schema.ts', 'lib/config/lab-schema.ts', 'lib/config/load.ts', 'lib/config/schema-blocks.ts'], tests: ['config.test.ts', 'lab-config.test.ts'] },
-  'user-data': { mutate: ['lib/bootstrap/bootstrap-user-data.ts'], tests: ['bootstrap-user-data.test.ts', 'edges.test.ts'] },
+  // The renderer's direct tests; edges.test.ts proves the size limit again through synthesized stacks, at a minute a mutant.
+  'user-data': { mutate: ['lib/bootstrap/bootstrap-user-data.ts'], tests: ['bootstrap-user-data.test.ts', 'bootstrap-parameters.test.ts', 'user-data-size.test.ts'] },
   // The code that runs in Lambda on Create, Update and Delete, held by direct tests with mocked EC2 and SSM
   // clients. handler-function.ts is left out: it is CDK wiring only (the function's runtime, role and log group),
   // held by cluster-stack.test.ts, which synthesizes whole apps.

@@ -35,8 +35,11 @@ export default {
   timeoutMS: 120000,
   incremental: true,
   incrementalFile: `.stryker-incremental/${name}.json`,
-  reporters: ['clear-text', 'progress', 'json'],
+  // The event recorder writes each mutant's result as it is tested, so a run
+  // stopped part-way still shows what it found.
+  reporters: ['clear-text', 'progress', 'json', 'event-recorder'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  eventReporter: { baseDir: `reports/mutation/events-${name}` },
   // One temporary directory per module, each left out of the others'
   // sandboxes: Stryker deletes its temporary directory whole at the end of a
   // run, so runs of two modules at once must not share one.

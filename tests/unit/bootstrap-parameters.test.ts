@@ -1,0 +1,253 @@
+/**
+ * The parameter block of user data, exactly: what bash reads from it for each
+ * kind of machine, and that the bootstrap reads no parameter its machine's
+ * block leaves out. Direct, without a CDK app, so that each check runs in
+ * milliseconds (these tests hold `lib/bootstrap/bootstrap-user-data.ts` under
+ * mutation testing).
+ */
+import { execFileSync } from 'child_process';
+import {
+  BootstrapParameters,
+  phasesOf,
+  renderBootstrapSource,
+  renderDaskUnit,
+  renderParameters,
+} from '../../lib/bootstrap/bootstrap-user-data';
+import { packagesWithJupyter } from '../../lib/machine/jupyter-lab';
+import { versionSetPath } from '../../lib/machine/version-set';
+
+const STANDALONE: BootstrapParameters = {
+  app: 'demo',
+  role: 'standalone',
+  pythonVersion: '3.12',
+  packages: ['numpy', 'dask[complete]'],
+  venv: '/opt/dask/venv',
+};
+
+/** A scheduler with every option the parameters carry. */
+const EVERYTHING: BootstrapParameters = {
+  app: 'demo',
+  role: 'scheduler',
+  pythonVersion: '3.13',
+  packages: ['numpy==2.1.0', 'dask[complete]'],
+  indexUrl: 'https://pypi.example/simple',
+  codeArtifact: { domain: 'dom', repository: 'repo', domainOwner: '123456789012', region: 'eu-west-1' },
+  venv: '/srv/venv',
+  signalUrl: "https://signal.example/x?a=1&b='2'",
+  readyTimeoutSeconds: 900,
+  trainerPublicKey: 'ssh-ed25519 AAAAC3Nza trainer@example',
+  idleStopMinutes: 30,
+  awsEndpointUrl: 'https://vpce.example',
+  network: { proxyUrl: 'http://proxy.example:3128', noProxy: ['169.254.169.254', 'localhost', '.amazonaws.com'] },
+  dask: { schedulerHost: '10.0.0.10', name: 'scheduler', expectedWorkerCount: 3, tls: { parameterPath: '/dasklab/demo/cluster/tls' } },
+  user: 'student',
+  jupyter: true,
+  materials: { bucket: 'assets-bucket', key: 'abc.zip' },
+  lockFile: { bucket: 'lock-bucket', key: 'lock.txt', sha256: 'ab'.repeat(32) },
+};
+
+/** Every DASKLAB_ variable bash has after evaluating the block: a string, or a list for arrays. */
+function evaluated(params: BootstrapParameters): Record<string, string | string[]> {
+  const script = [
+    renderParameters(params),
+    'for name in "${!DASKLAB_@}"; do',
+    '  declare -n value="$name"',
+    '  if [[ "$(declare -p "$name")" == "declare -a"* ]]; then kind=list; else kind=string; fi',
+    "  printf '%s\\x1f%s' \"$name\" \"$kind\"; printf '\\x1f%s' \"${value[@]}\"; printf '\\x1e'",
+    '  unset -n value',
+    'done',
+  ].join('\n');
+  // Without the test's environment, so that only the block's variables are seen.
+  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  const vars: Record<string, string | string[]> = {};
+  for (const record of out.split('\x1e').filter(Boolean)) {
+    const [name, kind, ...values] = record.split('\x1f');
+    vars[name] = kind === 'list' ? values : values.join('');
+  }
+  return vars;
+}
+
+const versionSets = (params: BootstrapParameters) => [`${versionSetPath(params.app, params)}/jupyter`, `${versionSetPath(params.app, params)}/base`];
+
+describe('the parameter block, as bash reads it', () => {
+  test('a standalone machine with the defaults: the base parameters only, every default spelled out', () => {
+    // GIVEN a standalone machine with nothing optional
+    // WHEN bash evaluates its parameter block
+    // THEN it has exactly these variables
+    expect(evaluated(STANDALONE)).toEqual({
+      DASKLAB_APP: 'demo',
+      DASKLAB_ROLE: 'standalone',
+      DASKLAB_PHASES: ['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify'],
+      DASKLAB_PYTHON_VERSION: '3.12',
+      DASKLAB_APT_PACKAGES: ['python3.12', 'python3.12-venv'],
+      DASKLAB_APT_TOOLS: ['python3-pip', 'python3-boto3'],
+      DASKLAB_PIP_PACKAGES: ['numpy', 'dask[complete]'],
+      DASKLAB_PIP_INDEX_URL: '',
+      DASKLAB_VENV: '/opt/dask/venv',
+      DASKLAB_SIGNAL_URL: '',
+      DASKLAB_USER: 'ubuntu',
+      DASKLAB_AWS_ENDPOINT_URL: '',
+      DASKLAB_VERSION_SETS: versionSets(STANDALONE),
+      DASKLAB_VERSION_SET_OWN: '1',
+      // The trainer-key phase runs everywhere: with no key it withdraws an earlier one.
+      DASKLAB_TRAINER_KEY: '',
+    });
+  });
+
+  test('a scheduler with every option: each value as given, each phase\'s parameters present', () => {
+    // GIVEN a TLS scheduler with JupyterLab, materials, a lock file, CodeArtifact, a proxy and idle stop
+    // WHEN bash evaluates its parameter block
+    // THEN every value arrives exactly, quotes and ampersands included
+    expect(evaluated(EVERYTHING)).toEqual({
+      DASKLAB_APP: 'demo',
+      DASKLAB_ROLE: 'scheduler',
+      DASKLAB_PHASES: ['network', 'apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'materials', 'tls', 'dask', 'jupyter', 'cluster', 'idle'],
+      DASKLAB_PYTHON_VERSION: '3.13',
+      DASKLAB_APT_PACKAGES: ['python3.13', 'python3.13-venv'],
+      DASKLAB_APT_TOOLS: ['python3-pip', 'python3-boto3'],
+      DASKLAB_PIP_PACKAGES: packagesWithJupyter(['numpy==2.1.0', 'dask[complete]']),
+      DASKLAB_PIP_INDEX_URL: 'https://pypi.example/simple',
+      DASKLAB_VENV: '/srv/venv',
+      DASKLAB_SIGNAL_URL: "https://signal.example/x?a=1&b='2'",
+      DASKLAB_USER: 'student',
+      DASKLAB_AWS_ENDPOINT_URL: 'https://vpce.example',
+      DASKLAB_VERSION_SETS: versionSets(EVERYTHING),
+      DASKLAB_VERSION_SET_OWN: '0',
+      DASKLAB_PIP_LOCK_BUCKET: 'lock-bucket',
+      DASKLAB_PIP_LOCK_KEY: 'lock.txt',
+      DASKLAB_PIP_LOCK_SHA256: 'ab'.repeat(32),
+      DASKLAB_CODEARTIFACT_DOMAIN: 'dom',
+      DASKLAB_CODEARTIFACT_REPOSITORY: 'repo',
+      DASKLAB_CODEARTIFACT_DOMAIN_OWNER: '123456789012',
+      DASKLAB_CODEARTIFACT_REGION: 'eu-west-1',
+      DASKLAB_PROXY_URL: 'http://proxy.example:3128',
+      DASKLAB_NO_PROXY: '169.254.169.254,localhost,.amazonaws.com',
+      DASKLAB_TRAINER_KEY: 'ssh-ed25519 AAAAC3Nza trainer@example',
+      DASKLAB_TLS_PARAMETER_PATH: '/dasklab/demo/cluster/tls',
+      DASKLAB_DASK_UNIT: 'dask-scheduler',
+      DASKLAB_SCHEDULER_ADDRESS: 'tls://10.0.0.10:8786',
+      DASKLAB_DASK_WORKER_COUNT: '3',
+      DASKLAB_MATERIALS_BUCKET: 'assets-bucket',
+      DASKLAB_MATERIALS_KEY: 'abc.zip',
+      DASKLAB_READY_TIMEOUT_SECONDS: '900',
+    });
+  });
+
+  test('CodeArtifact without an owner or region (null in the config): both empty, so the machine uses its own account and region', () => {
+    // GIVEN CodeArtifact named by domain and repository only
+    const vars = evaluated({ ...STANDALONE, codeArtifact: { domain: 'dom', repository: 'repo', domainOwner: null, region: null } });
+    // THEN the owner and region are present and empty
+    expect(vars.DASKLAB_CODEARTIFACT_DOMAIN_OWNER).toBe('');
+    expect(vars.DASKLAB_CODEARTIFACT_REGION).toBe('');
+  });
+
+  test('a network without a proxy: the proxy is empty and the exceptions still listed', () => {
+    const vars = evaluated({ ...STANDALONE, network: { noProxy: ['169.254.169.254', 'localhost'] } });
+    expect(vars.DASKLAB_PROXY_URL).toBe('');
+    expect(vars.DASKLAB_NO_PROXY).toBe('169.254.169.254,localhost');
+    expect(vars.DASKLAB_PHASES).toEqual(['network', 'apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify']);
+  });
+
+  test('a worker: its unit, a plain tcp:// address without TLS, and neither the worker count nor a timeout to wait for others', () => {
+    // GIVEN a worker of a cluster without TLS
+    const vars = evaluated({ ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.1.5', name: 'worker-2' } });
+    // THEN it runs dask-worker against the scheduler's tcp address, and waits for no one
+    expect(vars.DASKLAB_DASK_UNIT).toBe('dask-worker');
+    expect(vars.DASKLAB_SCHEDULER_ADDRESS).toBe('tcp://10.0.1.5:8786');
+    expect(vars.DASKLAB_PHASES).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'dask']);
+    expect(vars).not.toHaveProperty('DASKLAB_DASK_WORKER_COUNT');
+    expect(vars).not.toHaveProperty('DASKLAB_READY_TIMEOUT_SECONDS');
+    expect(vars).not.toHaveProperty('DASKLAB_TLS_PARAMETER_PATH');
+  });
+
+  test('a TLS worker waits for the scheduler\'s certificates, for 1800 s unless told otherwise', () => {
+    const vars = evaluated({ ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.1.5', name: 'worker-1', tls: { parameterPath: '/p/tls' } } });
+    expect(vars.DASKLAB_SCHEDULER_ADDRESS).toBe('tls://10.0.1.5:8786');
+    expect(vars.DASKLAB_TLS_PARAMETER_PATH).toBe('/p/tls');
+    expect(vars.DASKLAB_READY_TIMEOUT_SECONDS).toBe('1800');
+    expect(vars).not.toHaveProperty('DASKLAB_DASK_WORKER_COUNT');
+  });
+
+  test('a scheduler without a worker count waits for none, for 1800 s unless told otherwise', () => {
+    const vars = evaluated({ ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '10.0.0.4', name: 'scheduler' } });
+    expect(vars.DASKLAB_DASK_WORKER_COUNT).toBe('0');
+    expect(vars.DASKLAB_READY_TIMEOUT_SECONDS).toBe('1800');
+    expect(vars.DASKLAB_PHASES).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'dask', 'cluster']);
+  });
+});
+
+describe('phases', () => {
+  test('a student with JupyterLab, materials and idle stop: no Dask phases, JupyterLab after the materials it serves', () => {
+    const phases = phasesOf({ ...STANDALONE, role: 'student', jupyter: true, materials: { bucket: 'b', key: 'k.zip' }, idleStopMinutes: 1 });
+    expect(phases).toEqual(['apt', 'apt-tools', 'venv', 'pip', 'profile', 'trainer-key', 'verify', 'materials', 'jupyter', 'idle']);
+  });
+
+  test('idle stop of 0 minutes is no idle phase', () => {
+    expect(phasesOf({ ...STANDALONE, idleStopMinutes: 0 })).not.toContain('idle');
+  });
+
+  test('a machine that is not a scheduler waits for no workers, even with Dask', () => {
+    expect(phasesOf({ ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.0.4', name: 'w' } })).not.toContain('cluster');
+  });
+});
+
+describe('what the bootstrap reads and what its parameters give', () => {
+  /** Variables the body sets itself, in bash or in a unit's `Environment=` (the idle check's limit). */
+  const assignedIn = (text: string) => new Set([...text.matchAll(/\b(DASKLAB_[A-Z0-9_]+)=/g)].map((m) => m[1]));
+  /** Variables the body reads as required: not those it reads with a default somewhere (`${X:-}`), which it checks before use. */
+  const readIn = (text: string) => {
+    const optional = new Set([...text.matchAll(/\$\{(DASKLAB_[A-Z0-9_]+):?-/g)].map((m) => m[1]));
+    return new Set([...text.matchAll(/\$\{?!?(DASKLAB_[A-Z0-9_]+)/g)].map((m) => m[1]).filter((name) => !optional.has(name)));
+  };
+  /** Read only inside `if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]` (userdata/bootstrap.sh): set only with CodeArtifact. */
+  const behindCodeArtifactCheck = ['DASKLAB_CODEARTIFACT_REPOSITORY', 'DASKLAB_CODEARTIFACT_DOMAIN_OWNER', 'DASKLAB_CODEARTIFACT_REGION'];
+
+  test.each<[string, BootstrapParameters]>([
+    ['the standalone machine', STANDALONE],
+    ['a scheduler with every option', EVERYTHING],
+    ['a TLS worker', { ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.1.5', name: 'worker-1', tls: { parameterPath: '/p/tls' } } }],
+    ['a student with JupyterLab and idle stop', { ...STANDALONE, role: 'student', jupyter: true, idleStopMinutes: 20, trainerPublicKey: 'ssh-ed25519 AAAA t' }],
+    ['an image build', { ...STANDALONE, imageBuild: true }],
+  ])('%s: every DASKLAB_ variable the bootstrap reads is set, by its parameters or by the bootstrap itself', (_name, params) => {
+    // GIVEN the bootstrap as the machine runs it
+    const { parameters, body } = renderBootstrapSource(params);
+    // WHEN the variables it reads are set against those its parameters and body assign
+    const set = new Set([...Object.keys(evaluated(params)), ...assignedIn(body)]);
+    const unset = [...readIn(body)].filter((name) => !set.has(name) && (params.codeArtifact || !behindCodeArtifactCheck.includes(name)));
+    // THEN none is read unset (bash's `set -u` would stop the bootstrap there)
+    expect(unset).toEqual([]);
+    expect(parameters).toBe(renderParameters(params));
+  });
+
+  test('a student machine runs no Dask service: parameters that say otherwise are refused', () => {
+    expect(() => renderParameters({ ...STANDALONE, role: 'student', dask: { schedulerHost: '10.0.0.4', name: 'x' } })).toThrow(
+      'a student machine runs no Dask service',
+    );
+  });
+
+  test.each(['dasklab/demo/tls', '/dasklab/demo/tls/', '/dasklab//tls', '/dasklab/de mo', ''])(
+    'a TLS parameter path %j is refused, naming what is expected',
+    (parameterPath) => {
+      const params: BootstrapParameters = { ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '10.0.0.4', name: 's', tls: { parameterPath } } };
+      expect(() => renderParameters(params)).toThrow(
+        `dask.tls.parameterPath must be an SSM parameter path like /dasklab/demo/cluster/tls, got ${JSON.stringify(parameterPath)}`,
+      );
+    },
+  );
+
+  test('a Dask unit carries the machine\'s user, venv, name, ports and protocol, and no placeholder', () => {
+    // GIVEN a TLS scheduler and a worker
+    const scheduler = renderDaskUnit({ ...STANDALONE, role: 'scheduler', user: 'student', dask: { schedulerHost: '10.0.1.5', name: 'scheduler', tls: { parameterPath: '/p/tls' } } });
+    const worker = renderDaskUnit({ ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.1.5', name: 'worker-7' } });
+    // THEN each unit has its settings filled in
+    expect(scheduler).toContain('User=student\n');
+    expect(scheduler).toContain('ExecStart=/opt/dask/venv/bin/dask scheduler --protocol tls --port 8786 --dashboard-address :8787\n');
+    expect(renderDaskUnit({ ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '10.0.1.5', name: 'scheduler' } })).toContain('--protocol tcp ');
+    expect(worker).toContain('User=ubuntu\n');
+    expect(worker).toContain('--name worker-7 --nworkers 1');
+    expect(worker).toContain('--worker-port 8788 --nanny-port 8789');
+    expect(`${scheduler}${worker}`).not.toMatch(/@[A-Z_]+@/);
+    // AND a machine without Dask has none
+    expect(renderDaskUnit(STANDALONE)).toBe('');
+  });
+});
