@@ -27,7 +27,8 @@ export interface LargestShard extends ShardMeasure {
  * two students whose ids are as long as the longest of the roster; every
  * further student adds what the second added (their machines, key pairs, wait
  * conditions, security group and the schedule's entries), so the fullest
- * stack weighs at most one student's stack plus that much per further student.
+ * stack weighs at most one student's stack plus that much per further student,
+ * and the digits its description's count gains.
  */
 export function largestShard(
   config: DasklabConfig,
@@ -46,7 +47,8 @@ export function largestShard(
     stackName: stackNameOf(shard),
     students: n,
     machines: n * (1 + config.lab!.workersPerStudent),
-    bytes: one.bytes + (n - 1) * (two.bytes - one.bytes),
+    // The stack's description counts its students ("lab machines of 1 students"): more digits than the probe's one.
+    bytes: one.bytes + (n - 1) * (two.bytes - one.bytes) + String(n).length - 1,
     resources: one.resources + (n - 1) * (two.resources - one.resources),
   };
 }

@@ -120,14 +120,33 @@ describe('addLabStacks', () => {
       }
     });
 
-    test('weighs the fullest stack as it is synthesized: its resources exactly, its bytes within 1 %', () => {
+    test('weighs the fullest stack as it is synthesized: its resources and bytes exactly', () => {
       const { app, outdir, estimate } = smallLab();
       const artifact = app.synth().getStackByName('course-Lab-3');
       const bytes = fs.statSync(path.join(outdir, artifact.templateFile)).size;
       expect(estimate).toEqual(
-        expect.objectContaining({ stackName: 'course-Lab-3', students: 3, machines: 6, resources: Object.keys(artifact.template.Resources).length }),
+        expect.objectContaining({ stackName: 'course-Lab-3', students: 3, machines: 6, resources: Object.keys(artifact.template.Resources).length, bytes }),
       );
-      expect(Math.abs(estimate!.bytes - bytes)).toBeLessThanOrEqual(bytes / 100);
     });
+  });
+
+  test('a stack of 10 students, whose count has two digits, is weighed to the byte', () => {
+    // GIVEN 10 students in stack 7, without workers, ids of one length
+    const ids = idsInShard(7, 10);
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-shards-'));
+    const app = testApp({ outdir });
+    const spy = jest.spyOn(labSize, 'checkLargestShard');
+    try {
+      // WHEN the lab is built and synthesized
+      addLabStacks(app, config(0), students(ids));
+      const artifact = app.synth().getStackByName('course-Lab-7');
+      // THEN the estimate is the template's size exactly
+      expect(spy.mock.calls[0][1]).toEqual(
+        expect.objectContaining({ students: 10, bytes: fs.statSync(path.join(outdir, artifact.templateFile)).size }),
+      );
+    } finally {
+      spy.mockRestore();
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
