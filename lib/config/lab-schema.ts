@@ -105,7 +105,7 @@ export function rosterPathProblem(p: string): string | null {
     return `${ROSTER_EXPECTED}; the path is empty`;
   }
   if (p !== p.trim()) {
-    return `${ROSTER_EXPECTED}; the path starts or ends with a space`;
+    return `${ROSTER_EXPECTED}; the path starts or ends with a space or line break`;
   }
   if (/[\u0000-\u001f\u007f]/.test(p)) {
     return `${ROSTER_EXPECTED}; the path contains a control character`;

@@ -48,7 +48,7 @@ export function section<Shape extends z.ZodRawShape>(what: string, shape: Shape)
  */
 export function writtenPathProblem(expected: string, p: string, maxLength: number): string | null {
   if (p.trim() === '') return `${expected}; the path is empty`;
-  if (p !== p.trim()) return `${expected}; the path starts or ends with a space`;
+  if (p !== p.trim()) return `${expected}; the path starts or ends with a space or line break`;
   if (/[\u0000-\u001f\u007f]/.test(p)) return `${expected}; the path contains a control character`;
   if (p.length > maxLength) return `${expected}; the path is longer than ${maxLength} characters`;
   return null;

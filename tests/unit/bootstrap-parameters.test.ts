@@ -191,17 +191,55 @@ describe('phases', () => {
   });
 });
 
-describe('what the bootstrap reads and what its parameters give', () => {
-  /** Variables the body sets itself, in bash or in a unit's `Environment=` (the idle check's limit). */
-  const assignedIn = (text: string) => new Set([...text.matchAll(/\b(DASKLAB_[A-Z0-9_]+)=/g)].map((m) => m[1]));
-  /** Variables the body reads as required: not those it reads with a default somewhere (`${X:-}`), which it checks before use. */
-  const readIn = (text: string) => {
-    const optional = new Set([...text.matchAll(/\$\{(DASKLAB_[A-Z0-9_]+):?-/g)].map((m) => m[1]));
-    return new Set([...text.matchAll(/\$\{?!?(DASKLAB_[A-Z0-9_]+)/g)].map((m) => m[1]).filter((name) => !optional.has(name)));
-  };
-  /** Read only inside `if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]` (userdata/bootstrap.sh): set only with CodeArtifact. */
-  const behindCodeArtifactCheck = ['DASKLAB_CODEARTIFACT_REPOSITORY', 'DASKLAB_CODEARTIFACT_DOMAIN_OWNER', 'DASKLAB_CODEARTIFACT_REGION'];
+/**
+ * The DASKLAB_ variables a rendered bootstrap body reads, as bash would run it
+ * with `set -u` and the machine's parameters `set`:
+ * - text bash does not expand is left out: quoted here-documents (the files
+ *   and programs the bootstrap writes, such as the idle check that systemd
+ *   gives its own environment);
+ * - a block behind `if [[ -n "${X:-}" ]]` for an unset X is never run;
+ * - a read with a default (`${X:-...}`, `${X-...}`, `${X:+...}`) is safe;
+ * - a function's reads count only if something that runs calls it, the
+ *   machine's phases (`phase_<name>`, which the main loop calls by name) among them;
+ * - every other mention of the name is a read, arithmetic included, except
+ *   an assignment at the start of a statement.
+ */
+function requiredReads(body: string, set: ReadonlySet<string>, phases: readonly string[] = []): Set<string> {
+  let text = body.replace(/<<-?'(\w+)'[^\n]*\n[\s\S]*?\n\1(?=\n|$)/g, '');
+  text = text.replace(/^if \[\[ -n "\$\{(DASKLAB_\w+):-\}" \]\]; then\n[\s\S]*?\nfi$/gm, (block, name: string) => (set.has(name) ? block : ''));
+  text = text.replace(/\$\{DASKLAB_\w+:?[-+][^}]*\}/g, '');
+  // Functions: `name() {` up to the first line that is `}` alone (the body's lines are not indented).
+  const functions = new Map<string, string>();
+  text = text.replace(/^(\w+)\(\) \{\n([\s\S]*?)\n\}$/gm, (_definition, name: string, code: string) => {
+    functions.set(name, code);
+    return '';
+  });
+  const reached = [text, ...phases.map((phase) => `phase_${phase.replace(/-/g, '_')}`)];
+  const called = new Set<string>();
+  for (let i = 0; i < reached.length; i++) {
+    for (const [name, code] of functions) {
+      if (!called.has(name) && new RegExp(`\\b${name}\\b`).test(reached[i])) {
+        called.add(name);
+        reached.push(code);
+      }
+    }
+  }
+  const reads = new Set<string>();
+  for (const code of reached) {
+    for (const m of code.matchAll(/(^|[\s;(]|(?:export|readonly|local|declare(?: -\w+)*) )?\b(DASKLAB_[A-Z0-9_]+)\b/gm)) {
+      const assignment = m[1] !== undefined && /^(\[[^\]]*\])?\+?=/.test(code.slice(m.index + m[0].length));
+      if (!assignment) reads.add(m[2]);
+    }
+  }
+  return reads;
+}
 
+/** The DASKLAB_ variables the body assigns at the start of a statement (`X=`, `export X=`, `local X=`). */
+function assignedIn(body: string): Set<string> {
+  return new Set([...body.matchAll(/(?:^|[;(]\s*)(?:(?:export|readonly|local|declare(?: -\w+)*) )?(DASKLAB_[A-Z0-9_]+)(?:\[[^\]]*\])?\+?=/gm)].map((m) => m[1]));
+}
+
+describe('what the bootstrap reads and what its parameters give', () => {
   test.each<[string, BootstrapParameters]>([
     ['the standalone machine', STANDALONE],
     ['a scheduler with every option', EVERYTHING],
@@ -210,13 +248,33 @@ describe('what the bootstrap reads and what its parameters give', () => {
     ['an image build', { ...STANDALONE, imageBuild: true }],
   ])('%s: every DASKLAB_ variable the bootstrap reads is set, by its parameters or by the bootstrap itself', (_name, params) => {
     // GIVEN the bootstrap as the machine runs it
-    const { parameters, body } = renderBootstrapSource(params);
-    // WHEN the variables it reads are set against those its parameters and body assign
+    const { body } = renderBootstrapSource(params);
     const set = new Set([...Object.keys(evaluated(params)), ...assignedIn(body)]);
-    const unset = [...readIn(body)].filter((name) => !set.has(name) && (params.codeArtifact || !behindCodeArtifactCheck.includes(name)));
+    // WHEN the variables it reads are found
+    const reads = requiredReads(body, set, phasesOf(params));
     // THEN none is read unset (bash's `set -u` would stop the bootstrap there)
-    expect(unset).toEqual([]);
-    expect(parameters).toBe(renderParameters(params));
+    expect([...reads].filter((name) => !set.has(name))).toEqual([]);
+    // AND every parameter is read: none is passed for nothing
+    expect(Object.keys(evaluated(params)).filter((name) => !reads.has(name) && !body.includes(`\${${name}:-`))).toEqual([]);
+  });
+
+  test('the reading of the bootstrap sees arithmetic reads, and a function\'s reads only where it is called', () => {
+    // GIVEN a scheduler, which waits for its workers until CloudFormation's deadline
+    const params: BootstrapParameters = { ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '10.0.0.4', name: 's', expectedWorkerCount: 2 } };
+    const { body } = renderBootstrapSource(params);
+    const set = new Set([...Object.keys(evaluated(params)), ...assignedIn(body)]);
+    // THEN the deadline and the worker count, read in arithmetic, are found
+    expect([...requiredReads(body, set, phasesOf(params))]).toEqual(expect.arrayContaining(['DASKLAB_READY_TIMEOUT_SECONDS', 'DASKLAB_DASK_WORKER_COUNT']));
+    // AND a standalone machine, which has the deadline function but never calls it, does not need the deadline
+    const standalone = renderBootstrapSource(STANDALONE).body;
+    expect(standalone).toContain('seconds_until_deadline() {');
+    expect([...requiredReads(standalone, new Set(), phasesOf(STANDALONE))]).not.toContain('DASKLAB_READY_TIMEOUT_SECONDS');
+    // AND a read outside a function that runs is found, and an unset CodeArtifact's block is skipped
+    expect([...requiredReads('seconds_until_deadline() {\necho $((DASKLAB_READY_TIMEOUT_SECONDS - 1))\n}\nseconds_until_deadline', new Set())]).toEqual(['DASKLAB_READY_TIMEOUT_SECONDS']);
+    const guarded = 'if [[ -n "${DASKLAB_CODEARTIFACT_DOMAIN:-}" ]]; then\necho "$DASKLAB_CODEARTIFACT_REGION"\nfi';
+    expect([...requiredReads(guarded, new Set())]).toEqual([]);
+    expect([...requiredReads(guarded, new Set(['DASKLAB_CODEARTIFACT_DOMAIN']))]).toEqual(['DASKLAB_CODEARTIFACT_REGION']);
+    expect([...requiredReads('echo "$DASKLAB_CODEARTIFACT_REGION"', new Set())]).toEqual(['DASKLAB_CODEARTIFACT_REGION']);
   });
 
   test('a student machine runs no Dask service: parameters that say otherwise are refused', () => {

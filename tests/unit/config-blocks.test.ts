@@ -4,6 +4,7 @@
  * a user reads when a field is wrong. Direct and fast, for mutation testing.
  */
 import { expectOneProblem } from './config-errors';
+import { validateConfig } from '../../lib/config';
 import { defineUnreadGetter, writtenPathProblem } from '../../lib/config/schema-blocks';
 
 describe('writtenPathProblem', () => {
@@ -12,9 +13,9 @@ describe('writtenPathProblem', () => {
   test.each([
     ['', 'the path is empty'],
     ['   ', 'the path is empty'],
-    [' course', 'the path starts or ends with a space'],
-    ['course ', 'the path starts or ends with a space'],
-    ['course\n', 'the path starts or ends with a space'],
+    [' course', 'the path starts or ends with a space or line break'],
+    ['course ', 'the path starts or ends with a space or line break'],
+    ['course\n', 'the path starts or ends with a space or line break'],
     ['cour\u0000se', 'the path contains a control character'],
     ['cour\u001fse', 'the path contains a control character'],
     ['cour\u007fse', 'the path contains a control character'],
@@ -33,18 +34,15 @@ describe('writtenPathProblem', () => {
 });
 
 describe('defineUnreadGetter', () => {
-  test('reading the property throws the message; a spread copy leaves it out; the loader may set it in place', () => {
+  test('reading the property throws the message; a spread copy, as the loader makes, leaves it out', () => {
     // GIVEN an object with an unread getter
     const lab: Record<string, unknown> = { roster: 'students.csv' };
     defineUnreadGetter(lab, 'students', 'lab.students: not read');
     // THEN reading it throws the message
     expect(() => lab.students).toThrow('lab.students: not read');
-    // AND a copy made with spread, as the loader makes, has no such property
+    // AND a copy made with spread (lib/config/load.ts) has no such property, so the loader can set what it read
     expect({ ...lab }).toEqual({ roster: 'students.csv' });
     expect(Object.keys(lab)).toEqual(['roster']);
-    // AND the value can be set in place once it is read
-    Object.defineProperty(lab, 'students', { value: [{ id: 'a', line: 1 }] });
-    expect(lab.students).toEqual([{ id: 'a', line: 1 }]);
   });
 });
 
@@ -80,6 +78,23 @@ describe('messages for values of the wrong type', () => {
     );
     expect(expectOneProblem({ machine: { readyTimeoutMinutes: '30' } }, 'machine.readyTimeoutMinutes')).toBe(
       'machine.readyTimeoutMinutes: "30" is not accepted; expected an integer from 5 to 720 (CloudFormation waits at most 12 hours)',
+    );
+  });
+});
+
+describe('lengths at their limit', () => {
+  /** An https index URL of exactly `length` characters. */
+  const indexUrlOf = (length: number) => {
+    const head = 'https://pypi.example/';
+    const tail = '/simple/';
+    return `${head}${'a'.repeat(length - head.length - tail.length)}${tail}`;
+  };
+
+  test('python.indexUrl: 2048 characters are accepted, 2049 refused, naming the length', () => {
+    expect(indexUrlOf(2048)).toHaveLength(2048);
+    expect(validateConfig({ python: { indexUrl: indexUrlOf(2048) } }).python.indexUrl).toBe(indexUrlOf(2048));
+    expect(expectOneProblem({ python: { indexUrl: indexUrlOf(2049) } }, 'python.indexUrl')).toMatch(
+      /^python\.indexUrl: "https:\/\/pypi\.example\/a+\.\.\. is not accepted; expected the https URL of a PEP 503 simple index, e\.g\. "https:\/\/pypi\.example\.org\/simple\/", or null for PyPI; it is longer than 2048 characters$/,
     );
   });
 });

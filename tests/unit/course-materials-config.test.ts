@@ -120,7 +120,7 @@ describe('lab.materials refused', () => {
 
   test.each([
     ['', /expected the path of a folder of course materials .*; the path is empty/],
-    [' course', /the path starts or ends with a space/],
+    [' course', /the path starts or ends with a space or line break/],
     [42, /expected the path of a folder of course materials, e\.g\. "course\/", or null/],
   ])('the value %j', (value, message) => {
     const line = onlyProblem(labWith(value));

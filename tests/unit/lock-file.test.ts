@@ -209,7 +209,7 @@ describe('reading the file', () => {
 
   test.each([
     ['', 'the path is empty'],
-    [' a.lock', 'the path starts or ends with a space'],
+    [' a.lock', 'the path starts or ends with a space or line break'],
     ['a\nb.lock', 'the path contains a control character'],
   ])('the path %j is refused by the schema: %s', (written, reason) => {
     expect(lockFilePathProblem(written)).toContain(reason);
