@@ -23,8 +23,8 @@ export interface LargestShard extends ShardMeasure {
 
 /**
  * The fullest student stack, measured before the lab's stacks are built:
- * `measure` synthesizes a student stack of the same config with one and with
- * two students whose ids are as long as the longest of the roster; every
+ * `measure` synthesizes the fullest student stack, under its own name, with one
+ * and with two students whose ids are as long as the longest of the roster; every
  * further student adds what the second added (their machines, key pairs, wait
  * conditions, security group and the schedule's entries), so the fullest
  * stack weighs at most one student's stack plus that much per further student,
@@ -34,20 +34,21 @@ export function largestShard(
   config: DasklabConfig,
   shards: ReadonlyMap<number, readonly string[]>,
   stackNameOf: (shard: number) => string,
-  measure: (studentIds: readonly string[]) => ShardMeasure,
+  measure: (studentIds: readonly string[], shard: number) => ShardMeasure,
 ): LargestShard | undefined {
   const [shard, ids] = [...shards].sort(([a, x], [b, y]) => y.length - x.length || a - b)[0] ?? [];
   if (shard === undefined || ids.length === 0) return undefined;
   const longest = Math.max(...[...shards.values()].flat().map((id) => id.length));
   const probeId = (n: number) => `p${n}`.padEnd(longest, 'x');
-  const one = measure([probeId(1)]);
-  const two = measure([probeId(1), probeId(2)]);
+  // Probed as that stack: its name is in the template (key pair names, tags, construct paths).
+  const one = measure([probeId(1)], shard);
+  const two = measure([probeId(1), probeId(2)], shard);
   const n = ids.length;
   return {
     stackName: stackNameOf(shard),
     students: n,
     machines: n * (1 + config.lab!.workersPerStudent),
-    // The stack's description counts its students ("lab machines of 1 students"): more digits than the probe's one.
+    // The stack's description counts its students ("lab machines of 1 students"): the count's digits beyond the probe's one.
     bytes: one.bytes + (n - 1) * (two.bytes - one.bytes) + String(n).length - 1,
     resources: one.resources + (n - 1) * (two.resources - one.resources),
   };

@@ -276,7 +276,7 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
     byShard.set(shard, [...(byShard.get(shard) ?? []), student]);
   }
   const ids = new Map([...byShard].map(([shard, members]) => [shard, members.map((s) => s.id)]));
-  checkLargestShard(config, largestShard(config, ids, (shard) => labShardStackName(config, shard), (probe) => measureShard(config, probe)));
+  checkLargestShard(config, largestShard(config, ids, (shard) => labShardStackName(config, shard), (probe, shard) => measureShard(config, shard, probe)));
 
   const shared = new LabSharedStack(app, labSharedStackName(config), { config });
   for (let shard = 1; shard <= LAB_SHARDS; shard++) {
@@ -289,15 +289,15 @@ export function addLabStacks(app: App, config: DasklabConfig, students: readonly
   }
 }
 
-/** Synthesizes a student stack of `config` holding the given students, apart from the app, and weighs its template. */
-function measureShard(config: DasklabConfig, studentIds: readonly string[]): ShardMeasure {
+/** Synthesizes student stack `shard` of `config` holding the given students, apart from the app, and weighs its template. */
+function measureShard(config: DasklabConfig, shard: number, studentIds: readonly string[]): ShardMeasure {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-size-'));
   try {
     // The materials are fingerprinted, not copied again, for a probe, and no Lambda code is bundled:
     // the student stack's template is what is weighed.
     const probe = new App({ outdir, context: { [cxapi.DISABLE_ASSET_STAGING_CONTEXT]: true, [cxapi.BUNDLING_STACKS]: [] } });
     const shared = new LabSharedStack(probe, labSharedStackName(config), { config });
-    const stack = new LabShardStack(probe, labShardStackName(config, 1), { config, shared, students: studentIds.map((id) => ({ id })) });
+    const stack = new LabShardStack(probe, labShardStackName(config, shard), { config, shared, students: studentIds.map((id) => ({ id })) });
     const artifact = probe.synth().getStackByName(stack.stackName);
     return {
       bytes: fs.statSync(path.join(outdir, artifact.templateFile)).size,

@@ -130,23 +130,30 @@ describe('addLabStacks', () => {
     });
   });
 
-  test('a stack of 10 students, whose count has two digits, is weighed to the byte', () => {
-    // GIVEN 10 students in stack 7, without workers, ids of one length
-    const ids = idsInShard(7, 10);
+  test('stack 12 of 10 students, as `cdk synth` builds it (construct paths in the metadata), is weighed to the byte', () => {
+    // GIVEN 10 students in stack 12 (a name of two digits, a count of two digits), without workers, ids of one
+    // length, and the context `cdk synth` passes (path metadata on), which the probes read as the app does
+    const ids = idsInShard(12, 10);
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'dasklab-lab-shards-'));
-    const app = testApp({ outdir });
+    const context = process.env.CDK_CONTEXT_JSON;
+    process.env.CDK_CONTEXT_JSON = JSON.stringify({ 'aws:cdk:enable-path-metadata': true });
     const spy = jest.spyOn(labSize, 'checkLargestShard');
     try {
+      const app = testApp({ outdir });
       // WHEN the lab is built and synthesized
       addLabStacks(app, config(0), students(ids));
-      const artifact = app.synth().getStackByName('course-Lab-7');
-      // THEN the estimate is the template's size exactly
+      const artifact = app.synth().getStackByName('course-Lab-12');
+      // THEN the template carries construct paths, and the estimate is its size exactly
+      expect(JSON.stringify(artifact.template)).toContain('"aws:cdk:path":"course-Lab-12/');
       expect(spy.mock.calls[0][1]).toEqual(
-        expect.objectContaining({ students: 10, bytes: fs.statSync(path.join(outdir, artifact.templateFile)).size }),
+        expect.objectContaining({ stackName: 'course-Lab-12', students: 10, bytes: fs.statSync(path.join(outdir, artifact.templateFile)).size }),
       );
     } finally {
       spy.mockRestore();
+      if (context === undefined) delete process.env.CDK_CONTEXT_JSON;
+      else process.env.CDK_CONTEXT_JSON = context;
       fs.rmSync(outdir, { recursive: true, force: true });
     }
   });
+
 });

@@ -16,12 +16,15 @@ describe('the fullest student stack, estimated from one- and two-student probes'
   const nameOf = (shard: number) => `course-Lab-${shard}`;
 
   /** A fake measure: a stack of n students weighs 1000 + 300 (n - 1) bytes, 10 + 4 (n - 1) resources; records its calls. */
-  function fakeMeasure(): { calls: string[][]; measure: (ids: readonly string[]) => ShardMeasure } {
+  function fakeMeasure(): { calls: string[][]; shards: number[]; measure: (ids: readonly string[], shard: number) => ShardMeasure } {
     const calls: string[][] = [];
+    const shards: number[] = [];
     return {
       calls,
-      measure: (ids) => {
+      shards,
+      measure: (ids, shard) => {
         calls.push([...ids]);
+        shards.push(shard);
         return { bytes: 1000 + 300 * (ids.length - 1), resources: 10 + 4 * (ids.length - 1) };
       },
     };
@@ -79,6 +82,12 @@ describe('the fullest student stack, estimated from one- and two-student probes'
     ]);
     largestShard(config, shards, nameOf, measure);
     expect(calls).toEqual([['p1xxxxxxxxxxxxxx'], ['p1xxxxxxxxxxxxxx', 'p2xxxxxxxxxxxxxx']]);
+  });
+
+  test('the probes are the fullest stack itself, whose name is in its template', () => {
+    const { shards, measure } = fakeMeasure();
+    largestShard(config, new Map([[3, ['a']], [12, ['b', 'c']]]), nameOf, measure);
+    expect(shards).toEqual([12, 12]);
   });
 });
 
