@@ -98,3 +98,54 @@ describe('lengths at their limit', () => {
     );
   });
 });
+
+describe('python.venv, each refusal exactly', () => {
+  const EXPECTED = 'expected an absolute path of letters, digits, ".", "_", "-" and "/", e.g. "/opt/dask/venv"';
+
+  test.each([
+    ['opt/dask/venv', EXPECTED],
+    ['dask/opt/venv', EXPECTED],
+    ['/opt/dask venv', EXPECTED],
+    [`/opt/${'v'.repeat(124)}`, `${EXPECTED}, at most 128 characters`],
+    ['/opt//venv', `${EXPECTED}, written plainly: no "..", ".", "//" or trailing "/"`],
+    ['/opt/venv/', `${EXPECTED}, written plainly: no "..", ".", "//" or trailing "/"`],
+    ['/opt/./venv', `${EXPECTED}, written plainly: no "..", ".", "//" or trailing "/"`],
+    ['/opt/-venv', `${EXPECTED}; no path component may start with "-" (it would read as a command option)`],
+    ['/usr/venv', `${EXPECTED}, under /opt/ or /srv/ (a directory of its own, which the bootstrap may replace; never a system or home directory)`],
+    ['/opt', `${EXPECTED}: a directory of its own under /opt/ or /srv/, not /opt itself`],
+  ])('%j: %s', (venv, message) => {
+    expect(expectOneProblem({ python: { venv } }, 'python.venv')).toBe(`python.venv: ${JSON.stringify(venv).slice(0, 60).replace(/^(.{57}).+$/, '$1...')} is not accepted; ${message}`);
+  });
+
+  test('a venv path of exactly 128 characters is accepted', () => {
+    const venv = `/opt/${'v'.repeat(123)}`;
+    expect(venv).toHaveLength(128);
+    expect(validateConfig({ python: { venv } }).python.venv).toBe(venv);
+  });
+});
+
+describe('python.indexUrl: what is shown of a refused URL', () => {
+  test('a URL that does not parse is shown, with what is expected', () => {
+    expect(expectOneProblem({ python: { indexUrl: 'pypi.example/simple/' } }, 'python.indexUrl')).toBe(
+      'python.indexUrl: "pypi.example/simple/" is not accepted; expected the https URL of a PEP 503 simple index, e.g. "https://pypi.example.org/simple/", or null for PyPI',
+    );
+  });
+
+  test('a plain-http URL is shown when nothing in it may be a credential', () => {
+    expect(expectOneProblem({ python: { indexUrl: 'http://pypi.example/simple/' } }, 'python.indexUrl')).toBe(
+      'python.indexUrl: "http://pypi.example/simple/" is not accepted; expected the https URL of a PEP 503 simple index, e.g. "https://pypi.example.org/simple/", or null for PyPI; not plain http (packages would travel unauthenticated)',
+    );
+  });
+
+  test('a refused URL with a fragment is not shown: an index URL takes no fragment, so it may be a secret', () => {
+    expect(expectOneProblem({ python: { indexUrl: `http://pypi.example/simple/#sha256=${'a'.repeat(64)}` } }, 'python.indexUrl')).toMatch(
+      /^python\.indexUrl: the value \(not shown\) is not accepted; .*; not plain http/,
+    );
+  });
+
+  test('a URL holding a password is refused without showing it', () => {
+    const line = expectOneProblem({ python: { indexUrl: 'https://user:s3cret@pypi.example/simple/' } }, 'python.indexUrl');
+    expect(line).toMatch(/^python\.indexUrl: the value \(not shown\) is not accepted; /);
+    expect(line).not.toContain('s3cret');
+  });
+});
