@@ -62,6 +62,15 @@ describe('messages for values of the wrong type', () => {
     );
   });
 
+  test('python.packages that is not a list, or an empty one, says what a package list is', () => {
+    const message = 'expected a list of 1 to 100 pip requirements, e.g. ["numpy", "dask[complete]"]';
+    expect(expectOneProblem({ python: { packages: 'numpy' } }, 'python.packages')).toBe(`python.packages: "numpy" is not accepted; ${message}`);
+    expect(expectOneProblem({ python: { packages: [] } }, 'python.packages')).toBe(`python.packages: [] is not accepted; ${message}`);
+    expect(expectOneProblem({ python: { packages: [7] } }, 'python.packages[0]')).toBe(
+      'python.packages[0]: 7 is not accepted; expected a pip requirement string such as "numpy" or "dask[complete]>=2024.1"',
+    );
+  });
+
   test('a section that is not an object lists its fields', () => {
     expect(expectOneProblem({ access: [] }, 'access', 'expected the access settings: an object with the fields ')).toMatch(/sshCidrs, .*dashboardCidrs/);
   });
