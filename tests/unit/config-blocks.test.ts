@@ -158,3 +158,13 @@ describe('python.indexUrl: what is shown of a refused URL', () => {
     expect(line).not.toContain('s3cret');
   });
 });
+
+describe('what provides dask.distributed for a cluster', () => {
+  test.each([['dask[complete]'], ['dask[distributed]'], ['Dask[Complete]>=2024.1'], ['distributed'], ['dask[dataframe,distributed]']])('%s does', (spec) => {
+    expect(validateConfig({ python: { packages: ['numpy', spec] }, cluster: { workers: 1 } }).python.packages).toContain(spec);
+  });
+
+  test.each([['dask'], ['dask[dataframe]'], ['pandas[complete]'], ['pandas[distributed]'], ['distributed-extras']])('%s does not', (spec) => {
+    expectOneProblem({ python: { packages: ['numpy', spec] }, cluster: { workers: 1 } }, 'python.packages', 'expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" when cluster is set');
+  });
+});
