@@ -37,7 +37,9 @@ function runSignal(env: Record<string, string>): Promise<{ status: number; log: 
     'signal_cloudformation FAILURE "network: the proxy does not answer"',
   ].join('\n');
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { env: { PATH: process.env.PATH!, ...env } });
+    // The system's python3 and curl, as on the machine: not a version manager's shims on this host's PATH,
+    // which without HOME share a rehash lock that a killed run can leave behind (then each call waits 60 s).
+    const child = spawn('bash', ['-c', script], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
     let log = '';
     child.stderr.on('data', (chunk) => (log += chunk));
     child.on('close', (status) => resolve({ status: status ?? -1, log }));
