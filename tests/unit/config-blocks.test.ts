@@ -71,6 +71,26 @@ describe('messages for values of the wrong type', () => {
     );
   });
 
+  test('access.publicKey and $schema that are not strings say what is expected', () => {
+    expect(expectOneProblem({ access: { publicKey: 5 } }, 'access.publicKey')).toBe(
+      'access.publicKey: 5 is not accepted; expected an OpenSSH public key line ("ssh-ed25519 AAAA... comment") or null',
+    );
+    expect(expectOneProblem({ $schema: 5 }, '$schema')).toBe('$schema: 5 is not accepted; expected a string: the path or URL of the JSON schema, for editors');
+  });
+
+  test('a list opening more than the line in both IP versions names both counts', () => {
+    const world = 'expected CIDRs that together cover no more than a /8 of IPv4 (16,777,216 addresses) or a /32 of IPv6';
+    expect(expectOneProblem({ access: { sshCidrs: ['10.0.0.0/7', '2000::/31'] } }, 'access.sshCidrs')).toBe(
+      `access.sshCidrs: ["10.0.0.0/7","2000::/31"] is not accepted; ${world}: this list opens SSH (port 22) to 33,554,432 IPv4 addresses and 2^97 IPv6 addresses; ` +
+        'if that is intended, add "sshCidrs" to access.allowWorldOpen',
+    );
+    // Three /31s of IPv6 are 1.5 × 2^98 addresses: not a power of two, so "more than".
+    expect(expectOneProblem({ access: { dashboardCidrs: ['2000::/31', '2400::/31', '2600::/31'] } }, 'access.dashboardCidrs')).toBe(
+      `access.dashboardCidrs: ["2000::/31","2400::/31","2600::/31"] is not accepted; ${world}: this list opens the Dask dashboard (port 8787) to more than 2^98 IPv6 addresses; ` +
+        'if that is intended, add "dashboardCidrs" to access.allowWorldOpen',
+    );
+  });
+
   test('a section that is not an object lists its fields', () => {
     expect(expectOneProblem({ access: [] }, 'access', 'expected the access settings: an object with the fields ')).toMatch(/sshCidrs, .*dashboardCidrs/);
   });
