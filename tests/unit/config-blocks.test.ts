@@ -188,3 +188,23 @@ describe('what provides dask.distributed for a cluster', () => {
     expectOneProblem({ python: { packages: ['numpy', spec] }, cluster: { workers: 1 } }, 'python.packages', 'expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" when cluster is set');
   });
 });
+
+describe('the cross-field checks, with the fields they read broken', () => {
+  // They run whenever the config is an object, so that every problem is reported at once: each broken field
+  // must give its own problem, not a crash of the check that reads it.
+  test.each<[object, string, string]>([
+    [{ machine: null }, 'machine', 'machine: null is not accepted; expected the machine settings: an object with the fields '],
+    [{ python: null }, 'python', 'python: null is not accepted; expected the Python settings: an object with the fields '],
+    [{ machine: { ubuntu: '99.04' } }, 'machine.ubuntu', 'machine.ubuntu: "99.04" is not accepted; expected one of the supported Ubuntu releases: "24.04"'],
+    [{ machine: { ubuntu: 24.04 } }, 'machine.ubuntu', 'machine.ubuntu: 24.04 is not accepted; '],
+    [{ python: { version: 3.12 } }, 'python.version', 'python.version: 3.12 is not accepted; '],
+  ])('%j: one problem, at %s', (config, field, start) => {
+    expect(expectOneProblem(config, field).startsWith(start)).toBe(true);
+  });
+
+  test('a Python version the Ubuntu release does not offer is refused, naming those it does', () => {
+    expect(expectOneProblem({ python: { version: '3.13' } }, 'python.version')).toBe(
+      'python.version: "3.13" is not accepted; expected a Python version that Ubuntu 24.04 offers: "3.12"',
+    );
+  });
+});

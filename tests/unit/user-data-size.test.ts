@@ -7,8 +7,10 @@
  */
 import { Lazy, Token } from 'aws-cdk-lib';
 import {
+  BODY_DELIMITER,
   BootstrapParameters,
   decodeBootstrapBody,
+  renderParameters,
   renderBootstrap,
   renderBootstrapSource,
   SIGNAL_URL_ALLOWANCE,
@@ -183,5 +185,26 @@ describe('sizing deploy-time values', () => {
 
   test('bytes, not characters: a non-ASCII character counts at its UTF-8 length', () => {
     expect(userDataSize('é€')).toBe(5);
+  });
+});
+
+describe('the user data\'s layout', () => {
+  test('the parameters in plain text, then the body, deflated where that fits, and nothing after it', () => {
+    // GIVEN the standalone machine's user data
+    const script = renderBootstrap(STANDALONE);
+    const [head, rest] = script.split(`<<'${BODY_DELIMITER}'\n`);
+    // THEN the head is the shebang, the parameters and the line that runs the decoded body, each as written
+    expect(head).toBe(
+      [
+        '#!/bin/bash',
+        '# shellcheck disable=SC2034 # the parameters are read by the compressed body',
+        renderParameters(STANDALONE),
+        '# The dasklab bootstrap (userdata/bootstrap.sh), compressed to fit in user data.',
+        '# shellcheck source=/dev/null',
+        "source <(python3 -c 'import base64,sys,zlib;sys.stdout.buffer.write(zlib.decompress(base64.b85decode(sys.stdin.read().strip())))' ",
+      ].join('\n'),
+    );
+    // AND the body is one line of base85, closed by the delimiter and the process substitution, with nothing after
+    expect(rest).toMatch(new RegExp(`^[^\\n]+\\n${BODY_DELIMITER}\\n\\)\\n$`));
   });
 });
