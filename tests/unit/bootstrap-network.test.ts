@@ -85,7 +85,8 @@ function runNetworkPhase(dir: string, options: { proxy: string; index?: string; 
   ].join('\n');
   const started = Date.now();
   return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', script], { env: { PATH: process.env.PATH! } });
+    // --norc: with no SHLVL and a socket for stdin, bash takes itself for a remote shell and reads ~/.bashrc.
+    const child = spawn('bash', ['--norc', '-c', script], { env: { PATH: process.env.PATH! } });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('close', (status) => {

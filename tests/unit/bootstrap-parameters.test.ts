@@ -58,7 +58,8 @@ function evaluated(params: BootstrapParameters): Record<string, string | string[
     'done',
   ].join('\n');
   // Without the test's environment, so that only the block's variables are seen.
-  const out = execFileSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+  // --norc: with no SHLVL and a socket for stdin, bash takes itself for a remote shell and reads ~/.bashrc.
+  const out = execFileSync('bash', ['--norc', '-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH } });
   const vars: Record<string, string | string[]> = {};
   for (const record of out.split('\x1e').filter(Boolean)) {
     const [name, kind, ...values] = record.split('\x1f');

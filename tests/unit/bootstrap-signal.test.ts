@@ -39,7 +39,8 @@ function runSignal(env: Record<string, string>): Promise<{ status: number; log: 
   return new Promise((resolve) => {
     // The system's python3 and curl, as on the machine: not a version manager's shims on this host's PATH,
     // which without HOME share a rehash lock that a killed run can leave behind (then each call waits 60 s).
-    const child = spawn('bash', ['-c', script], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
+    // --norc: with no SHLVL and a socket for stdin, bash takes itself for a remote shell and reads ~/.bashrc.
+    const child = spawn('bash', ['--norc', '-c', script], { env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', ...env } });
     let log = '';
     child.stderr.on('data', (chunk) => (log += chunk));
     child.on('close', (status) => resolve({ status: status ?? -1, log }));

@@ -180,7 +180,7 @@ describe('bash as it travels in user data', () => {
     const file = path.join(dir, 'script.sh');
     // The bootstrap's last line runs it, and its options stop at the first unset parameter: only its definitions are wanted.
     fs.writeFileSync(file, script.replace(/^main "\$@"$/m, '').replace(/^set -[a-zA-Z]+ pipefail$/m, ''));
-    return execFileSync('bash', ['-c', 'source "$1" >/dev/null 2>&1; declare -f; declare -p | grep -v -E "^declare (-[a-zA-Z-]+ )?(BASH|_|SHELLOPTS|BASHOPTS|PIPESTATUS|FUNCNAME|LINENO|SECONDS|RANDOM|SRANDOM|EPOCH|PPID|OLDPWD|PWD|STARTED_AT)"', 'defs', file], { encoding: 'utf8', env: { PATH: process.env.PATH, DASKLAB_IDLE_MINUTES: '30' } });
+    return execFileSync('bash', ['--norc', '-c', 'source "$1" >/dev/null 2>&1; declare -f; declare -p | grep -v -E "^declare (-[a-zA-Z-]+ )?(BASH|_|SHELLOPTS|BASHOPTS|PIPESTATUS|FUNCNAME|LINENO|SECONDS|RANDOM|SRANDOM|EPOCH|PPID|OLDPWD|PWD|STARTED_AT)"', 'defs', file], { encoding: 'utf8', env: { PATH: process.env.PATH, DASKLAB_IDLE_MINUTES: '30' } });
   }
 
   test.each(files)('%s: without indentation it defines exactly what it defines with it', (file) => {

@@ -198,7 +198,7 @@ describe('helpers', () => {
     // GIVEN the cluster phase, with the count the stack renders into the scheduler's user data
     const phase = fs.readFileSync(path.join(USERDATA_DIR, 'phases', 'cluster.sh'), 'utf8');
     // WHEN bash lists the expected workers
-    const listed = execFileSync('bash', ['-euo', 'pipefail', '-c', `${phase}\nexpected_workers`], { env: { DASKLAB_DASK_WORKER_COUNT: String(count) }, encoding: 'utf8' });
+    const listed = execFileSync('bash', ['--norc', '-euo', 'pipefail', '-c', `${phase}\nexpected_workers`], { env: { DASKLAB_DASK_WORKER_COUNT: String(count) }, encoding: 'utf8' });
     // THEN they are exactly the workers' names
     expect(listed.trim().split('\n')).toEqual(workerNames(count));
   });
