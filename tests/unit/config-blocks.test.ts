@@ -3,7 +3,7 @@
  * messages the schema gives for values of the wrong type, each exactly: what
  * a user reads when a field is wrong. Direct and fast, for mutation testing.
  */
-import { expectOneProblem } from './config-errors';
+import { configErrorOf, expectOneProblem } from './config-errors';
 import { validateConfig } from '../../lib/config';
 import { defineUnreadGetter, writtenPathProblem } from '../../lib/config/schema-blocks';
 
@@ -194,12 +194,19 @@ describe('the cross-field checks, with the fields they read broken', () => {
   // must give its own problem, not a crash of the check that reads it.
   test.each<[object, string, string]>([
     [{ machine: null }, 'machine', 'machine: null is not accepted; expected the machine settings: an object with the fields '],
+    [{ access: null }, 'access', 'access: null is not accepted; expected the access settings: an object with the fields '],
     [{ python: null }, 'python', 'python: null is not accepted; expected the Python settings: an object with the fields '],
     [{ machine: { ubuntu: '99.04' } }, 'machine.ubuntu', 'machine.ubuntu: "99.04" is not accepted; expected one of the supported Ubuntu releases: "24.04"'],
     [{ machine: { ubuntu: 24.04 } }, 'machine.ubuntu', 'machine.ubuntu: 24.04 is not accepted; '],
     [{ python: { version: 3.12 } }, 'python.version', 'python.version: 3.12 is not accepted; '],
   ])('%j: one problem, at %s', (config, field, start) => {
     expect(expectOneProblem(config, field).startsWith(start)).toBe(true);
+  });
+
+  test('an allowWorldOpen that is not a list allows nothing: the world-open list is still refused, with both problems named', () => {
+    const { problems } = configErrorOf({ access: { allowWorldOpen: 'sshCidrs', sshCidrs: ['0.0.0.0/0'] } });
+    expect(problems.map((line) => line.split(':')[0])).toEqual(['access.allowWorldOpen', 'access.sshCidrs']);
+    expect(problems[1]).toContain('this list opens SSH (port 22) to the whole internet');
   });
 
   test('a Python version the Ubuntu release does not offer is refused, naming those it does', () => {
