@@ -4,6 +4,7 @@
  * a user reads when a field is wrong. Direct and fast, for mutation testing.
  */
 import { configErrorOf, expectOneProblem } from './config-errors';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK } from './network-fixtures';
 import { validateConfig } from '../../lib/config';
 import { defineUnreadGetter, writtenPathProblem } from '../../lib/config/schema-blocks';
 
@@ -213,5 +214,13 @@ describe('the cross-field checks, with the fields they read broken', () => {
     expect(expectOneProblem({ python: { version: '3.13' } }, 'python.version')).toBe(
       'python.version: "3.13" is not accepted; expected a Python version that Ubuntu 24.04 offers: "3.12"',
     );
+  });
+});
+
+describe('machine.bake and the network', () => {
+  test('baking where every subnet is public is refused; the same network without baking, or baking with a private subnet, is accepted', () => {
+    expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake', 'expected false when every subnet of network.subnets is public');
+    expect(validateConfig({ network: PUBLIC_NETWORK }).machine.bake).toBe(false);
+    expect(validateConfig({ machine: { bake: true }, network: PRIVATE_NETWORK }).machine.bake).toBe(true);
   });
 });
