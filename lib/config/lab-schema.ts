@@ -17,7 +17,7 @@
  * resolved to `machine.instanceType` when not set. See {@link completeLab}.
  */
 import { z } from 'zod';
-import { bool, checkedString, defineUnreadGetter, intRange, section } from './schema-blocks';
+import { bool, checkedString, defineUnreadGetter, intRange, section, writtenPathProblem } from './schema-blocks';
 import { instanceTypeProblem } from './instance-types';
 import { CourseMaterials, MAX_MATERIALS_BYTES, MAX_MATERIALS_FILES, materialsPathProblem } from './course-materials';
 import { findStudentProblems, MAX_STUDENTS, rosterSizeProblem, Student } from './roster';
@@ -101,19 +101,7 @@ export function timeZoneProblem(tz: string): string | null {
 
 /** Why `p` cannot be the path of a roster file, or null. (Whether the file exists is checked when it is read.) */
 export function rosterPathProblem(p: string): string | null {
-  if (p.trim() === '') {
-    return `${ROSTER_EXPECTED}; the path is empty`;
-  }
-  if (p !== p.trim()) {
-    return `${ROSTER_EXPECTED}; the path starts or ends with a space or line break`;
-  }
-  if (/[\u0000-\u001f\u007f]/.test(p)) {
-    return `${ROSTER_EXPECTED}; the path contains a control character`;
-  }
-  if (p.length > MAX_ROSTER_PATH_LENGTH) {
-    return `${ROSTER_EXPECTED}; the path is longer than ${MAX_ROSTER_PATH_LENGTH} characters`;
-  }
-  return null;
+  return writtenPathProblem(ROSTER_EXPECTED, p, MAX_ROSTER_PATH_LENGTH);
 }
 
 /** True for a JSON object (the `when` of refinements that must run even when a field failed). */

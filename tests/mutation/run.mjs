@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { MODULES } from './modules.mjs';
+import { scoreOf } from './score.mjs';
 
 const names = process.argv.slice(2).length > 0 ? process.argv.slice(2) : Object.keys(MODULES);
 const unknown = names.filter((n) => !MODULES[n]);
@@ -26,10 +27,7 @@ for (const name of names) {
   }
   const report = JSON.parse(readFileSync(`reports/mutation/${name}.json`, 'utf8'));
   const mutants = Object.values(report.files).flatMap((f) => f.mutants);
-  const count = (...statuses) => mutants.filter((m) => statuses.includes(m.status)).length;
-  const detected = count('Killed', 'Timeout');
-  const valid = detected + count('Survived', 'NoCoverage');
-  summary.push(`${name}: ${valid === 0 ? 'n/a' : ((100 * detected) / valid).toFixed(1)} % killed (${detected} of ${valid}; ${count('CompileError')} not compiling), ${seconds} s`);
+  summary.push(`${name}: ${scoreOf(mutants)}, ${seconds} s`);
 }
 console.log(['', 'Mutation score per module:', ...summary.map((line) => `  ${line}`)].join('\n'));
 process.exit(failed ? 1 : 0);

@@ -6,6 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { relative } from 'node:path';
+import { scoreOf } from './score.mjs';
 
 const name = process.argv[2];
 if (!name) {
@@ -21,11 +22,7 @@ try {
   process.exit(2);
 }
 const results = files.map((f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8')));
-const count = (...statuses) => results.filter((m) => statuses.includes(m.status)).length;
-const detected = count('Killed', 'Timeout');
-const valid = detected + count('Survived', 'NoCoverage');
-const score = valid === 0 ? 'n/a' : `${((100 * detected) / valid).toFixed(1)} %`;
-console.log(`${name}: ${results.length} mutants tested; ${score} killed (${detected} of ${valid}; ${count('CompileError')} not compiling)`);
+console.log(`${name}: ${results.length} mutants tested; ${scoreOf(results)}`);
 const survivors = results
   .filter((m) => m.status === 'Survived' || m.status === 'NoCoverage')
   .sort((a, b) => a.fileName.localeCompare(b.fileName) || a.location.start.line - b.location.start.line);
