@@ -2,7 +2,7 @@ import { CLIENT_TLS_PARAMETERS, clusterTlsParameterPath } from '../../lib/cluste
 import { SignalResult, Twin, TWIN_REGION, TwinMachine } from './launcher';
 import { AWS_ENDPOINT_URL } from './network';
 import { RunResult, sleep } from './proc';
-import { diagnostics, report, twinDescribe } from './support';
+import { diagnostics, report, restartUnit, twinDescribe } from './support';
 
 /** What the scheduler publishes for the members and `dasklab tls-client`, below the cluster's parameter path. */
 const TLS_PARAMETERS = ['ca-cert', 'worker-cert', 'worker-key', 'client-cert', 'client-key'];
@@ -267,7 +267,7 @@ twinDescribe('twin: Dask cluster', () => {
     const signalsBefore = twin.services.signals.length;
     const started = Date.now();
     const logLines = await Promise.all([scheduler, worker].map(async (m) => Number((await twin.exec(m, ['wc', '-l', '/var/log/dasklab/bootstrap.log'])).stdout.split(' ')[0])));
-    const restarts = await Promise.all([scheduler, worker].map((m) => twin.exec(m, ['systemctl', 'restart', 'dasklab-bootstrap.service'], { timeoutMs: 300_000 })));
+    const restarts = await Promise.all([scheduler, worker].map((m) => restartUnit(twin, m, 'dasklab-bootstrap.service', 300_000)));
     process.stderr.write(`\nbootstrap run again on the scheduler and a worker: ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     expect(restarts.map((r) => ({ code: r.code, stderr: r.stderr }))).toEqual([{ code: 0, stderr: '' }, { code: 0, stderr: '' }]);
     for (const [i, m] of [scheduler, worker].entries()) {
@@ -361,7 +361,7 @@ twinDescribe('twin: Dask cluster', () => {
     expect((await twin.exec(scheduler, ['rm', '-rf', '/etc/dask/tls'])).code).toBe(0);
     // WHEN its bootstrap runs: a new CA, published, and the scheduler restarted with it
     const started = Date.now();
-    const rerun = await twin.exec(scheduler, ['systemctl', 'restart', 'dasklab-bootstrap.service'], { timeoutMs: 420_000 });
+    const rerun = await restartUnit(twin, scheduler, 'dasklab-bootstrap.service', 420_000);
     process.stderr.write(`\nscheduler with a new CA: ready again ${((Date.now() - started) / 1000).toFixed(1)} s after its bootstrap started\n`);
     // THEN it reports ready only after every worker, refused with its old certificate, fetched the new ones and ran a task
     expect(rerun.code).toBe(0);

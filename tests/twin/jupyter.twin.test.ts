@@ -6,7 +6,7 @@ import { JupyterClient } from './jupyter-client';
 import { SignalResult, Twin, TwinMachine } from './launcher';
 import { run } from './proc';
 import { SSH_OPTIONS, ssh } from './ssh';
-import { diagnostics, report, twinDescribe } from './support';
+import { diagnostics, report, restartUnit, twinDescribe } from './support';
 import { JUPYTER_PORT, JUPYTER_URL_COMMAND } from '../../lib/machine/jupyter-lab';
 import { AWS_ENDPOINT_URL } from './network';
 
@@ -252,7 +252,7 @@ twinDescribe('twin: JupyterLab in a 2-student lab with one worker each', () => {
     const before = (await twin.exec(scheduler, ['cat', '/home/ubuntu/course/welcome.ipynb'])).stdout;
     expect(before).toContain('my answers');
     // WHEN the bootstrap runs again (as at every boot)
-    const rerun = await twin.exec(scheduler, ['systemctl', 'restart', 'dasklab-bootstrap.service'], { timeoutMs: 420_000 });
+    const rerun = await restartUnit(twin, scheduler, 'dasklab-bootstrap.service', 420_000);
     expect(rerun.code).toBe(0);
     // THEN it is ready again, and the notebook is still alice's
     expect((await twin.readyJson(scheduler)).status).toBe('ready');

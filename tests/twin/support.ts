@@ -1,4 +1,5 @@
-import { formatResults, SignalResult, Twin } from './launcher';
+import { formatResults, SignalResult, Twin, TwinMachine } from './launcher';
+import { RunResult } from './proc';
 
 /**
  * Shared by the twin tests. The twin needs root: without it the tests are
@@ -36,4 +37,27 @@ export async function diagnostics(twin: Twin): Promise<string> {
     parts.push(`--- ${m.logicalId} Dask services' journal (tail)\n${dask.stdout}`);
   }
   return parts.join('\n');
+}
+
+/**
+ * `systemctl restart UNIT` inside a machine. A restart whose job fails with
+ * Result=resources never ran the unit: systemd could not set up its process.
+ * That was seen once in CI, on both machines at once. The twin's hosts mount
+ * cgroups in hybrid mode, and a container's systemd there races its own removal
+ * of a unit's emptied cgroup: restarts that succeed log "Failed to attach … to
+ * compat systemd cgroup" in the journal. An EC2 instance (Ubuntu, cgroup v2
+ * only) has no compat hierarchy. Such a restart is logged with the unit's
+ * journal and made once more; any other failure is returned as it is.
+ */
+export async function restartUnit(twin: Twin, m: TwinMachine, unit: string, timeoutMs: number): Promise<RunResult> {
+  const restart = () => twin.exec(m, ['systemctl', 'restart', unit], { timeoutMs });
+  const first = await restart();
+  if (first.code === 0) return first;
+  const result = (await twin.exec(m, ['systemctl', 'show', '-P', 'Result', unit])).stdout.trim();
+  // PID 1's messages about the unit are in its journal too (UNIT=).
+  const journal = await twin.exec(m, ['journalctl', '--no-pager', '-n', '30', '-u', unit]);
+  process.stderr.write(`\n${m.logicalId}: restart of ${unit} failed (Result=${result}): ${first.stderr.trim()}\n${journal.stdout}\n`);
+  if (result !== 'resources') return first;
+  await twin.exec(m, ['systemctl', 'reset-failed', unit]);
+  return restart();
 }
