@@ -4,7 +4,7 @@
  * a user reads when a field is wrong. Direct and fast, for mutation testing.
  */
 import { configErrorOf, expectOneProblem } from './config-errors';
-import { PRIVATE_NETWORK, PUBLIC_NETWORK } from './network-fixtures';
+import { PRIVATE_NETWORK, PUBLIC_NETWORK, ROUTED_NETWORK } from './network-fixtures';
 import { validateConfig } from '../../lib/config';
 import { defineUnreadGetter, writtenPathProblem } from '../../lib/config/schema-blocks';
 
@@ -222,5 +222,91 @@ describe('machine.bake and the network', () => {
     expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake', 'expected false when every subnet of network.subnets is public');
     expect(validateConfig({ network: PUBLIC_NETWORK }).machine.bake).toBe(false);
     expect(validateConfig({ machine: { bake: true }, network: PRIVATE_NETWORK }).machine.bake).toBe(true);
+  });
+});
+
+describe('the cross-field refusals, each exactly, and the configs beside them that are accepted', () => {
+  const PROXY = 'http://proxy.corp.example:3128';
+  const CODE_ARTIFACT = { domain: 'my-domain', repository: 'pypi-store' };
+  const NO_DISTRIBUTED = ['numpy', 'dask[array]'];
+
+  test('machine.bake in a network whose every subnet is public', () => {
+    expect(expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake')).toBe(
+      'machine.bake: true is not accepted; expected false when every subnet of network.subnets is public: Image Builder gives the build ' +
+        'instance no public IP of its own, so the image is built in a private subnet that reaches the internet through a NAT gateway; ' +
+        'add one to network.subnets',
+    );
+  });
+
+  test('machine.bake behind a proxy; without the proxy, or without baking, it is accepted', () => {
+    expect(expectOneProblem({ machine: { bake: true }, network: { ...PRIVATE_NETWORK, proxy: PROXY } }, 'machine.bake')).toBe(
+      'machine.bake: true is not accepted; expected false when network.proxy is set: the image is built in the network\'s first subnet, ' +
+        'which must reach the Ubuntu archive, the package index and Systems Manager without a proxy (through a NAT gateway, ' +
+        'or an internet gateway with public IPs on launch)',
+    );
+    expect(validateConfig({ machine: { bake: false }, network: { ...PRIVATE_NETWORK, proxy: PROXY } }).network?.proxy).toBe(PROXY);
+    expect(validateConfig({ machine: { bake: true }, network: { ...PRIVATE_NETWORK, proxy: null } }).machine.bake).toBe(true);
+  });
+
+  test('network.schedulerAddress without a cluster; with one, or null, it is accepted', () => {
+    const network = { ...PRIVATE_NETWORK, schedulerAddress: '10.20.1.10' };
+    expect(expectOneProblem({ network }, 'network.schedulerAddress')).toBe(
+      'network.schedulerAddress: "10.20.1.10" is not accepted; expected null unless cluster is set (only a cluster\'s scheduler has a fixed address)',
+    );
+    expect(validateConfig({ network, cluster: { workers: 2 } }).network?.schedulerAddress).toBe('10.20.1.10');
+    expect(validateConfig({ network: { ...PRIVATE_NETWORK, schedulerAddress: null } }).cluster).toBeUndefined();
+  });
+
+  test('a CodeArtifact region other than the VPC\'s, with endpoints created; the same region, or endpoints not created, is accepted', () => {
+    const network = { ...ROUTED_NETWORK, endpoints: 'create' };
+    expect(expectOneProblem({ network, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'us-east-1' } } }, 'python.codeArtifact.region')).toBe(
+      'python.codeArtifact.region: "us-east-1" is not accepted; expected the VPC\'s region, eu-central-1, or null, with network.endpoints "create": ' +
+        'a VPC endpoint serves requests to its own region only (https://docs.aws.amazon.com/codeartifact/latest/ug/vpc-endpoints.html)',
+    );
+    expect(validateConfig({ network, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'eu-central-1' } } }).python.codeArtifact?.region).toBe('eu-central-1');
+    expect(validateConfig({ network: ROUTED_NETWORK, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'us-east-1' } } }).python.codeArtifact?.region).toBe('us-east-1');
+  });
+
+  test('python.indexUrl and python.codeArtifact together; either alone is accepted', () => {
+    const indexUrl = 'https://pypi.example.com/simple/';
+    expect(expectOneProblem({ python: { indexUrl, codeArtifact: CODE_ARTIFACT } }, 'python.codeArtifact')).toBe(
+      'python.codeArtifact: {"domain":"my-domain","repository":"pypi-store"} is not accepted; expected either python.indexUrl or python.codeArtifact, not both (pip reads one index)',
+    );
+    expect(validateConfig({ python: { indexUrl } }).python.indexUrl).toBe(indexUrl);
+    expect(validateConfig({ python: { codeArtifact: CODE_ARTIFACT } }).python.codeArtifact?.domain).toBe('my-domain');
+  });
+
+  test('a cluster without dask.distributed in the packages; each package that provides it is accepted', () => {
+    expect(expectOneProblem({ cluster: { workers: 2 }, python: { packages: NO_DISTRIBUTED } }, 'python.packages')).toBe(
+      'python.packages: ["numpy","dask[array]"] is not accepted; expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" ' +
+        'when cluster is set (the scheduler and workers run dask.distributed)',
+    );
+    for (const provider of ['dask[complete]', 'dask[distributed]', 'distributed']) {
+      expect(validateConfig({ cluster: { workers: 2 }, python: { packages: ['numpy', provider] } }).python.packages).toEqual(['numpy', provider]);
+    }
+    // Without a cluster, the same packages are accepted.
+    expect(validateConfig({ python: { packages: NO_DISTRIBUTED } }).python.packages).toEqual(NO_DISTRIBUTED);
+  });
+
+  test('a package list that is itself wrong gives only its own problem, not also the missing dask.distributed', () => {
+    const { problems } = configErrorOf({ cluster: { workers: 2 }, python: { packages: ['numpy', 'dask[array'] } });
+    expect(problems.map((line) => line.split(':')[0])).toEqual(['python.packages[1]']);
+  });
+
+  test('a cluster and a lab together', () => {
+    const { problems } = configErrorOf({ cluster: { workers: 2 }, lab: { roster: ['alice', 'bob'] } });
+    expect(problems).toEqual([
+      'cluster: {"workers":2} is not accepted; expected either cluster (one shared Dask cluster) or lab (machines per student), not both; ' +
+        'for a Dask cluster per student use lab.workersPerStudent',
+    ]);
+  });
+
+  test('a lab with workers per student without dask.distributed; with no workers per student it is accepted', () => {
+    expect(expectOneProblem({ lab: { roster: ['alice', 'bob'], workersPerStudent: 1 }, python: { packages: NO_DISTRIBUTED } }, 'python.packages')).toBe(
+      'python.packages: ["numpy","dask[array]"] is not accepted; expected the packages to include "dask[complete]", "dask[distributed]" or "distributed" ' +
+        'when lab.workersPerStudent is above 0 (each student\'s scheduler and workers run dask.distributed)',
+    );
+    expect(validateConfig({ lab: { roster: ['alice', 'bob'], workersPerStudent: 0 }, python: { packages: NO_DISTRIBUTED } }).lab?.workersPerStudent).toBe(0);
+    expect(validateConfig({ lab: { roster: ['alice', 'bob'] }, python: { packages: NO_DISTRIBUTED } }).lab?.students).toHaveLength(2);
   });
 });
