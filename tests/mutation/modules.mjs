@@ -15,7 +15,11 @@ export const MODULES = {
   'security-groups': { mutate: ['lib/machine/machine-security-group.ts', 'lib/cluster/cluster-security-groups.ts'], tests: ['security-groups.test.ts'] },
   'iam-roles': { mutate: ['lib/machine/instance-role.ts'], tests: ['instance-role.test.ts'] },
   roster: { mutate: ['lib/config/roster.ts'], tests: ['roster.test.ts', 'lab-config.test.ts'] },
-  config: { mutate: ['lib/config/schema.ts', 'lib/config/lab-schema.ts', 'lib/config/load.ts', 'lib/config/schema-blocks.ts'], tests: ['config.test.ts', 'lab-config.test.ts', 'config-blocks.test.ts'] },
+  // The loader reads the lock file and the course materials; their config tests run in about a second each.
+  config: {
+    mutate: ['lib/config/schema.ts', 'lib/config/lab-schema.ts', 'lib/config/load.ts', 'lib/config/schema-blocks.ts'],
+    tests: ['config.test.ts', 'lab-config.test.ts', 'config-blocks.test.ts', 'lock-file.test.ts', 'course-materials-config.test.ts'],
+  },
   // The renderer's direct tests; edges.test.ts proves the size limit again through synthesized stacks, at a minute a mutant.
   'user-data': { mutate: ['lib/bootstrap/bootstrap-user-data.ts'], tests: ['bootstrap-user-data.test.ts', 'bootstrap-parameters.test.ts', 'user-data-size.test.ts'] },
   // The code that runs in Lambda on Create, Update and Delete, held by direct tests with mocked EC2 and SSM
