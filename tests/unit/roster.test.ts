@@ -267,6 +267,22 @@ describe('rejected rosters', () => {
   });
 });
 
+describe('duplicates', () => {
+  test('an exact duplicate in an inline list names the entry that has it', () => {
+    expect(rosterErrorOf(() => loadRoster(['alice', 'bob', 'alice'], '/nowhere')).problems).toEqual([
+      'lab.roster[2]: "alice" is not accepted; expected each student once; "alice" is already entry [0]',
+    ]);
+  });
+
+  test('case is compared as lower case: "ß" is not "ss" nor "ı" "i", though upper case would make them so', () => {
+    // GIVEN ids that String.toUpperCase folds together with an accepted id ("ß" → "SS", "ı" → "I")
+    const problems = rosterErrorOf(() => loadRoster(['ss', 'ß', 'i', 'ı'], '/nowhere')).problems;
+    // THEN each is refused for its character only, not also as a duplicate
+    expect(problems.map((line) => line.split(': ')[0])).toEqual(['lab.roster[1]', 'lab.roster[3]']);
+    expect(problems.every((line) => !line.includes('expected each student once'))).toBe(true);
+  });
+});
+
 describe('parseRosterCsv and validateStudentIds', () => {
   test('parsing reads the form only; the ids are checked separately', () => {
     // GIVEN a well-formed file with a malformed id
