@@ -267,6 +267,14 @@ describe('the cross-field refusals, each exactly, and the configs beside them th
     expect(validateConfig({ network: ROUTED_NETWORK, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'us-east-1' } } }).python.codeArtifact?.region).toBe('us-east-1');
   });
 
+  test('the CodeArtifact region check reads the first subnet\'s zone only when there is a subnet: an empty list gives its own problem alone', () => {
+    const { problems } = configErrorOf({
+      network: { vpcId: PRIVATE_NETWORK.vpcId, subnets: [], endpoints: 'create' },
+      python: { codeArtifact: { ...CODE_ARTIFACT, region: 'us-east-1' } },
+    });
+    expect(problems).toEqual(['network.subnets: [] is not accepted; expected a list of 1 to 16 subnets, each { "id", "zone", "cidr" }']);
+  });
+
   test('python.indexUrl and python.codeArtifact together; either alone is accepted', () => {
     const indexUrl = 'https://pypi.example.com/simple/';
     expect(expectOneProblem({ python: { indexUrl, codeArtifact: CODE_ARTIFACT } }, 'python.codeArtifact')).toBe(
