@@ -299,6 +299,11 @@ describe('the cross-field refusals, each exactly, and the configs beside them th
   test('a package list that is itself wrong gives only its own problem, not also the missing dask.distributed', () => {
     const { problems } = configErrorOf({ cluster: { workers: 2 }, python: { packages: ['numpy', 'dask[array'] } });
     expect(problems.map((line) => line.split(':')[0])).toEqual(['python.packages[1]']);
+    // AND a list with an entry that is not a string, or no list at all
+    for (const packages of [['numpy', 7], 'numpy']) {
+      const wrong = configErrorOf({ cluster: { workers: 2 }, python: { packages } }).problems;
+      expect(wrong.map((line) => line.split(':')[0])).toEqual([Array.isArray(packages) ? 'python.packages[1]' : 'python.packages']);
+    }
   });
 
   test('a cluster and a lab together', () => {
