@@ -194,6 +194,8 @@ describe('rejected rosters', () => {
     expect(error.problems).toEqual([
       `lab.roster: "students.csv" is not accepted; expected a CSV roster file; file not found: ${path.join(scratch, 'students.csv')} (a relative path is read from the config file's directory)`,
     ]);
+    // AND the error's heading names the file
+    expect(error.message.split('\n')[0]).toBe(`Cannot read lab roster ${path.join(scratch, 'students.csv')}:`);
     // AND a bare id, meant as an inline roster, gets a hint
     expect(() => loadRoster('alice', scratch)).toThrow(/for an inline roster write a list: \["alice"\]/);
     // AND a directory is not a roster
