@@ -306,6 +306,16 @@ describe('the cross-field refusals, each exactly, and the configs beside them th
     }
   });
 
+  test('a cluster or lab of null is refused for its type alone: not taken for a cluster that needs dask.distributed or excludes a lab', () => {
+    const refusal = 'cluster: null is not accepted; expected the cluster settings: an object with the fields workers, schedulerInstanceType, workerInstanceType, spot, tls, jupyter';
+    expect(configErrorOf({ cluster: null, python: { packages: NO_DISTRIBUTED } }).problems).toEqual([refusal]);
+    expect(configErrorOf({ cluster: null, lab: { roster: ['alice'] } }).problems).toEqual([refusal]);
+    // AND a lab of null likewise
+    expect(configErrorOf({ lab: null, python: { packages: NO_DISTRIBUTED } }).problems).toEqual([
+      'lab: null is not accepted; expected the lab settings: an object with the fields roster, workersPerStudent, idleStopMinutes, trainerPublicKey, schedule, jupyter, materials, instanceType',
+    ]);
+  });
+
   test('a cluster and a lab together', () => {
     const { problems } = configErrorOf({ cluster: { workers: 2 }, lab: { roster: ['alice', 'bob'] } });
     expect(problems).toEqual([
