@@ -535,4 +535,15 @@ describe('roster files that cannot be read', () => {
     fs.writeFileSync(path.join(scratch, 'utf16be.csv'), Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('id\nalice\n', 'utf16le').swap16()]));
     expect(() => loadRoster('utf16be.csv', scratch)).toThrow(/is UTF-16 text: save it as "CSV UTF-8"/);
   });
+
+  test('only a whole UTF-16 byte order mark names the file UTF-16: other files that start with 0xFF or 0xFE are "not UTF-8"', () => {
+    // GIVEN Latin-1 files whose first or second byte is 0xFF ("ÿ") or 0xFE ("þ"), but not as FF FE or FE FF
+    for (const start of [[0xff, 0x61], [0x61, 0xfe], [0xfe, 0x61], [0x61, 0xff]]) {
+      fs.writeFileSync(path.join(scratch, 'latin1.csv'), Buffer.concat([Buffer.from(start), Buffer.from('\nid\nalice\n', 'latin1')]));
+      // THEN each is refused as not UTF-8, not as UTF-16
+      expect(rosterErrorOf(() => loadRoster('latin1.csv', scratch)).problems).toEqual([
+        `lab.roster: "latin1.csv" is not accepted; expected a UTF-8 CSV file; ${path.join(scratch, 'latin1.csv')} has bytes that are not UTF-8 (save it as "CSV UTF-8")`,
+      ]);
+    }
+  });
 });
