@@ -22,7 +22,7 @@ export const SCHEMA_ID = 'urn:dasklab:config-schema';
 export function renderJsonSchema(): string {
   const generated = z.toJSONSchema(ConfigSchema, { io: 'input', target: 'draft-07' }) as Record<string, unknown>;
   // Put the identifying keys first, where a reader of the file looks for them.
-  const { $schema, description: _unused, ...rest } = generated;
+  const { $schema, ...rest } = generated;
   const document = {
     $schema,
     $id: SCHEMA_ID,

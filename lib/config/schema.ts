@@ -536,8 +536,7 @@ export const ConfigSchema = z
     { when: (payload) => typeof payload.value === 'object' && payload.value !== null && !Array.isArray(payload.value) },
   )
   // Last: derived lab fields (students of an inline roster, the default instance type).
-  .overwrite((config) => completeLab(guardUnreadLockFile(config)))
-  .describe('dasklab configuration');
+  .overwrite((config) => completeLab(guardUnreadLockFile(config)));
 
 /**
  * Until the loader has read `python.lockFile`, `python.lock` is a getter that

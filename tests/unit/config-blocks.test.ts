@@ -217,6 +217,14 @@ describe('the cross-field checks, with the fields they read broken', () => {
   });
 });
 
+describe('a config that is not a JSON object', () => {
+  test.each([[null, 'null'], [[], '[]'], ['x', '"x"'], [7, '7']])('%j gives one problem at the top level, and the cross-field checks do not run on it', (input, shown) => {
+    expect(configErrorOf(input).problems).toEqual([
+      `(top level): ${shown} is not accepted; expected a JSON object with the fields $schema, name, access, machine, python, cluster, lab, network`,
+    ]);
+  });
+});
+
 describe('machine.bake and the network', () => {
   test('baking where every subnet is public is refused; the same network without baking, or baking with a private subnet, is accepted', () => {
     expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake', 'expected false when every subnet of network.subnets is public');
