@@ -7,11 +7,18 @@
  */
 import { execFileSync } from 'child_process';
 import {
+  aptPackagesFor,
   BootstrapParameters,
+  phaseFilesOf,
   phasesOf,
+  pipPackagesOf,
   renderBootstrapSource,
   renderDaskUnit,
   renderParameters,
+  schedulerAddress,
+  venvAptPackagesFor,
+  versionSetKindOf,
+  versionSetNamesOf,
 } from '../../lib/bootstrap/bootstrap-user-data';
 import { packagesWithJupyter } from '../../lib/machine/jupyter-lab';
 import { versionSetPath } from '../../lib/machine/version-set';
@@ -308,5 +315,38 @@ describe('what the bootstrap reads and what its parameters give', () => {
     expect(`${scheduler}${worker}`).not.toMatch(/@[A-Z_]+@/);
     // AND a machine without Dask has none
     expect(renderDaskUnit(STANDALONE)).toBe('');
+  });
+});
+
+describe('what a machine installs, and where its workers find the scheduler', () => {
+  test('apt installs the release\'s Python and its venv module, then pip and boto3 for the machine\'s own use', () => {
+    expect(venvAptPackagesFor('3.12')).toEqual(['python3.12', 'python3.12-venv']);
+    expect(aptPackagesFor('3.13')).toEqual(['python3.13', 'python3.13-venv', 'python3-pip', 'python3-boto3']);
+  });
+
+  test('pip installs the configured packages, and JupyterLab\'s where it runs', () => {
+    expect(pipPackagesOf(STANDALONE)).toEqual(['numpy', 'dask[complete]']);
+    expect(pipPackagesOf({ ...STANDALONE, jupyter: true })).toEqual(packagesWithJupyter(STANDALONE.packages));
+    // AND the list is a copy: the caller's changes do not reach the parameters
+    pipPackagesOf(STANDALONE).push('pandas');
+    expect(STANDALONE.packages).toEqual(['numpy', 'dask[complete]']);
+  });
+
+  test('a machine shares its versions as its kind, and reads every kind\'s set below the app\'s path', () => {
+    expect(versionSetKindOf(STANDALONE)).toBe('base');
+    expect(versionSetKindOf({ ...STANDALONE, jupyter: true })).toBe('jupyter');
+    const setPath = versionSetPath('demo', STANDALONE);
+    expect(versionSetNamesOf(STANDALONE)).toEqual([`${setPath}/jupyter`, `${setPath}/base`]);
+  });
+
+  test('the scheduler\'s address is tcp:// unless TLS is asked for, on the scheduler port', () => {
+    expect(schedulerAddress('10.0.0.5')).toBe('tcp://10.0.0.5:8786');
+    expect(schedulerAddress('10.0.0.5', true)).toBe('tls://10.0.0.5:8786');
+  });
+
+  test('an optional phase\'s files: its own, and for TLS the part of the machine\'s role only', () => {
+    expect(phaseFilesOf('dask', 'worker')).toEqual(['phases/dask.sh']);
+    expect(phaseFilesOf('tls', 'scheduler')).toEqual(['phases/tls.sh', 'phases/tls-scheduler.sh']);
+    expect(phaseFilesOf('tls', 'worker')).toEqual(['phases/tls.sh', 'phases/tls-worker.sh']);
   });
 });
