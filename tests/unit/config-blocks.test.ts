@@ -5,7 +5,7 @@
  */
 import { configErrorOf, expectOneProblem } from './config-errors';
 import { PRIVATE_NETWORK, PUBLIC_NETWORK, ROUTED_NETWORK } from './network-fixtures';
-import { validateConfig } from '../../lib/config';
+import { ConfigSchema, validateConfig } from '../../lib/config';
 import { defineUnreadGetter, writtenPathProblem } from '../../lib/config/schema-blocks';
 
 describe('writtenPathProblem', () => {
@@ -225,6 +225,19 @@ describe('a config that is not a JSON object', () => {
   });
 });
 
+describe('python.lock before the loader has read python.lockFile', () => {
+  test('reading it throws, saying which file and what reads it; without a lock file it is undefined', () => {
+    const python = ConfigSchema.parse({ python: { lockFile: 'requirements.lock' } }).python;
+    expect(() => python.lock).toThrow(
+      new Error(
+        'python.lock: the lock file "requirements.lock" has not been read; ConfigSchema does not read files. ' +
+          'Use loadConfig(file), or validateConfig(data, source, configDir), which read it relative to the config\'s directory.',
+      ),
+    );
+    expect(ConfigSchema.parse({ python: { lockFile: null } }).python.lock).toBeUndefined();
+  });
+});
+
 describe('machine.bake and the network', () => {
   test('baking where every subnet is public is refused; the same network without baking, or baking with a private subnet, is accepted', () => {
     expectOneProblem({ machine: { bake: true }, network: PUBLIC_NETWORK }, 'machine.bake', 'expected false when every subnet of network.subnets is public');
@@ -273,6 +286,8 @@ describe('the cross-field refusals, each exactly, and the configs beside them th
     );
     expect(validateConfig({ network, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'eu-central-1' } } }).python.codeArtifact?.region).toBe('eu-central-1');
     expect(validateConfig({ network: ROUTED_NETWORK, python: { codeArtifact: { ...CODE_ARTIFACT, region: 'us-east-1' } } }).python.codeArtifact?.region).toBe('us-east-1');
+    // AND with no region of its own (null: the VPC's), endpoints created, it is accepted
+    expect(validateConfig({ network, python: { codeArtifact: CODE_ARTIFACT } }).python.codeArtifact?.region).toBeNull();
   });
 
   test('the CodeArtifact region check reads the first subnet\'s zone only when there is a subnet: an empty list gives its own problem alone', () => {
