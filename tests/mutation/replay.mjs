@@ -12,7 +12,8 @@
  * placed on the same lines of the file as it is now (the nearest place they
  * appear unchanged); a mutant whose lines are gone is reported as gone and
  * counted as it was. The tests must pass on the files as they are, or nothing
- * is replayed.
+ * is replayed. The mutants are written into the working tree (and put back on
+ * exit, Ctrl-C included): start no Stryker run meanwhile, it would copy them.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -29,7 +30,14 @@ if (!module) {
 }
 const TIMEOUT_MS = 120_000;
 const root = process.cwd();
-const report = JSON.parse(readFileSync(reportFile, 'utf8'));
+let report;
+try {
+  report = JSON.parse(readFileSync(reportFile, 'utf8'));
+} catch (err) {
+  console.error(`cannot read the run's report ${reportFile} (${err.message}); a Stryker run writes it when it finishes ` +
+    `(a stopped run writes none: node tests/mutation/survivors.mjs ${name} reads what it found)`);
+  process.exit(2);
+}
 
 // The module's tests as Stryker runs them: transpiled only, type errors being the checker's.
 const jestConfig = {
