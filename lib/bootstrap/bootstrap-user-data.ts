@@ -310,9 +310,18 @@ export function renderDaskUnit(params: BootstrapParameters): string {
     NANNY_PORT: String(DASK_PORTS.nanny),
     PROTOCOL: params.dask.tls ? 'tls' : 'tcp',
   };
-  return readUserdataFile(`${unit}.service`).replace(/@([A-Z_]+)@/g, (match, key: string) => {
+  return fillPlaceholders(`${unit}.service`, readUserdataFile(`${unit}.service`), values);
+}
+
+/**
+ * `text` (of `file` in userdata/) with each `@NAME@` replaced by `values[NAME]`;
+ * an unknown name is an error, not a line the machine would run half-filled.
+ * The renderer's own `# @@MARKER@@` lines are left alone.
+ */
+export function fillPlaceholders(file: string, text: string, values: Readonly<Record<string, string>>): string {
+  return text.replace(/(?<!@)@([A-Z_]+)@(?!@)/g, (match, key: string) => {
     const value = values[key];
-    if (value === undefined) throw new Error(`userdata/${unit}.service: unknown placeholder ${match}`);
+    if (value === undefined) throw new Error(`userdata/${file}: unknown placeholder ${match}`);
     return value;
   });
 }
@@ -327,12 +336,7 @@ function withJupyterSettings(file: string, text: string, params: BootstrapParame
     TOKEN_FILE: JUPYTER_TOKEN_FILE,
     URL_COMMAND: JUPYTER_URL_COMMAND,
   };
-  // Not the renderer's own `# @@MARKER@@` lines.
-  return text.replace(/(?<!@)@([A-Z_]+)@(?!@)/g, (match, key: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`userdata/${file}: unknown placeholder ${match}`);
-    return value;
-  });
+  return fillPlaceholders(file, text, values);
 }
 
 /** JupyterLab's systemd unit, with its settings filled in; its comments stay in the repository. */

@@ -9,6 +9,7 @@ import { execFileSync } from 'child_process';
 import {
   aptPackagesFor,
   BootstrapParameters,
+  fillPlaceholders,
   phaseFilesOf,
   phasesOf,
   pipPackagesOf,
@@ -348,5 +349,27 @@ describe('what a machine installs, and where its workers find the scheduler', ()
     expect(phaseFilesOf('dask', 'worker')).toEqual(['phases/dask.sh']);
     expect(phaseFilesOf('tls', 'scheduler')).toEqual(['phases/tls.sh', 'phases/tls-scheduler.sh']);
     expect(phaseFilesOf('tls', 'worker')).toEqual(['phases/tls.sh', 'phases/tls-worker.sh']);
+  });
+});
+
+describe('fillPlaceholders', () => {
+  test('each @NAME@ is replaced, every time it occurs; the renderer\'s @@MARKER@@ lines and a lone @ are left alone', () => {
+    const text = 'User=@USER@\nExecStart=@VENV@/bin/dask @VENV@ me@example\n# @@DASK_UNIT@@\n';
+    expect(fillPlaceholders('x.service', text, { USER: 'ubuntu', VENV: '/opt/v' })).toBe(
+      'User=ubuntu\nExecStart=/opt/v/bin/dask /opt/v me@example\n# @@DASK_UNIT@@\n',
+    );
+  });
+
+  test('an unknown placeholder is refused, naming the file and the placeholder', () => {
+    expect(() => fillPlaceholders('dask-worker.service', 'User=@USER@ @PORTS@', { USER: 'ubuntu' })).toThrow(
+      new Error('userdata/dask-worker.service: unknown placeholder @PORTS@'),
+    );
+  });
+
+  test('the units as shipped have no placeholder left once filled', () => {
+    const worker = { ...STANDALONE, role: 'worker' as const, dask: { schedulerHost: '10.0.0.4', name: 'w1', tls: undefined } };
+    for (const unit of [renderDaskUnit(worker), renderDaskUnit({ ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '127.0.0.1', name: 'scheduler' } })]) {
+      expect(unit).not.toMatch(/@[A-Z_]+@|undefined/);
+    }
   });
 });
