@@ -15,6 +15,7 @@ import {
   pipPackagesOf,
   renderBootstrapSource,
   renderDaskUnit,
+  renderJupyterUnit,
   renderParameters,
   schedulerAddress,
   venvAptPackagesFor,
@@ -371,5 +372,24 @@ describe('fillPlaceholders', () => {
     for (const unit of [renderDaskUnit(worker), renderDaskUnit({ ...STANDALONE, role: 'scheduler', dask: { schedulerHost: '127.0.0.1', name: 'scheduler' } })]) {
       expect(unit).not.toMatch(/@[A-Z_]+@|undefined/);
     }
+  });
+});
+
+describe('JupyterLab\'s unit, filled in', () => {
+  const STUDENT: BootstrapParameters = { ...STANDALONE, role: 'student', jupyter: true };
+
+  test('it runs as the login user (ubuntu unless given), from the venv, on 127.0.0.1:8888, rooted in the course folder', () => {
+    const lines = renderJupyterUnit(STUDENT).split('\n');
+    expect(lines.filter((l) => /^(User|EnvironmentFile|ExecStart)=/.test(l))).toEqual([
+      'User=ubuntu',
+      'EnvironmentFile=/etc/dasklab/jupyter.env',
+      'EnvironmentFile=-/etc/dasklab/dask.env',
+      'EnvironmentFile=-/etc/dasklab/proxy.env',
+      'ExecStart=/opt/dask/venv/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 --ServerApp.port_retries=0 --ServerApp.root_dir=course',
+    ]);
+    expect(renderJupyterUnit({ ...STUDENT, user: 'alice', venv: '/srv/venv' }).split('\n').filter((l) => /^(User|ExecStart)=/.test(l))).toEqual([
+      'User=alice',
+      'ExecStart=/srv/venv/bin/jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 --ServerApp.port_retries=0 --ServerApp.root_dir=course',
+    ]);
   });
 });
