@@ -249,6 +249,23 @@ function assignedIn(body: string): Set<string> {
   return new Set([...body.matchAll(/(?:^|[;(]\s*)(?:(?:export|readonly|local|declare(?: -\w+)*) )?(DASKLAB_[A-Z0-9_]+)(?:\[[^\]]*\])?\+?=/gm)].map((m) => m[1]));
 }
 
+describe('the phases embedded in a machine\'s bootstrap', () => {
+  const OPTIONAL = ['network', 'trainer-key', 'materials', 'tls', 'dask', 'jupyter', 'cluster', 'idle'];
+  test.each<[string, BootstrapParameters]>([
+    ['the standalone machine', STANDALONE],
+    ['a scheduler with every option', EVERYTHING],
+    ['a TLS worker', { ...STANDALONE, role: 'worker', dask: { schedulerHost: '10.0.1.5', name: 'worker-1', tls: { parameterPath: '/p/tls' } } }],
+    ['a student with JupyterLab, materials and idle stop', { ...STANDALONE, role: 'student', jupyter: true, materials: { bucket: 'b', key: 'k.zip' }, idleStopMinutes: 20 }],
+    ['a machine behind a proxy', { ...STANDALONE, network: { proxyUrl: 'http://10.0.0.9:3128', noProxy: ['169.254.169.254'] } }],
+  ])('%s: each phase it runs is defined, and no optional phase it does not run', (_name, params) => {
+    const { body } = renderBootstrapSource(params);
+    const defined = [...body.matchAll(/^phase_([a-z_]+)\(\) \{/gm)].map((m) => m[1].replace(/_/g, '-'));
+    const runs = phasesOf(params);
+    expect(defined.filter((phase) => OPTIONAL.includes(phase)).sort()).toEqual(runs.filter((phase) => OPTIONAL.includes(phase)).sort());
+    expect(runs.filter((phase) => !defined.includes(phase))).toEqual([]);
+  });
+});
+
 describe('what the bootstrap reads and what its parameters give', () => {
   test.each<[string, BootstrapParameters]>([
     ['the standalone machine', STANDALONE],
