@@ -33,3 +33,11 @@ export const MODULES = {
     tests: ['lab-size.test.ts', 'lab-shards.test.ts'],
   },
 };
+
+/** jest's settings for a module's tests under mutation: its test files, transpiled only (type errors are the checker's to find). */
+export function jestConfigOf(module) {
+  return {
+    testMatch: module.tests.map((t) => `<rootDir>/tests/unit/${t}`),
+    transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
+  };
+}

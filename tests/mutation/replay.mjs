@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { MODULES } from './modules.mjs';
+import { jestConfigOf, MODULES } from './modules.mjs';
 import { scoreOf } from './score.mjs';
 
 const [name, reportFile = `reports/mutation/${name}.json`] = process.argv.slice(2);
@@ -39,13 +39,8 @@ try {
   process.exit(2);
 }
 
-// The module's tests as Stryker runs them: transpiled only, type errors being the checker's.
-const jestConfig = {
-  ...createRequire(import.meta.url)(join(root, 'jest.config.js')),
-  rootDir: root,
-  testMatch: module.tests.map((t) => `<rootDir>/tests/unit/${t}`),
-  transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
-};
+// The module's tests as Stryker runs them.
+const jestConfig = { ...createRequire(import.meta.url)(join(root, 'jest.config.js')), rootDir: root, ...jestConfigOf(module) };
 
 /** 'Killed', 'Timeout' or 'Survived': the module's tests on the code as it is on disk. */
 function runTests() {

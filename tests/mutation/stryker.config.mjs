@@ -6,7 +6,7 @@
  * .stryker-incremental/, holds this machine's paths; a later run on the same
  * checkout re-tests only mutants whose code or tests changed).
  */
-import { MODULES } from './modules.mjs';
+import { jestConfigOf, MODULES } from './modules.mjs';
 
 const name = process.env.STRYKER_MODULE ?? 'world-open';
 const module = MODULES[name];
@@ -25,11 +25,7 @@ export default {
     projectType: 'custom',
     configFile: 'jest.config.js',
     enableFindRelatedTests: false,
-    config: {
-      testMatch: module.tests.map((t) => `<rootDir>/tests/unit/${t}`),
-      // Type errors are the checker's to find; ts-jest only transpiles.
-      transform: { '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true, diagnostics: false }] },
-    },
+    config: jestConfigOf(module),
   },
   concurrency: 1,
   timeoutMS: 120000,
