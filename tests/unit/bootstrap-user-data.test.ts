@@ -183,6 +183,15 @@ describe('bash as it travels in user data', () => {
     return execFileSync('bash', ['--norc', '-c', 'source "$1" >/dev/null 2>&1; declare -f; declare -p | grep -v -E "^declare (-[a-zA-Z-]+ )?(BASH|_|SHELLOPTS|BASHOPTS|PIPESTATUS|FUNCNAME|LINENO|SECONDS|RANDOM|SRANDOM|EPOCH|PPID|OLDPWD|PWD|STARTED_AT)"', 'defs', file], { encoding: 'utf8', env: { PATH: process.env.PATH, DASKLAB_IDLE_MINUTES: '30' } });
   }
 
+  test('comment and blank lines are dropped; the shebang, markers and shellcheck directives stay', () => {
+    // GIVEN a script with each kind of line, indented and not
+    const script = ['#!/bin/bash', '# what it does', '', '  # shellcheck disable=SC2034', 'a=1 # a trailing comment stays', '   ', '# @@PHASES@@', '  echo "#"', ''].join('\n');
+    // WHEN its comments are stripped THEN exactly the lines bash or the renderer needs are left, ending in a newline
+    expect(stripComments(script)).toBe(['#!/bin/bash', '  # shellcheck disable=SC2034', 'a=1 # a trailing comment stays', '# @@PHASES@@', '  echo "#"', ''].join('\n'));
+    // AND a part without a shebang has its first line treated like any other
+    expect(stripComments('# a phase\necho hi', { shebang: false })).toBe('echo hi\n');
+  });
+
   test.each(files)('%s: without indentation it defines exactly what it defines with it', (file) => {
     // GIVEN the script as written
     const source = fs.readFileSync(path.join(USERDATA_DIR, file), 'utf8');

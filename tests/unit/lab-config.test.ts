@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configErrorOf, expectOneProblem } from './config-errors';
-import { ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeZoneProblem, validateConfig } from '../../lib/config';
+import { ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeOfDayProblem, timeZoneProblem, validateConfig } from '../../lib/config';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rosters');
 
@@ -265,6 +265,44 @@ describe('lab.schedule', () => {
     expectOneProblem(labOf({ schedule: { stop: '18:00', timezone: 'UTC', days: ['mon'] } }), 'lab.schedule.days[0]', 'write "MON"');
     expectOneProblem(labOf({ schedule: { stop: '18:00', timezone: 'UTC', days: ['MON', 'MON'] } }), 'lab.schedule.days[1]', 'expected each day once');
     expectOneProblem(labOf({ schedule: { stop: '18:00', timezone: 'UTC', days: [] } }), 'lab.schedule.days', 'expected a list of 1 to 7 days');
+  });
+});
+
+describe('the time and time zone checks, message by message', () => {
+  const TIME = 'expected a time of day "HH:MM" on the 24-hour clock, "00:00" to "23:59", e.g. "18:00"';
+  const ZONE = 'expected an IANA time zone name such as "Europe/Berlin", "America/New_York" or "UTC"';
+  const OFFSET = `${ZONE}; a UTC offset ignores daylight saving time: name the zone instead`;
+
+  test.each([
+    ['00:00', null],
+    ['23:59', null],
+    ['8:30', `${TIME}; write "08:30"`],
+    ['118:00', TIME],
+    ['18:000', TIME],
+    ['18:0', TIME],
+    ['x8:30', TIME],
+    ['8:301', TIME],
+    ['6pm', TIME],
+  ])('timeOfDayProblem(%j) is %j', (time, problem) => {
+    // GIVEN a time as written WHEN checked THEN the whole message is exactly this: the hint only for a one-digit hour
+    expect(timeOfDayProblem(time)).toBe(problem);
+  });
+
+  test.each([
+    ['Europe/Berlin', null],
+    ['Central European Time', ZONE],
+    ['CET +1', ZONE],
+    ['_Europe/Berlin', ZONE],
+    ['UTC +1', OFFSET],
+    ['UTC+ 1', OFFSET],
+    ['GMT-3', OFFSET],
+    ['+01:00', OFFSET],
+    ['Europe/Nowhere', `${ZONE}; "Europe/Nowhere" is not in the time zone database`],
+    ['europe/berlin', `${ZONE}; time zone names are case-sensitive: write "Europe/Berlin"`],
+    ['utc', `${ZONE}; time zone names are case-sensitive: write "UTC"`],
+  ])('timeZoneProblem(%j) is %j', (zone, problem) => {
+    // GIVEN a zone as written WHEN checked THEN the whole message is exactly this: the offset hint only for an offset
+    expect(timeZoneProblem(zone)).toBe(problem);
   });
 });
 
