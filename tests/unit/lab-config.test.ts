@@ -300,6 +300,9 @@ describe('the time and time zone checks, message by message', () => {
     ['Europe/Nowhere', `${ZONE}; "Europe/Nowhere" is not in the time zone database`],
     ['europe/berlin', `${ZONE}; time zone names are case-sensitive: write "Europe/Berlin"`],
     ['utc', `${ZONE}; time zone names are case-sensitive: write "UTC"`],
+    ['US/Pacific', null],
+    ['us/pacific', `${ZONE}; time zone names are case-sensitive and each part starts with a capital letter`],
+    ['uS/Pacific', `${ZONE}; time zone names are case-sensitive and each part starts with a capital letter`],
   ])('timeZoneProblem(%j) is %j', (zone, problem) => {
     // GIVEN a zone as written WHEN checked THEN the whole message is exactly this: the offset hint only for an offset
     expect(timeZoneProblem(zone)).toBe(problem);
