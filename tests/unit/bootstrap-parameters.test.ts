@@ -6,6 +6,7 @@
  * mutation testing).
  */
 import { execFileSync } from 'child_process';
+import type * as fs from 'fs';
 import {
   aptPackagesFor,
   BootstrapParameters,
@@ -263,6 +264,41 @@ describe('the phases embedded in a machine\'s bootstrap', () => {
     const runs = phasesOf(params);
     expect(defined.filter((phase) => OPTIONAL.includes(phase)).sort()).toEqual(runs.filter((phase) => OPTIONAL.includes(phase)).sort());
     expect(runs.filter((phase) => !defined.includes(phase))).toEqual([]);
+  });
+});
+
+describe('the body, filled in', () => {
+  /** Renders with userdata/bootstrap.sh as `edit` makes it, every other file as it is (the renderer loaded afresh, with fs wrapped). */
+  function renderWithEditedBootstrap(edit: (text: string) => string): () => unknown {
+    const actual = jest.requireActual<typeof fs>('fs');
+    const readFileSync = (file: fs.PathOrFileDescriptor, options?: unknown) => {
+      const text = actual.readFileSync(file, options as BufferEncoding);
+      return String(file).endsWith('/userdata/bootstrap.sh') ? edit(String(text)) : text;
+    };
+    let render: typeof renderBootstrapSource = renderBootstrapSource;
+    jest.isolateModules(() => {
+      jest.doMock('fs', () => ({ ...actual, readFileSync }));
+      render = jest.requireActual<typeof import('../../lib/bootstrap/bootstrap-user-data')>('../../lib/bootstrap/bootstrap-user-data').renderBootstrapSource;
+    });
+    jest.dontMock('fs');
+    return () => render(STANDALONE);
+  }
+
+  test('no placeholder is left, in JupyterLab\'s phase or the materials\' (both name the course folder)', () => {
+    const { body } = renderBootstrapSource(EVERYTHING);
+    expect(body.match(/(?<!@)@[A-Z_]+@(?!@)/g)).toBeNull();
+    expect(body).toContain('folder="$(getent passwd "$DASKLAB_USER" | cut -d: -f6)/course"');
+    expect(body).toContain('http://127.0.0.1:8888/api/status');
+  });
+
+  test('a unit goes into its here-document whole, with no blank line before the document ends', () => {
+    const { body } = renderBootstrapSource(EVERYTHING);
+    expect(body).toContain(`<<'UNIT' && changed=1\n${renderDaskUnit(EVERYTHING).trimEnd()}\nUNIT\n`);
+  });
+
+  test('a bootstrap.sh without one of the renderer\'s markers, or without its shebang, is refused', () => {
+    expect(renderWithEditedBootstrap((text) => text.replace('# @@PHASES@@\n', ''))).toThrow(new Error('userdata/bootstrap.sh has no "# @@PHASES@@" line'));
+    expect(renderWithEditedBootstrap((text) => text.replace('#!/bin/bash', '#!/bin/sh'))).toThrow(new Error('userdata/bootstrap.sh must start with #!/bin/bash'));
   });
 });
 

@@ -190,6 +190,8 @@ describe('bash as it travels in user data', () => {
     expect(stripComments(script)).toBe(['#!/bin/bash', '  # shellcheck disable=SC2034', 'a=1 # a trailing comment stays', '# @@PHASES@@', '  echo "#"', ''].join('\n'));
     // AND a part without a shebang has its first line treated like any other
     expect(stripComments('# a phase\necho hi', { shebang: false })).toBe('echo hi\n');
+    // AND compacted, only a whole line of the shellcheck shell directive goes, and the indentation
+    expect(compactBash('# shellcheck shell=bash\n  a=1 # shellcheck shell=bash\n', { shebang: false })).toBe('a=1 # shellcheck shell=bash\n');
   });
 
   test.each(files)('%s: without indentation it defines exactly what it defines with it', (file) => {
