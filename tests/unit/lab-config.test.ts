@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { configErrorOf, expectOneProblem } from './config-errors';
-import { ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeOfDayProblem, timeZoneProblem, validateConfig } from '../../lib/config';
+import { completeLab, ConfigSchema, LabConfig, loadConfig, renderJsonSchema, timeOfDayProblem, timeZoneProblem, validateConfig } from '../../lib/config';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rosters');
 
@@ -242,6 +242,20 @@ describe('lab.schedule', () => {
     for (const timezone of ['Europe/Berlin', 'America/Argentina/Buenos_Aires', 'UTC', 'Etc/UTC', 'Etc/GMT+1', 'Asia/Calcutta', 'US/Pacific']) {
       expect(timeZoneProblem(timezone)).toBeNull();
     }
+  });
+
+  test.each([[null], ['18:00'], [['18:00']]])('a schedule of %j is rejected as not an object, its checks not run on it', (schedule) => {
+    // GIVEN a schedule that is not an object WHEN validated THEN one problem: the object and its fields
+    expectOneProblem(labOf({ schedule }), 'lab.schedule', `${JSON.stringify(schedule)} is not accepted`, 'expected the lab schedule: an object with the fields stop, start, timezone, days');
+  });
+
+  test('completeLab leaves alone a config, or a lab, that is not an object', () => {
+    // GIVEN configs the schema refused WHEN completed THEN they come back as they were
+    expect(completeLab(null)).toBeNull();
+    expect(completeLab({ lab: null })).toEqual({ lab: null });
+    expect(completeLab({ lab: ['alice'] })).toEqual({ lab: ['alice'] });
+    expect(completeLab({ lab: 'alice' })).toEqual({ lab: 'alice' });
+    expect(completeLab('alice')).toBe('alice');
   });
 
   test('a schedule with neither stop nor start is rejected', () => {
