@@ -273,6 +273,18 @@ describe('lab.schedule', () => {
     expectOneProblem(labOf({ schedule: { stop: '18:00', start: '18:00', timezone: 'UTC' } }), 'lab.schedule.start', 'expected a start time other than the stop time ("18:00")');
   });
 
+  test.each([
+    ['MON', 'lab.schedule.days: "MON" is not accepted; expected a list of 1 to 7 days from "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
+    [[], 'lab.schedule.days: [] is not accepted; expected a list of 1 to 7 days from "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
+    [[5], 'lab.schedule.days[0]: 5 is not accepted; expected a day: one of "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
+    [['Monday'], 'lab.schedule.days[0]: "Monday" is not accepted; expected a day: one of "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
+    [['mon'], 'lab.schedule.days[0]: "mon" is not accepted; expected a day: one of "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"; write "MON"'],
+    [['FRI', 'MON', 'FRI'], 'lab.schedule.days[2]: "FRI" is not accepted; expected each day once; "FRI" is already entry [0]'],
+  ])('days = %j: the whole problem line', (days, line) => {
+    // GIVEN days that are not a list of distinct MON..SUN WHEN validated THEN the line names the field, the value and every accepted day
+    expect(configErrorOf(labOf({ schedule: { stop: '18:00', timezone: 'UTC', days } })).problems).toEqual([line]);
+  });
+
   test('bad days are rejected: unknown, lower case, repeated, none', () => {
     // GIVEN days that are not MON..SUN WHEN validated THEN the accepted names are listed
     expectOneProblem(labOf({ schedule: { stop: '18:00', timezone: 'UTC', days: ['Monday'] } }), 'lab.schedule.days[0]', '"Monday" is not accepted', 'one of "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"');
