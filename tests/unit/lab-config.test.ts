@@ -274,6 +274,15 @@ describe('lab.schedule', () => {
   });
 
   test.each([
+    [{ stop: 1800, timezone: 'UTC' }, 'lab.schedule.stop: 1800 is not accepted; expected a time string "HH:MM" such as "18:00"'],
+    [{ start: 830, timezone: 'UTC' }, 'lab.schedule.start: 830 is not accepted; expected a time string "HH:MM" such as "08:30"'],
+    [{ stop: '18:00', timezone: 1 }, 'lab.schedule.timezone: 1 is not accepted; expected a time zone name string such as "Europe/Berlin"'],
+  ])('a schedule field that is not a string: %j', (schedule, line) => {
+    // GIVEN a number where a time or a zone name goes WHEN validated THEN the line says a string is expected, with an example
+    expect(configErrorOf(labOf({ schedule })).problems).toEqual([line]);
+  });
+
+  test.each([
     ['MON', 'lab.schedule.days: "MON" is not accepted; expected a list of 1 to 7 days from "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
     [[], 'lab.schedule.days: [] is not accepted; expected a list of 1 to 7 days from "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
     [[5], 'lab.schedule.days[0]: 5 is not accepted; expected a day: one of "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"'],
