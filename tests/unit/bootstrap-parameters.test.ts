@@ -284,9 +284,10 @@ describe('the body, filled in', () => {
     return () => render(STANDALONE);
   }
 
-  test('no placeholder is left, in JupyterLab\'s phase or the materials\' (both name the course folder)', () => {
+  test('no placeholder or renderer\'s marker is left, in JupyterLab\'s phase or the materials\' (both name the course folder)', () => {
     const { body } = renderBootstrapSource(EVERYTHING);
     expect(body.match(/(?<!@)@[A-Z_]+@(?!@)/g)).toBeNull();
+    expect(body.match(/@@[A-Z_]+@@/g)).toBeNull();
     expect(body).toContain('folder="$(getent passwd "$DASKLAB_USER" | cut -d: -f6)/course"');
     expect(body).toContain('http://127.0.0.1:8888/api/status');
   });
