@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import {
   base85Decode,
   base85Encode,
@@ -163,6 +164,21 @@ describe('renderBootstrap', () => {
       expect(execFileSync('python3', ['-c', 'import base64,sys;sys.stdout.write(base64.b85encode(sys.stdin.buffer.read()).decode())'], { input: data, encoding: 'utf8' })).toBe(encoded);
       expect(Buffer.compare(base85Decode(encoded), data)).toBe(0);
     }
+  });
+
+  test('base85Decode refuses a character outside the alphabet, naming it', () => {
+    // GIVEN text with a quote, which base85 never writes WHEN decoded THEN it is refused, not decoded to other bytes
+    expect(() => base85Decode('ab"cd')).toThrow(new Error('not base85: "\\""'));
+  });
+
+  test('a body that fits deflated is Node\'s deflate at level 9, base85-encoded between the delimiters', () => {
+    // GIVEN the default machine's user data
+    const userData = renderBootstrap(PARAMS);
+    // WHEN its encoded body is read back
+    const encoded = userData.split(`<<'${BODY_DELIMITER}'\n`)[1].split(`\n${BODY_DELIMITER}\n`)[0];
+    // THEN it is the body at deflate's smallest setting, byte for byte
+    const expected = zlib.deflateSync(Buffer.from(renderBootstrapSource(PARAMS).body), { level: 9 });
+    expect(Buffer.compare(base85Decode(encoded), expected)).toBe(0);
   });
 
   test('a deploy-time value outside the parameters is refused', () => {

@@ -370,6 +370,7 @@ describe('lab.instanceType', () => {
     // GIVEN a type without a dot, and a size t3 does not come in WHEN validated THEN the same reasons are given
     expectOneProblem(labOf({ instanceType: 't3medium' }), 'lab.instanceType', '"t3medium" is not accepted', '<family>.<size>');
     expectOneProblem(labOf({ instanceType: 't3.metal' }), 'lab.instanceType', 'expected a size that t3 comes in');
+    expect(configErrorOf(labOf({ instanceType: 3 })).problems).toEqual(['lab.instanceType: 3 is not accepted; expected an EC2 instance type string such as "t3.medium"']);
   });
 });
 
