@@ -256,6 +256,9 @@ describe('lab.schedule', () => {
     expect(completeLab({ lab: ['alice'] })).toEqual({ lab: ['alice'] });
     expect(completeLab({ lab: 'alice' })).toEqual({ lab: 'alice' });
     expect(completeLab('alice')).toBe('alice');
+    // AND of a lab with fields of the wrong type, it sets only what those fields give
+    const completed = completeLab({ machine: { instanceType: 5 }, lab: { roster: 5, materials: 5 } }) as { lab: Record<string, unknown> };
+    expect(Object.getOwnPropertyNames(completed.lab)).toEqual(['roster', 'materials']);
   });
 
   test('a schedule with neither stop nor start is rejected', () => {
