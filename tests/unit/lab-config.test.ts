@@ -276,6 +276,20 @@ describe('lab.schedule', () => {
     expectOneProblem(labOf({ schedule: { stop: '18:00', start: '18:00', timezone: 'UTC' } }), 'lab.schedule.start', 'expected a start time other than the stop time ("18:00")');
   });
 
+  test('every problem of a schedule at once, and no stop-equals-start problem for a time that is itself refused', () => {
+    // GIVEN the same invalid stop and start WHEN validated THEN each is refused for its form only
+    const TIME = 'expected a time of day "HH:MM" on the 24-hour clock, "00:00" to "23:59", e.g. "18:00"';
+    expect(configErrorOf(labOf({ schedule: { stop: '25:00', start: '25:00', timezone: 'UTC' } })).problems).toEqual([
+      `lab.schedule.stop: "25:00" is not accepted; ${TIME}`,
+      `lab.schedule.start: "25:00" is not accepted; ${TIME}`,
+    ]);
+    // AND a bad zone with neither time gives both problems, not the first alone
+    expect(configErrorOf(labOf({ schedule: { timezone: 'Nowhere' } })).problems).toEqual([
+      'lab.schedule.timezone: "Nowhere" is not accepted; expected an IANA time zone name such as "Europe/Berlin", "America/New_York" or "UTC"; "Nowhere" is not in the time zone database',
+      'lab.schedule: {"timezone":"Nowhere"} is not accepted; expected a "stop" time, a "start" time or both, e.g. {"stop": "18:00", "timezone": "Europe/Berlin"}',
+    ]);
+  });
+
   test.each([
     [{ stop: 1800, timezone: 'UTC' }, 'lab.schedule.stop: 1800 is not accepted; expected a time string "HH:MM" such as "18:00"'],
     [{ start: 830, timezone: 'UTC' }, 'lab.schedule.start: 830 is not accepted; expected a time string "HH:MM" such as "08:30"'],
@@ -352,6 +366,10 @@ describe('lab.trainerPublicKey', () => {
     // GIVEN a fresh ed25519 key WHEN validated THEN it is kept
     const key = ed25519Line('trainer@laptop');
     expect(validateConfig(labOf({ trainerPublicKey: key })).lab?.trainerPublicKey).toBe(key);
+  });
+
+  test('a trainer key that is not a string is rejected, naming the form', () => {
+    expect(configErrorOf(labOf({ trainerPublicKey: 5 })).problems).toEqual(['lab.trainerPublicKey: 5 is not accepted; expected an OpenSSH public key line ("ssh-ed25519 AAAA... comment") or null']);
   });
 
   test('text that is not a public key line is rejected with the expected form', () => {
