@@ -765,6 +765,7 @@ describe('resolveConfigPath', () => {
   test('without -c config the default file at the repository root is used', () => {
     // GIVEN no context value WHEN resolved THEN it is <repo>/dasklab.config.json, whatever the cwd
     expect(resolveConfigPath(undefined, '/somewhere/else')).toBe(path.join(REPO_ROOT, 'dasklab.config.json'));
+    expect(resolveConfigPath(null, '/somewhere/else')).toBe(path.join(REPO_ROOT, 'dasklab.config.json'));
   });
 
   test('-c config=FILE is resolved against the working directory', () => {
@@ -777,6 +778,24 @@ describe('resolveConfigPath', () => {
     // GIVEN -c config= with nothing, or a number from cdk.json WHEN resolved THEN it is an error
     expect(() => resolveConfigPath('', '/w')).toThrow(/expected the path of a JSON config file/);
     expect(() => resolveConfigPath(3, '/w')).toThrow(ConfigError);
+  });
+
+  test.each<[unknown, string]>([
+    ['', '""'],
+    ['  ', '"  "'],
+    [3, '3'],
+    [['a.json'], '["a.json"]'],
+    [Symbol('config'), 'Symbol(config)'],
+  ])('-c config=%p: the whole problem, with the value as given', (value, shown) => {
+    let error: unknown;
+    try {
+      resolveConfigPath(value, '/w');
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([`config: ${shown} is not accepted; expected the path of a JSON config file, e.g. -c config=configs/class.json`]);
+    expect((error as ConfigError).message.split('\n')[0]).toMatch(/^Invalid -c config=FILE/);
   });
 });
 
