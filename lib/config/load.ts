@@ -206,9 +206,10 @@ function describeJsonError(text: string, message: string): string {
   } else {
     offset = firstJsonErrorOffset(text);
   }
-  // Drop V8's own position and its quoted copy of the input; we give line/column.
+  // Drop V8's own position and its quoted copy of the input, whole or an excerpt
+  // (`..."<text>"...` for a long input); we give line/column.
   const what = message
-    .replace(/,? ".*"(\.\.\.)? is not valid JSON$/s, '')
+    .replace(/, (\.\.\.)?".*"(\.\.\.)? is not valid JSON$/s, '')
     .replace(/ in JSON at position \d+.*$/s, '')
     .replace(/ at position \d+.*$/s, '');
   const { line, column } = lineAndColumn(text, offset);

@@ -722,6 +722,29 @@ describe('loading files', () => {
     expect(() => loadConfig(scratchFile('empty.json', ''))).toThrow(/invalid JSON at line 1, column 1: Unexpected end of JSON input/);
   });
 
+  test.each([
+    ['{"a": tru}', 'line 1, column 10', "Unexpected token '}'"],
+    ['{"a": nul}', 'line 1, column 10', "Unexpected token '}'"],
+    ['{"a": fals}', 'line 1, column 11', "Unexpected token '}'"],
+    ['{"a": [1, 2,]}', 'line 1, column 13', "Unexpected token ']'"],
+    ['{\n "a": [\n  1,\n  x]}', 'line 4, column 3', "Unexpected token 'x'"],
+    ['{"a":\r\n x}', 'line 2, column 2', "Unexpected token 'x'"],
+    ['\ufeff{"a": x}', 'line 1, column 7', "Unexpected token 'x'"],
+    ['{"a": "\\u00e9", "b": q}', 'line 1, column 22', "Unexpected token 'q'"],
+    ['{"a": {"b": [true, false, null, -1.5e+3, "\\n\\"", {}, []]}, "c": w}', 'line 1, column 65', "Unexpected token 'w'"],
+    ['{ "a" : [ ] , "b" : { } , "c": x}', 'line 1, column 32', "Unexpected token 'x'"],
+  ])('an unexpected token in %j is placed at %s (V8 gives no position; dasklab scans the JSON)', (text, where, what) => {
+    // GIVEN JSON that V8 rejects without naming a position WHEN loaded THEN the first bad character is placed
+    expect(() => loadConfig(scratchFile('token.json', text))).toThrow(`token.json:\n  invalid JSON at ${where}: ${what}`);
+  });
+
+  test('a long file\'s invalid JSON is placed without V8\'s excerpt of the text around it', () => {
+    // GIVEN a long config whose error sits between a secret-looking value and more text
+    const text = `{"name": "lab", "note": "TOKEN-${'s'.repeat(40)}", "machine": x, "after": "MORE-${'m'.repeat(40)}"}`;
+    // WHEN loaded THEN the error names the token and the place, and no part of the text around it
+    expect(() => loadConfig(scratchFile('long.json', text))).toThrow(/long\.json:\n {2}invalid JSON at line 1, column 86: Unexpected token 'x'$/);
+  });
+
   test('a file that is not JSON is not echoed', () => {
     // GIVEN -c config= naming a file of password hashes
     const shadow = scratchFile('shadow', 'root:$y$j9T$SALTSALT$HASHHASH:19700:0:99999:7:::\n');
