@@ -166,6 +166,10 @@ describe('renderBootstrap', () => {
     }
   });
 
+  test('decodeBootstrapBody refuses user data without a compressed body', () => {
+    expect(() => decodeBootstrapBody('#!/bin/bash\necho hi\n')).toThrow(new Error('no compressed bootstrap body in this user data'));
+  });
+
   test('base85Decode refuses a character outside the alphabet, naming it', () => {
     // GIVEN text with a quote, which base85 never writes WHEN decoded THEN it is refused, not decoded to other bytes
     expect(() => base85Decode('ab"cd')).toThrow(new Error('not base85: "\\""'));

@@ -767,9 +767,20 @@ describe('loading files', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  test('a config file larger than 1 MiB is refused', () => {
-    const big = scratchFile('big.json', `{"name": "lab1", "x": "${'a'.repeat(1024 * 1024)}"}`);
-    expect(() => loadConfig(big)).toThrow('the file is larger than 1 MiB; a dasklab config is a few hundred bytes');
+  test('a config file of 1 MiB is read; one byte more is refused, under its path', () => {
+    // GIVEN a valid config padded with spaces to exactly 1,048,576 bytes WHEN loaded THEN it is read
+    const config = '{"name": "lab1"}';
+    const limit = 1024 * 1024;
+    expect(loadConfig(scratchFile('at-limit.json', config + ' '.repeat(limit - config.length))).name).toBe('lab1');
+    // AND one byte more is refused before it is read, with this one problem
+    const big = scratchFile('big.json', config + ' '.repeat(limit - config.length + 1));
+    expect(() => loadConfig(big)).toThrow(new ConfigError(`Cannot read dasklab config ${big}`, ['the file is larger than 1 MiB; a dasklab config is a few hundred bytes']));
+  });
+
+  test('a directory is refused with what the system said, not as a missing file', () => {
+    // GIVEN -c config= naming a directory WHEN loaded THEN the read error is given as it is
+    const dir = fs.mkdtempSync(path.join(scratch, 'dir-'));
+    expect(() => loadConfig(dir)).toThrow(`Cannot read dasklab config ${dir}:\n  the file cannot be read (EISDIR: illegal operation on a directory, read)`);
   });
 
   test('an invalid file lists its problems under its path', () => {
