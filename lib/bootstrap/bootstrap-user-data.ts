@@ -341,7 +341,7 @@ function withJupyterSettings(file: string, text: string, params: BootstrapParame
 
 /** JupyterLab's systemd unit, with its settings filled in; its comments stay in the repository. */
 export function renderJupyterUnit(params: BootstrapParameters): string {
-  return withJupyterSettings('jupyterlab.service', stripComments(readUserdataFile('jupyterlab.service'), { shebang: false }), params);
+  return withJupyterSettings('jupyterlab.service', stripComments(readUserdataFile('jupyterlab.service')), params);
 }
 
 /** Phases that only some machines run; each lives in `userdata/phases/<name>.sh`. */
@@ -395,11 +395,11 @@ function readUserdataFile(name: string): string {
  * source stays in the repository. Keeps the shebang, markers and shellcheck
  * directives.
  */
-export function stripComments(script: string, options: { shebang?: boolean } = {}): string {
+export function stripComments(script: string): string {
   const lines = script.split('\n');
-  const shebang = options.shebang === false ? [] : [lines.shift()!];
-  const rest = lines;
-  const kept = rest.filter((line) => {
+  // A shebang is a comment to bash, but the kernel reads it from the first line.
+  const shebang = lines[0].startsWith('#!') ? [lines.shift()!] : [];
+  const kept = lines.filter((line) => {
     const trimmed = line.trim();
     if (trimmed === '') return false;
     if (!trimmed.startsWith('#')) return true;
@@ -433,8 +433,8 @@ export function dropIndentation(script: string): string {
 }
 
 /** A bash script as it travels in user data: without comments and indentation. */
-export function compactBash(script: string, options: { shebang?: boolean } = {}): string {
-  return dropIndentation(stripComments(script, options)).replace(/^# shellcheck shell=bash\n/gm, '');
+export function compactBash(script: string): string {
+  return dropIndentation(stripComments(script)).replace(/^# shellcheck shell=bash\n/gm, '');
 }
 
 function replaceMarker(script: string, marker: string, content: string): string {
@@ -462,21 +462,21 @@ export function renderBootstrapSource(params: BootstrapParameters): { parameters
     optional
       .flatMap((phase) => phaseFilesOf(phase, params.role))
       .map((file) => {
-        const text = compactBash(readUserdataFile(file), { shebang: false });
+        const text = compactBash(readUserdataFile(file));
         return file === 'phases/jupyter.sh' || file === 'phases/materials.sh' ? withJupyterSettings(file, text, params) : text;
       })
       .join('\n'),
   );
-  body = replaceMarker(body, 'IMAGE_BUILD', params.imageBuild ? compactBash(readUserdataFile('image-build.sh'), { shebang: false }) : '');
-  body = replaceMarker(body, 'BOOTSTRAP_UNIT', stripComments(readUserdataFile('dasklab-bootstrap.service'), { shebang: false }));
-  body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? compactBash(readUserdataFile('codeartifact.sh'), { shebang: false }) : '');
-  body = replaceMarker(body, 'PIP_LOCK', params.lockFile ? compactBash(readUserdataFile('pip-lock.sh'), { shebang: false }) : '');
+  body = replaceMarker(body, 'IMAGE_BUILD', params.imageBuild ? compactBash(readUserdataFile('image-build.sh')) : '');
+  body = replaceMarker(body, 'BOOTSTRAP_UNIT', stripComments(readUserdataFile('dasklab-bootstrap.service')));
+  body = replaceMarker(body, 'CODEARTIFACT', params.codeArtifact ? compactBash(readUserdataFile('codeartifact.sh')) : '');
+  body = replaceMarker(body, 'PIP_LOCK', params.lockFile ? compactBash(readUserdataFile('pip-lock.sh')) : '');
   if (optional.includes('dask')) {
     body = replaceMarker(body, 'DASK_UNIT', renderDaskUnit(params));
   }
   if (optional.includes('jupyter')) {
     body = replaceMarker(body, 'JUPYTER_UNIT', renderJupyterUnit(params));
-    body = replaceMarker(body, 'JUPYTER_CHECK_SERVICE', stripComments(readUserdataFile('dasklab-jupyter-check.service'), { shebang: false }));
+    body = replaceMarker(body, 'JUPYTER_CHECK_SERVICE', stripComments(readUserdataFile('dasklab-jupyter-check.service')));
     body = replaceMarker(body, 'JUPYTER_CHECK_TIMER', readUserdataFile('dasklab-jupyter-check.timer'));
   }
   if (optional.includes('idle')) {

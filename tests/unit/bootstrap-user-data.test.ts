@@ -209,19 +209,19 @@ describe('bash as it travels in user data', () => {
     // WHEN its comments are stripped THEN exactly the lines bash or the renderer needs are left, ending in a newline
     expect(stripComments(script)).toBe(['#!/bin/bash', '  # shellcheck disable=SC2034', 'a=1 # a trailing comment stays', '# @@PHASES@@', '  echo "#"', ''].join('\n'));
     // AND a part without a shebang has its first line treated like any other
-    expect(stripComments('# a phase\necho hi', { shebang: false })).toBe('echo hi\n');
+    expect(stripComments('# a phase\necho hi')).toBe('echo hi\n');
+    expect(stripComments('echo hi\n#!/bin/sh')).toBe('echo hi\n');
     // AND compacted, only a whole line of the shellcheck shell directive goes, and the indentation
-    expect(compactBash('# shellcheck shell=bash\n  a=1 # shellcheck shell=bash\n', { shebang: false })).toBe('a=1 # shellcheck shell=bash\n');
+    expect(compactBash('# shellcheck shell=bash\n  a=1 # shellcheck shell=bash\n')).toBe('a=1 # shellcheck shell=bash\n');
   });
 
   test.each(files)('%s: without indentation it defines exactly what it defines with it', (file) => {
     // GIVEN the script as written
     const source = fs.readFileSync(path.join(USERDATA_DIR, file), 'utf8');
     // WHEN compacted for user data
-    const options = { shebang: source.startsWith('#!') };
-    const compact = compactBash(source, options);
+    const compact = compactBash(source);
     // THEN bash reads the same functions, strings and here-documents as from the script with only its comment lines dropped, and it is smaller
-    const uncommented = stripComments(source, options);
+    const uncommented = stripComments(source);
     expect(definitions(compact)).toBe(definitions(uncommented));
     expect(compact.length).toBeLessThan(uncommented.length);
   });
