@@ -57,6 +57,11 @@ describe('lab.materials read', () => {
       bytes: '{}'.length + 'x\n1\n'.length + '# extra\nrequests\n\npandas>=2  # frames\n'.length,
       requirements: ['requests', 'pandas>=2'],
     });
+    // AND the inline roster's students stay beside them
+    expect(config.lab!.students).toEqual([
+      { id: 'alice', line: 1 },
+      { id: 'bob', line: 2 },
+    ]);
   });
 
   test('without materials the lab has none: null by default', () => {
