@@ -107,6 +107,8 @@ describe('roster files', () => {
     expect(config.lab?.idleStopMinutes).toBe(30);
     expect(config.lab?.students.map((s) => [s.id, s.line])).toEqual([['alice', 2], ['bob', 3], ['carol-2', 4]]);
     expect(config.lab?.students[1]).toEqual({ id: 'bob', name: 'Doe, Bob', email: 'bob@example.org', line: 3 });
+    // AND the lab, without materials, has no courseMaterials field at all
+    expect(Object.prototype.hasOwnProperty.call(config.lab, 'courseMaterials')).toBe(false);
   });
 
   test('validateConfig reads a roster file from configDir, or else from the working directory', () => {
