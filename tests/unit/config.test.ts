@@ -808,28 +808,17 @@ describe('resolveConfigPath', () => {
     expect(resolveConfigPath('/etc/dasklab.json', '/home/trainer/course')).toBe('/etc/dasklab.json');
   });
 
-  test('an empty or non-string value is rejected', () => {
-    // GIVEN -c config= with nothing, or a number from cdk.json WHEN resolved THEN it is an error
-    expect(() => resolveConfigPath('', '/w')).toThrow(/expected the path of a JSON config file/);
-    expect(() => resolveConfigPath(3, '/w')).toThrow(ConfigError);
-  });
-
   test.each<[unknown, string]>([
     ['', '""'],
     ['  ', '"  "'],
     [3, '3'],
     [['a.json'], '["a.json"]'],
     [Symbol('config'), 'Symbol(config)'],
-  ])('-c config=%p: the whole problem, with the value as given', (value, shown) => {
-    let error: unknown;
-    try {
-      resolveConfigPath(value, '/w');
-    } catch (err) {
-      error = err;
-    }
-    expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toEqual([`config: ${shown} is not accepted; expected the path of a JSON config file, e.g. -c config=configs/class.json`]);
-    expect((error as ConfigError).message.split('\n')[0]).toMatch(/^Invalid -c config=FILE/);
+  ])('-c config=%p is refused: the whole problem, with the value as given', (value, shown) => {
+    expect(() => resolveConfigPath(value, '/w')).toThrow(ConfigError);
+    expect(() => resolveConfigPath(value, '/w')).toThrow(
+      new ConfigError('Invalid -c config=FILE', [`config: ${shown} is not accepted; expected the path of a JSON config file, e.g. -c config=configs/class.json`]),
+    );
   });
 });
 

@@ -15,6 +15,9 @@ const FIXTURES = path.join(__dirname, '..', 'fixtures', 'rosters');
 
 
 
+/** What a time of day must be, as the config says it. */
+const TIME = 'expected a time of day "HH:MM" on the 24-hour clock, "00:00" to "23:59", e.g. "18:00"';
+
 /** A config with a lab of two students and `lab` fields merged in. */
 function labOf(lab: Record<string, unknown>, rest: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...rest, lab: { roster: ['alice', 'bob'], ...lab } };
@@ -280,7 +283,6 @@ describe('lab.schedule', () => {
 
   test('every problem of a schedule at once, and no stop-equals-start problem for a time that is itself refused', () => {
     // GIVEN the same invalid stop and start WHEN validated THEN each is refused for its form only
-    const TIME = 'expected a time of day "HH:MM" on the 24-hour clock, "00:00" to "23:59", e.g. "18:00"';
     expect(configErrorOf(labOf({ schedule: { stop: '25:00', start: '25:00', timezone: 'UTC' } })).problems).toEqual([
       `lab.schedule.stop: "25:00" is not accepted; ${TIME}`,
       `lab.schedule.start: "25:00" is not accepted; ${TIME}`,
@@ -323,7 +325,6 @@ describe('lab.schedule', () => {
 });
 
 describe('the time and time zone checks, message by message', () => {
-  const TIME = 'expected a time of day "HH:MM" on the 24-hour clock, "00:00" to "23:59", e.g. "18:00"';
   const ZONE = 'expected an IANA time zone name such as "Europe/Berlin", "America/New_York" or "UTC"';
   const OFFSET = `${ZONE}; a UTC offset ignores daylight saving time: name the zone instead`;
 

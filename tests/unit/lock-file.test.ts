@@ -11,6 +11,7 @@ import { ConfigError } from '../../lib/config/errors';
 import { loadConfig, validateConfig } from '../../lib/config/load';
 import { loadLockFile, lockFilePathProblem, MAX_LOCK_FILE_BYTES, parseLockFile, unlockedRequirements } from '../../lib/config/lock-file';
 import { ConfigSchema } from '../../lib/config/schema';
+import { configErrorOf } from './config-errors';
 import { TEST_CONFIG_DIR } from './support';
 
 const FIXTURE = 'tests/fixtures/python-lock/requirements.lock';
@@ -265,29 +266,22 @@ describe('the loader', () => {
   test('beside other problems, the lock is checked against the string entries of python.packages and cluster.jupyter', () => {
     // GIVEN a lock of numpy and dask, and configs with a problem elsewhere
     fs.writeFileSync(path.join(dir, 'small.lock'), `numpy==2.2.1 --hash=${HASH}\ndask==2024.12.1 --hash=${HASH}\n`);
-    const problemsOf = (data: Record<string, unknown>): string[] => {
-      try {
-        validateConfig({ ...data, machine: { diskGiB: 2 } }, 'test', dir);
-      } catch (err) {
-        return (err as ConfigError).problems;
-      }
-      throw new Error('expected the config to be refused');
-    };
+    const refusalsOf = (data: Record<string, unknown>): string[] => configErrorOf({ ...data, machine: { diskGiB: 2 } }, dir).problems;
     const disk = 'machine.diskGiB: 2 is not accepted; expected an integer from 8 to 16384';
     const unpinned = (what: string, name: string) => `python.lockFile: "small.lock" is not accepted; ${what} names "${name}", which the lock file does not pin (regenerate the lock file from the same requirements)`;
     // WHEN the packages are pinned and nothing runs JupyterLab THEN the other problem is the only one
-    expect(problemsOf({ python: { lockFile: 'small.lock', packages: ['numpy', 'dask'] } })).toEqual([disk]);
+    expect(refusalsOf({ python: { lockFile: 'small.lock', packages: ['numpy', 'dask'] } })).toEqual([disk]);
     // WHEN a package entry is not a string, another is not pinned, and the cluster runs JupyterLab THEN each is named once
-    expect(problemsOf({ python: { lockFile: 'small.lock', packages: ['numpy', 5, 'pandas'] }, cluster: { jupyter: true } })).toEqual([
+    expect(refusalsOf({ python: { lockFile: 'small.lock', packages: ['numpy', 5, 'pandas'] }, cluster: { jupyter: true } })).toEqual([
       disk,
       'python.packages[1]: 5 is not accepted; expected a pip requirement string such as "numpy" or "dask[complete]>=2024.1"',
       unpinned('python.packages', 'pandas'),
       unpinned('JupyterLab (lab.jupyter or cluster.jupyter)', 'jupyterlab'),
     ]);
     // WHEN python.packages is not a list THEN it is refused, and the lock is checked against nothing from it
-    expect(problemsOf({ python: { lockFile: 'small.lock', packages: 'numpy' } })).toEqual([disk, expect.stringMatching(/^python\.packages: "numpy" is not accepted; /)]);
+    expect(refusalsOf({ python: { lockFile: 'small.lock', packages: 'numpy' } })).toEqual([disk, expect.stringMatching(/^python\.packages: "numpy" is not accepted; /)]);
     // WHEN the lock file's path is itself refused THEN the file is not looked for
-    expect(problemsOf({ python: { lockFile: '', packages: ['numpy', 'dask'] } })).toEqual([disk, expect.stringMatching(/^python\.lockFile: "" is not accepted; expected the path of a pip lock file/)]);
+    expect(refusalsOf({ python: { lockFile: '', packages: ['numpy', 'dask'] } })).toEqual([disk, expect.stringMatching(/^python\.lockFile: "" is not accepted; expected the path of a pip lock file/)]);
   });
 
   test('the schema alone does not read the file: python.lock says so rather than install unlocked', () => {
